@@ -1,0 +1,17 @@
+"""minigan: generative adversarial networks from scratch, with arrays only.
+
+Every layer has a hand-written forward and backward pass; one switch moves the
+same code between NumPy (CPU) and CuPy (NVIDIA GPU).
+"""
+from . import backend, gradcheck, init, layers, losses, optim
+from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend,
+                      set_backend, to_device, to_numpy)
+from .gradcheck import check_layer, numerical_gradient, rel_error
+from .init import seed
+from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LeakyReLU,
+                     ReLU, Reshape, Sigmoid, Tanh, Upsample2d)
+from .losses import BCE, BCEWithLogits
+from .nn import Layer, Parameter, Sequential, ShapeError
+from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
+
+__version__ = "0.1.0"

@@ -1,0 +1,131 @@
+"""Conv2d and ConvTranspose2d, both as one matrix product over im2col windows.
+
+Conv2d:           y = W * x + b      (each output pixel: a dot product of a kernel with a window)
+ConvTranspose2d:  the adjoint of Conv2d: its forward is Conv2d's input gradient,
+                  and its input gradient is Conv2d's forward.
+"""
+import numpy as np
+
+from .. import init
+from ..conv import col2im, im2col
+from ..nn import Layer, Parameter, ShapeError
+
+
+def _pair(k):
+    return (k, k) if isinstance(k, int) else tuple(k)
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library).
+
+    Shapes: x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,),
+    y (N, C_out, Ho, Wo) with Ho = floor((H + 2p - kH) / s) + 1.
+
+    With ``cols = im2col(x)`` of shape (N*Ho*Wo, C_in*kH*kW) and the kernels
+    flattened to ``Wm`` of shape (C_out, C_in*kH*kW), the layer is
+    ``y = cols Wm^T + b`` followed by a reshape to NCHW.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 dtype=np.float32, rng=None):
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        kh, kw = self.kernel_size
+        fan_in = in_channels * kh * kw
+        self.weight = Parameter(init.default_uniform((out_channels, in_channels, kh, kw), fan_in, dtype=dtype, r=rng))
+        self.bias = Parameter(init.default_uniform((out_channels,), fan_in, dtype=dtype, r=rng)) if bias else None
+
+    def check_input(self, x):
+        super().check_input(x)
+        self.expect_shape(x, (None, self.in_channels, None, None), f"(N, {self.in_channels}, H, W)")
+        kh, kw = self.kernel_size
+        if x.shape[2] + 2 * self.padding < kh or x.shape[3] + 2 * self.padding < kw:
+            raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) with "
+                             f"H + 2*padding >= {kh} and W + 2*padding >= {kw}, got {tuple(x.shape)}")
+
+    def forward(self, x):
+        n = x.shape[0]
+        self.x_shape = x.shape
+        self.cols, (ho, wo) = im2col(x, self.kernel_size, self.stride, self.padding)  # (N*Ho*Wo, C_in*kH*kW)
+        w_mat = self.weight.data.reshape(self.out_channels, -1)                          # (C_out, C_in*kH*kW)
+        y = self.cols @ w_mat.T                                                          # (N*Ho*Wo, C_out)
+        if self.bias is not None:
+            y += self.bias.data
+        return y.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)            # (N, C_out, Ho, Wo)
+
+    def backward(self, dy):
+        dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)                 # (N*Ho*Wo, C_out)
+        w_mat = self.weight.data.reshape(self.out_channels, -1)
+        self.weight.grad += (dy_mat.T @ self.cols).reshape(self.weight.shape)  # dL/dWm = dL/dy^T cols
+        if self.bias is not None:
+            self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
+        dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
+        return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class ConvTranspose2d(Layer):
+    """Transposed convolution: the adjoint (transpose) of Conv2d.
+
+    Shapes: x (N, C_in, H, W), weight (C_in, C_out, kH, kW), bias (C_out,),
+    y (N, C_out, Ho, Wo) with Ho = (H - 1) s - 2p + kH + output_padding.
+
+    Think of the Conv2d that maps an (N, C_out, Ho, Wo) image to (N, C_in, H, W)
+    with this very weight. That conv is ``z = cols(y) Wm^T`` with ``Wm`` of shape
+    (C_in, C_out*kH*kW); its input gradient is ``col2im(dz Wm)``. This layer's
+    forward is exactly that input gradient, with ``x`` in the place of ``dz``:
+
+        y = col2im(x_mat Wm) + b
+
+    and so its backward is that conv's forward: ``dx = im2col(dy) Wm^T``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 bias=True, dtype=np.float32, rng=None):
+        if output_padding >= stride and output_padding > 0:
+            raise ValueError(f"output_padding ({output_padding}) must be smaller than stride ({stride})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        self.output_padding = output_padding
+        kh, kw = self.kernel_size
+        fan_in = out_channels * kh * kw  # PyTorch's convention for transposed convs
+        self.weight = Parameter(init.default_uniform((in_channels, out_channels, kh, kw), fan_in, dtype=dtype, r=rng))
+        self.bias = Parameter(init.default_uniform((out_channels,), fan_in, dtype=dtype, r=rng)) if bias else None
+
+    def output_shape(self, x_shape):
+        n, _, h, w = x_shape
+        kh, kw = self.kernel_size
+        s, p, op = self.stride, self.padding, self.output_padding
+        return n, self.out_channels, (h - 1) * s - 2 * p + kh + op, (w - 1) * s - 2 * p + kw + op
+
+    def check_input(self, x):
+        super().check_input(x)
+        self.expect_shape(x, (None, self.in_channels, None, None), f"(N, {self.in_channels}, H, W)")
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        self.x_mat = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)        # (N*H*W, C_in)
+        w_mat = self.weight.data.reshape(self.in_channels, -1)            # (C_in, C_out*kH*kW)
+        self.y_shape = self.output_shape(x.shape)
+        cols = self.x_mat @ w_mat                                         # (N*H*W, C_out*kH*kW)
+        y = col2im(cols, self.y_shape, self.kernel_size, self.stride, self.padding)  # (N, C_out, Ho, Wo)
+        if self.bias is not None:
+            y = y + self.bias.data.reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, dy):
+        n = dy.shape[0]
+        cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, C_out*kH*kW)
+        w_mat = self.weight.data.reshape(self.in_channels, -1)
+        self.weight.grad += (self.x_mat.T @ cols).reshape(self.weight.shape)    # dL/dWm = x_mat^T im2col(dy)
+        if self.bias is not None:
+            self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
+        dx_mat = cols @ w_mat.T                                                 # dL/dx = im2col(dy) Wm^T
+        return dx_mat.reshape(n, h, w, self.in_channels).transpose(0, 3, 1, 2)
+
+    def __repr__(self):
+        return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, output_padding={self.output_padding})")

@@ -1,0 +1,40 @@
+"""Dense (fully connected) layer: y = x W + b."""
+import numpy as np
+
+from .. import init
+from ..nn import Layer, Parameter
+
+
+class Dense(Layer):
+    """y = x W + b.
+
+    Shapes: x (N, in_features), W (in_features, out_features), b (out_features,),
+    y (N, out_features). (PyTorch's ``nn.Linear`` stores W transposed, as
+    (out, in); here W is stored the way the formula reads.)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
+        self.in_features, self.out_features = in_features, out_features
+        shape = (in_features, out_features)
+        self.weight = Parameter(init.default_uniform(shape, in_features, dtype=dtype, r=rng))
+        self.bias = Parameter(init.default_uniform((out_features,), in_features, dtype=dtype, r=rng)) if bias else None
+
+    def check_input(self, x):
+        super().check_input(x)
+        self.expect_shape(x, (None, self.in_features), f"(N, {self.in_features})")
+
+    def forward(self, x):
+        self.x = x                                  # backward needs x for dL/dW
+        y = x @ self.weight.data
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, dy):
+        self.weight.grad += self.x.T @ dy           # dL/dW = x^T dL/dy        (in, out)
+        if self.bias is not None:
+            self.bias.grad += dy.sum(axis=0)        # dL/db = sum_n dL/dy_n     (out,)
+        return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features}, bias={self.bias is not None})"

@@ -1,0 +1,49 @@
+"""Inverted dropout: zero each unit with probability p and scale the rest by 1/(1-p).
+
+Scaling at training time keeps E[y] = x, so evaluation is the identity.
+"""
+import numpy as np
+
+from ..backend import get_array_module
+from ..nn import Layer
+
+
+class Dropout(Layer):
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) in training; y = x in eval.
+
+    The masks come from this layer's own generator, seeded by ``seed`` (NumPy's
+    on the CPU, CuPy's on the GPU), so a run is reproducible and resumable.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+        self.reseed(seed)
+
+    def reseed(self, seed=None):
+        """Restart the mask generator (``seed=None``: draw a seed from NumPy's entropy)."""
+        self.seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        self._rng, self._rng_xp = None, None
+
+    def _generator(self, xp):
+        if self._rng is None or self._rng_xp is not xp:
+            self._rng, self._rng_xp = xp.random.default_rng(self.seed), xp
+        return self._rng
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self.scale = None
+            return x
+        xp = get_array_module(x)
+        keep = self._generator(xp).random(x.shape, dtype=x.dtype) >= self.p
+        self.scale = keep * x.dtype.type(1 / (1 - self.p))   # mask / (1 - p)
+        return x * self.scale
+
+    def backward(self, dy):
+        if self.scale is None:
+            return dy                                          # identity in eval
+        return dy * self.scale                                 # dL/dx = dL/dy * mask / (1 - p)
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"

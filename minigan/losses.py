@@ -1,0 +1,55 @@
+"""Losses: each returns the mean loss and its gradient with respect to its input.
+
+A loss is the end of the chain, so its "backward" needs no upstream gradient:
+``loss, dlogits = BCEWithLogits()(logits, targets)`` and then
+``model.backward(dlogits)``.
+"""
+from .backend import check_same_device, get_array_module
+from .layers.activations import sigmoid
+
+
+class BCEWithLogits:
+    """Binary cross-entropy on logits z, for targets t in [0, 1], averaged over all entries.
+
+        l(z, t) = -[t log s(z) + (1 - t) log(1 - s(z))]      s = sigmoid
+                = max(z, 0) - z t + log(1 + exp(-|z|))      (the stable form: no exp overflows)
+
+        dl/dz   = s(z) - t
+    """
+
+    def __call__(self, logits, targets):
+        check_same_device("BCEWithLogits", logits, targets)
+        if logits.shape != targets.shape:
+            raise ValueError(f"BCEWithLogits: logits {tuple(logits.shape)} and targets "
+                             f"{tuple(targets.shape)} must have the same shape")
+        xp = get_array_module(logits)
+        z, t = logits, targets
+        loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+        grad = (sigmoid(z) - t) / z.dtype.type(z.size)      # dL/dz = (s(z) - t) / n for the mean
+        return loss, grad
+
+
+class BCE:
+    """Binary cross-entropy on probabilities p (the textbook form), averaged.
+
+        l(p, t) = -[t log p + (1 - t) log(1 - p)]
+        dl/dp   = (p - t) / (p (1 - p))
+
+    p is clipped to [eps, 1 - eps] first so log(0) never happens; prefer
+    :class:`BCEWithLogits`, which never needs clipping.
+    """
+
+    def __init__(self, eps=1e-7):
+        self.eps = eps
+
+    def __call__(self, probs, targets):
+        check_same_device("BCE", probs, targets)
+        if probs.shape != targets.shape:
+            raise ValueError(f"BCE: probabilities {tuple(probs.shape)} and targets "
+                             f"{tuple(targets.shape)} must have the same shape")
+        xp = get_array_module(probs)
+        p = xp.clip(probs, self.eps, 1 - self.eps)
+        t = targets
+        loss = -(t * xp.log(p) + (1 - t) * xp.log(1 - p)).mean()
+        grad = (p - t) / (p * (1 - p)) / p.dtype.type(p.size)   # dL/dp, divided by n for the mean
+        return loss, grad
