@@ -50,7 +50,9 @@ def im2col(x, kernel_size, stride=1, padding=0):
     windows = xp.lib.stride_tricks.as_strided(
         x_pad, shape=(n, ho, wo, c, kh, kw), strides=(sn, sh * stride, sw * stride, sc, sh, sw)
     )
-    return windows.reshape(n * ho * wo, c * kh * kw), (ho, wo)
+    # copy() (C order) before the reshape: where the window view is already C-contiguous
+    # (1x1 kernel, stride 1, one channel) reshape alone would return a view into x itself.
+    return windows.copy().reshape(n * ho * wo, c * kh * kw), (ho, wo)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):

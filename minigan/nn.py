@@ -149,10 +149,15 @@ class Layer:
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
             raise KeyError(f"state does not fit the model: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        # Check every shape (parameters and buffers) before copying anything, so a bad
+        # state leaves the model untouched instead of half loaded.
+        for name, current in list(own.items()) + list(own_buffers.items()):
+            current = current.data if isinstance(current, Parameter) else current
+            value_shape = np.shape(state[name])
+            if value_shape != current.shape:
+                raise ShapeError(f"{name}: model has shape {current.shape}, state has {value_shape}")
         for name, p in own.items():
             value = np.asarray(state[name])
-            if value.shape != p.data.shape:
-                raise ShapeError(f"{name}: model has shape {p.data.shape}, state has {value.shape}")
             p.data[...] = to_device(value.astype(p.data.dtype), backend_of(p.data))
         for layer_prefix, layer in self._named_modules():
             for k in layer.buffers:

@@ -104,6 +104,10 @@ class ConvTranspose2d(Layer):
     def check_input(self, x):
         super().check_input(x)
         self.expect_shape(x, (None, self.in_channels, None, None), f"(N, {self.in_channels}, H, W)")
+        _, _, ho, wo = self.output_shape(x.shape)
+        if ho < 1 or wo < 1:
+            raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) large enough "
+                             f"for a non-empty output, got {tuple(x.shape)} (output would be {ho} x {wo})")
 
     def forward(self, x):
         n, c, h, w = x.shape

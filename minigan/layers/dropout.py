@@ -11,8 +11,10 @@ from ..nn import Layer
 class Dropout(Layer):
     """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) in training; y = x in eval.
 
-    The masks come from this layer's own generator, seeded by ``seed`` (NumPy's
-    on the CPU, CuPy's on the GPU), so a run is reproducible and resumable.
+    Mask number ``calls`` is drawn from a generator seeded by ``(seed, calls)``
+    (NumPy's on the CPU, CuPy's on the GPU), so the whole random state of the
+    layer is one counter: a run is reproducible, and resumable by restoring
+    ``calls``.
     """
 
     def __init__(self, p=0.5, seed=None):
@@ -22,14 +24,14 @@ class Dropout(Layer):
         self.reseed(seed)
 
     def reseed(self, seed=None):
-        """Restart the mask generator (``seed=None``: draw a seed from NumPy's entropy)."""
+        """Restart the mask sequence (``seed=None``: draw a seed from the OS's entropy)."""
         self.seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
-        self._rng, self._rng_xp = None, None
+        self.calls = 0
 
     def _generator(self, xp):
-        if self._rng is None or self._rng_xp is not xp:
-            self._rng, self._rng_xp = xp.random.default_rng(self.seed), xp
-        return self._rng
+        key = int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
+        self.calls += 1
+        return xp.random.default_rng(key)
 
     def forward(self, x):
         if not self.training or self.p == 0:
