@@ -1,0 +1,100 @@
+"""Pictures of a run: sample grids, the animated GIF of them, and the training curves."""
+import csv
+import os
+
+import numpy as np
+
+from .backend import to_numpy
+
+
+def image_grid(images, nrow=None, pad=2):
+    """Tile (N, 1, H, W) images in [-1, 1] into one (rows*H, cols*W) uint8 picture."""
+    images = to_numpy(images)
+    n, _, h, w = images.shape
+    nrow = nrow or int(np.ceil(np.sqrt(n)))
+    ncol = int(np.ceil(n / nrow))
+    grid = np.full((ncol * (h + pad) + pad, nrow * (w + pad) + pad), 255, dtype=np.uint8)
+    pixels = np.clip((images[:, 0] + 1) * 127.5, 0, 255).round().astype(np.uint8)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        grid[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = pixels[i]
+    return grid
+
+
+def save_grid(path, images, nrow=None, scale=2):
+    """Write a grid of images as a PNG (white digits on black, upscaled ``scale`` times)."""
+    from PIL import Image
+
+    grid = image_grid(images, nrow)
+    img = Image.fromarray(grid, mode="L")
+    if scale != 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    _atomic_pil_save(img, path)
+
+
+def save_gif(path, frame_paths, duration_ms=200):
+    """An animated GIF of the grids in ``frame_paths`` (the last frame held longer)."""
+    from PIL import Image
+
+    frames = [Image.open(p).convert("L") for p in frame_paths]
+    if not frames:
+        return
+    durations = [duration_ms] * (len(frames) - 1) + [duration_ms * 5]
+    _atomic_pil_save(frames[0], path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
+
+
+def _atomic_pil_save(img, path, **kw):
+    tmp = f"{path}.tmp{os.getpid()}"
+    img.save(tmp, format=os.path.splitext(path)[1][1:].upper(), **kw)
+    os.replace(tmp, path)
+
+
+def read_log(path):
+    """The per-step training log (CSV) as a dict of NumPy columns."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def _smooth(y, window):
+    if len(y) < window or window <= 1:
+        return y
+    kernel = np.ones(window) / window
+    return np.convolve(y, kernel, mode="valid")
+
+
+def plot_curves(log_path, out_path, smooth=None):
+    """Plot D loss, G loss, D(x), D(G(z)) and D's accuracy against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = read_log(log_path)
+    if not log:
+        return
+    steps = log["step"]
+    window = smooth or max(1, len(steps) // 100)
+    s = _smooth(steps, window)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
+    for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
+        axes[0].plot(s, _smooth(log[key], window), label=label)
+    axes[0].set_ylabel("loss")
+    for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
+        axes[1].plot(s, _smooth(log[key], window), label=label)
+    axes[1].axhline(0.5, color="gray", lw=0.5, ls="--")
+    axes[1].set_ylabel("D output")
+    axes[2].plot(s, _smooth(log["d_acc"], window), label="D accuracy")
+    axes[2].axhline(0.5, color="gray", lw=0.5, ls="--")
+    axes[2].set_ylabel("accuracy")
+    axes[2].set_xlabel(f"step (moving average over {window})")
+    for ax in axes:
+        ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = f"{out_path}.tmp{os.getpid()}.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out_path)

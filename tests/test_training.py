@@ -1,0 +1,143 @@
+"""The training loop end to end, on a few hundred images and a few steps.
+
+What a learner relies on: losses are finite and both nets move; the run folder
+holds every picture and log; a checkpoint resumes *exactly* (N steps, resume,
+N steps == 2N steps, bit for bit); Ctrl-C saves a checkpoint; a NaN loss stops
+the run and keeps the last good checkpoint.
+"""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from minigan.gan import NonFiniteLossError
+from minigan.training import TrainConfig, Trainer, load_generator
+
+
+@pytest.fixture(scope="module")
+def images():
+    """512 fake 'digits' in [-1, 1]: the loop does not care what the pictures show."""
+    rng = np.random.default_rng(0)
+    return np.tanh(rng.standard_normal((512, 1, 28, 28))).astype(np.float32)
+
+
+def config(tmp_path, model="mlp", **kw):
+    base = dict(model=model, epochs=2, batch_size=32, sample_every=3, out=str(tmp_path), progress=False,
+                evaluate=False, limit=None)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(trainer):
+    return {**{"G/" + k: v for k, v in trainer.G.state_dict().items()},
+            **{"D/" + k: v for k, v in trainer.D.state_dict().items()}}
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_a_few_steps_move_both_nets_and_fill_the_run_folder(tmp_path, images, model):
+    t = Trainer(config(tmp_path, model, max_steps=4, epochs=1), images=images[:256])
+    before = weights(t)
+    seen = []
+    status = t.train(callback=lambda tr, stats: seen.append(stats))
+    assert status == "stopped" and t.step == 4
+    assert all(np.isfinite(v) for s in seen for v in s.values())
+    after = weights(t)
+    for net in ("G/", "D/"):
+        assert any(not np.array_equal(before[k], after[k]) for k in before if k.startswith(net)), f"{net} did not move"
+    for name in ("checkpoint.npz", "config.json", "log.csv", "curves.png", "progress.gif", "samples.png",
+                 "samples/step_000000.png", "samples/step_000003.png", "samples/final.png"):
+        assert os.path.getsize(tmp_path / name) > 0, name
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    assert log[0].split(",")[:7] == ["step", "epoch", "d_loss", "g_loss", "d_real", "d_fake", "d_acc"]
+    assert len(log) == 1 + 4
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+def test_training_step_stays_float32(tmp_path, images, model):
+    """No float64 sneaks into the training path: weights, grads and optimizer state stay float32."""
+    t = Trainer(config(tmp_path, model, max_steps=1, epochs=1), images=images[:64])
+    t.train()
+    arrays = [p.data for p in t.G.parameters() + t.D.parameters()]
+    arrays += [p.grad for p in t.G.parameters() + t.D.parameters()]
+    arrays += [b for opt in (t.opt_G, t.opt_D) for bufs in opt.state.values() for b in bufs if b is not None]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
+    assert t.sample(t.fixed_z).dtype == np.float32
+
+
+def test_resume_is_exact(tmp_path, images):
+    """N steps + resume + N steps gives the same weights, bit for bit, as 2N steps (across an epoch end)."""
+    kw = dict(epochs=3, d_dropout=0.3)  # dropout in D: its random state must resume too
+    straight = Trainer(config(tmp_path / "a", max_steps=10, **kw), images=images[:256])  # 8 steps per epoch
+    straight.train()
+
+    first = Trainer(config(tmp_path / "b", max_steps=5, **kw), images=images[:256])
+    assert first.train() == "stopped"
+    second = Trainer(config(tmp_path / "b", max_steps=10, **kw), images=images[:256])
+    second.train(resume=True)
+
+    assert second.step == straight.step == 10
+    a, b = weights(straight), weights(second)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    for opt_a, opt_b in ((straight.opt_G, second.opt_G), (straight.opt_D, second.opt_D)):
+        sa, sb = opt_a.state_dict(), opt_b.state_dict()
+        assert all(np.array_equal(sa[k], sb[k]) for k in sa)
+    # the log of the resumed run reads as one run
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "b" / "log.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 11))
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, images):
+    def press_ctrl_c(trainer, stats):
+        if trainer.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    t = Trainer(config(tmp_path, epochs=1), images=images[:256])
+    assert t.train(callback=press_ctrl_c) == "interrupted"
+    assert t.step == 3
+    resumed = Trainer(config(tmp_path, epochs=1), images=images[:256])
+    meta = resumed.load_checkpoint()
+    assert meta["step"] == 3 and meta["batch_in_epoch"] == 3
+    assert resumed.train(resume=True) == "finished"
+    assert resumed.step == 8
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, images):
+    def poison(trainer, stats):
+        if trainer.step == 10:  # in epoch 2, after epoch 1's checkpoint (step 8)
+            trainer.G.parameters()[0].data[...] = np.nan
+
+    t = Trainer(config(tmp_path, epochs=2), images=images[:256])
+    with pytest.raises(NonFiniteLossError, match="step 11") as err:
+        t.train(callback=poison)
+    assert "last good checkpoint" in str(err.value)
+    good = Trainer(config(tmp_path, epochs=2), images=images[:256])
+    meta = good.load_checkpoint()
+    assert meta["step"] == 8
+    assert all(np.isfinite(p.data).all() for p in good.G.parameters())
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path, images):
+    (tmp_path / "checkpoint.npz").write_bytes(b"not a zip file")
+    t = Trainer(config(tmp_path, epochs=1), images=images[:64])
+    with pytest.raises(RuntimeError, match="unreadable"):
+        t.train(resume=True)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        Trainer(config(tmp_path / "empty", epochs=1), images=images[:64]).train(resume=True)
+
+
+def test_minimax_loss_and_other_optimizers_run(tmp_path, images):
+    for i, kw in enumerate([dict(g_loss="minimax"), dict(optimizer="sgd", lr=0.01), dict(optimizer="rmsprop"),
+                            dict(label_smoothing=0.1, k=2)]):
+        t = Trainer(config(tmp_path / str(i), max_steps=2, epochs=1, **kw), images=images[:256])
+        assert t.train() == "stopped"
+
+
+def test_load_generator_reproduces_the_trained_generator(tmp_path, images):
+    t = Trainer(config(tmp_path, "dcgan", max_steps=2, epochs=1, upsample="nearest"), images=images[:64])
+    t.train()
+    G, cfg = load_generator(str(tmp_path))
+    assert cfg.model == "dcgan" and cfg.upsample == "nearest"
+    assert np.array_equal(G(t.fixed_z), t.sample(t.fixed_z))
