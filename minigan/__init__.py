@@ -10,7 +10,7 @@ from .gradcheck import check_layer, numerical_gradient, rel_error
 from .init import seed
 from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LeakyReLU,
                      ReLU, Reshape, Sigmoid, Tanh, Upsample2d)
-from .losses import BCE, BCEWithLogits
+from .losses import BCE, BCEWithLogits, SoftmaxCrossEntropy
 from .nn import Layer, Parameter, Sequential, ShapeError
 from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
 

@@ -53,3 +53,35 @@ class BCE:
         loss = -(t * xp.log(p) + (1 - t) * xp.log(1 - p)).mean()
         grad = (p - t) / (p * (1 - p)) / p.dtype.type(p.size)   # dL/dp, divided by n for the mean
         return loss, grad
+
+
+class SoftmaxCrossEntropy:
+    """Softmax cross-entropy on logits z (N, K) for integer labels y (N,), averaged over N.
+
+        log p_k = z_k - logsumexp(z)            (stable: logsumexp(z) = m + log sum exp(z - m), m = max z)
+        l(z, y) = -log p_y
+        dl/dz   = softmax(z) - onehot(y)        (divided by N for the mean)
+    """
+
+    def __call__(self, logits, labels):
+        check_same_device("SoftmaxCrossEntropy", logits, labels)
+        if logits.ndim != 2:
+            raise ValueError(f"SoftmaxCrossEntropy: logits must have shape (N, K), got {tuple(logits.shape)}")
+        n, k = logits.shape
+        if labels.shape != (n,):
+            raise ValueError(f"SoftmaxCrossEntropy: labels must have shape ({n},) to match logits "
+                             f"{tuple(logits.shape)}, got {tuple(labels.shape)}")
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"SoftmaxCrossEntropy: labels must be integers (class indices), got {labels.dtype}")
+        xp = get_array_module(logits)
+        if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+            raise ValueError(f"SoftmaxCrossEntropy: labels must lie in [0, {k - 1}], "
+                             f"got values in [{int(labels.min())}, {int(labels.max())}]")
+        shifted = logits - logits.max(axis=1, keepdims=True)                  # z - m: every exp <= 1
+        log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+        rows = xp.arange(n)
+        loss = -log_probs[rows, labels].mean()
+        grad = xp.exp(log_probs)                                              # softmax(z)
+        grad[rows, labels] -= 1                                               # - onehot(y)
+        grad /= logits.dtype.type(n)                                          # the mean over N
+        return loss, grad

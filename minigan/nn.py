@@ -216,15 +216,18 @@ class Sequential(Layer):
         return f"Sequential(\n{inner}\n)"
 
 
-def save_npz_atomic(path, arrays):
+def save_npz_atomic(path, arrays, compressed=False):
     """Write ``arrays`` to ``path`` via a temporary file and a rename: never half a file."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            (np.savez_compressed if compressed else np.savez)(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

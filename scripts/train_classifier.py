@@ -1,0 +1,84 @@
+"""Train the MNIST classifier behind minigan.metrics and write its weights.
+
+    MINIGAN_DATA_DIR=/path/to/mnist python scripts/train_classifier.py
+
+minigan only (Adam, SoftmaxCrossEntropy, hand-written backward passes); seeded,
+so a rerun gives the same weights on the same machine. The weights are stored as
+float16 with savez_compressed (about 1 MB) and written atomically: the file is
+replaced only once it is complete, and only if the test accuracy reaches
+--min-accuracy. ``metrics.load_classifier`` casts them back to float32.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from minigan import init, metrics  # noqa: E402
+from minigan.data import batches, load_mnist  # noqa: E402
+from minigan.losses import SoftmaxCrossEntropy  # noqa: E402
+from minigan.nn import save_npz_atomic  # noqa: E402
+from minigan.optim import Adam  # noqa: E402
+
+
+def accuracy(model, images, labels):
+    """Fraction of images whose most probable class is the label (model run in eval mode)."""
+    probs = metrics.classifier_outputs(images, model)[1]
+    return float((probs.argmax(axis=1) == labels).mean())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-decay", type=float, default=0.3, help="learning rate factor after each epoch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(metrics.WEIGHTS))
+    parser.add_argument("--min-accuracy", type=float, default=0.99,
+                        help="do not write the weights if the test accuracy is lower")
+    args = parser.parse_args(argv)
+
+    start = time.time()
+    x_train, y_train = load_mnist("train")
+    x_test, y_test = load_mnist("test")
+    init.seed(args.seed)
+    model = metrics.mnist_classifier(seed=args.seed)
+    loss_fn, opt = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=args.lr)
+
+    for epoch in range(args.epochs):
+        model.train()
+        steps = len(x_train) // args.batch_size
+        bar = tqdm(batches(x_train, y_train, args.batch_size, rng=args.seed + epoch), total=steps,
+                   desc=f"epoch {epoch + 1}/{args.epochs} lr {opt.lr:.1e}", mininterval=5)
+        for i, (x, y) in enumerate(bar):
+            opt.zero_grad()
+            loss, dlogits = loss_fn(model(x), y)
+            model.backward(dlogits)
+            opt.step()
+            if i % 50 == 0:
+                bar.set_postfix(loss=f"{float(loss):.4f}")
+        opt.lr *= args.lr_decay
+        print(f"epoch {epoch + 1}: test accuracy {accuracy(model, x_test, y_test):.4f} "
+              f"({time.time() - start:.0f} s)", flush=True)
+
+    # Evaluate exactly what gets saved: float16 weights, cast back to float32.
+    state = {k: v.astype(np.float16) for k, v in model.state_dict().items()}
+    saved = metrics.mnist_classifier().load_state_dict(state).eval()
+    acc = accuracy(saved, x_test, y_test)
+    print(f"test accuracy with float16 weights: {acc:.4f}; wall time {time.time() - start:.0f} s")
+    if acc < args.min_accuracy:
+        print(f"below --min-accuracy {args.min_accuracy}: {args.out} left unchanged", file=sys.stderr)
+        return 1
+    save_npz_atomic(args.out, state, compressed=True)
+    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
