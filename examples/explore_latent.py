@@ -1,0 +1,101 @@
+"""Explore a trained generator's latent space: morph one digit into another, and add latents.
+
+    python examples/explore_latent.py runs/mlp_gan                         # a 3 into a 4
+    python examples/explore_latent.py runs/dcgan --from-digit 1 --to-digit 7 --steps 12 --out-dir latent
+    python examples/explore_latent.py runs/mlp_gan --arithmetic 7-1+4 --arithmetic 9-4+7
+
+Writes OUT_DIR/interpolation.png (one row from a confident FROM digit to a
+confident TO digit, endpoints found with the MNIST classifier) and
+OUT_DIR/arithmetic.png (one row per A-B+C: mean z of A, of B, of C, then
+A - B + C), and prints what the classifier sees in each picture. See
+docs/latent.md.
+"""
+import argparse
+import os
+import re
+import sys
+
+import numpy as np
+
+from minigan import latent
+from minigan.backend import BackendError, to_numpy
+from minigan.plots import save_grid
+from minigan.training import load_generator
+
+
+def triple(text):
+    m = re.fullmatch(r"\s*(\d)\s*-\s*(\d)\s*\+\s*(\d)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected A-B+C with digits, e.g. 7-1+4, got {text!r}")
+    return tuple(int(g) for g in m.groups())
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run", help="a run folder (holding checkpoint.npz) or a checkpoint file")
+    p.add_argument("--from-digit", type=int, default=3, choices=range(10), metavar="D")
+    p.add_argument("--to-digit", type=int, default=4, choices=range(10), metavar="D")
+    p.add_argument("--steps", type=int, default=10, help="images along the interpolation, both ends included")
+    p.add_argument("--mode", choices=["slerp", "linear"], default="slerp")
+    p.add_argument("--arithmetic", type=triple, action="append", metavar="A-B+C",
+                   help="a row of the arithmetic picture (repeatable; default 7-1+4, 8-0+1, 9-4+7)")
+    p.add_argument("--per-digit", type=int, default=32, help="latents averaged per digit")
+    p.add_argument("--confidence", type=float, default=0.9, help="classifier probability a latent must reach")
+    p.add_argument("--classifier", default=None, help="classifier weights (.npz; default: the committed ones)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+    p.add_argument("--out-dir", default="latent")
+    args = p.parse_args(argv)
+    if args.steps < 2:
+        p.error("--steps must be at least 2")
+    triples = args.arithmetic or [(7, 1, 4), (8, 0, 1), (9, 4, 7)]
+    try:
+        G, cfg = load_generator(args.run, args.backend)
+        classifier = None
+        if args.classifier:
+            from minigan.metrics import load_classifier
+            classifier = load_classifier(args.classifier)
+        z_dim, rng = cfg.resolved_z_dim(), np.random.default_rng(args.seed)
+        find = dict(classifier=classifier, rng=rng, confidence=args.confidence)
+
+        # ---- interpolation ---------------------------------------------------------------
+        z0 = latent.find_digit_latents(G, z_dim, args.from_digit, 1, **find)[0]
+        z1 = latent.find_digit_latents(G, z_dim, args.to_digit, 1, **find)[0]
+        images = latent.interpolate(G, z0, z1, steps=args.steps, mode=args.mode)
+        probs = latent.classify(images, classifier)
+    except (FileNotFoundError, BackendError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    os.makedirs(args.out_dir, exist_ok=True)
+    path = os.path.join(args.out_dir, "interpolation.png")
+    save_grid(path, to_numpy(images), nrow=args.steps)
+    print(f"{args.mode} from a {args.from_digit} to a {args.to_digit} -> {path}; the classifier sees:")
+    for t, pr in zip(np.linspace(0, 1, args.steps), probs):
+        print(f"  t={t:.2f}  {pr.argmax()}  (p={pr.max():.2f})")
+
+    # ---- arithmetic on averaged latents --------------------------------------------------
+    digits = sorted({d for tr in triples for d in tr})
+    try:
+        means = latent.digit_means(G, z_dim, digits, per_digit=args.per_digit, **find)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    rows, typical = [], np.sqrt(z_dim)
+    print(f"arithmetic on mean latents of {args.per_digit} samples per digit "
+          f"(a sample from N(0, I) has |z| ~ {typical:.1f}):")
+    for a, b, c in triples:
+        r = latent.latent_arithmetic(G, means, a, b, c, classifier)
+        rows.append(to_numpy(r["images"]))
+        norms = np.linalg.norm(to_numpy(r["z"]), axis=1)
+        seen = [f"{d} (p={p:.2f}, |z|={n:.1f})" for d, p, n in zip(r["predicted"], r["confidence"], norms)]
+        print(f"  {a} - {b} + {c}:  mean {a} -> {seen[0]},  mean {b} -> {seen[1]},  mean {c} -> {seen[2]},"
+              f"  {a}-{b}+{c} -> {seen[3]}")
+    path = os.path.join(args.out_dir, "arithmetic.png")
+    save_grid(path, np.concatenate(rows), nrow=4)
+    print(f"rows: mean z of A, of B, of C, A - B + C -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
