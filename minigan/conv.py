@@ -4,7 +4,13 @@ A convolution slides a ``C x kH x kW`` window over the padded image. ``im2col``
 lays every window out as one row of a matrix, so the whole convolution becomes
 one matrix product with the flattened kernels::
 
-    cols[n*Ho*Wo + i*Wo + j, c*kH*kW + u*kW + v] = x_pad[n, c, i*stride + u, j*stride + v]
+    cols[n*Ho*Wo + i*Wo + j, (u*kW + v)*C + c] = x_pad[n, c, i*stride + u, j*stride + v]
+
+Within a row the channel index ``c`` varies fastest (the "channels-last"
+order). Both functions then work on an (N, H, W, C) copy of the image, where
+the C numbers a kernel offset touches are adjacent in memory: the copies and
+the additions run over contiguous runs of memory, several times faster than
+in NCHW order. The layers flatten their kernels in the same (u, v, c) order.
 
 ``col2im`` is its adjoint: it adds each row back onto the window it came from
 (overlapping windows add up). It is what the convolution's input gradient and
@@ -18,15 +24,6 @@ def conv_output_size(size, kernel_size, stride, padding):
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
-def pad2d(x, padding):
-    """Zero-pad the last two axes of an NCHW array by ``padding`` on each side."""
-    if padding == 0:
-        return x
-    xp = get_array_module(x)
-    p = padding
-    return xp.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-
-
 def im2col(x, kernel_size, stride=1, padding=0):
     """Lay out every convolution window of ``x`` as a row.
 
@@ -37,22 +34,22 @@ def im2col(x, kernel_size, stride=1, padding=0):
 
     Returns
     -------
-    cols : array (N*Ho*Wo, C*kH*kW), a fresh contiguous array
+    cols : array (N*Ho*Wo, kH*kW*C), a fresh contiguous array, columns in (u, v, c) order
     (Ho, Wo) : the output's spatial size
     """
     xp = get_array_module(x)
     kh, kw = kernel_size
     n, c, h, w = x.shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
-    x_pad = xp.ascontiguousarray(pad2d(x, padding))
-    sn, sc, sh, sw = x_pad.strides
-    # A view (N, Ho, Wo, C, kH, kW) into x_pad: no copy until the reshape below.
+    p = padding
+    x_pad = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)     # channels last, zero border
+    x_pad[:, p:p + h, p:p + w, :] = x.transpose(0, 2, 3, 1)
+    sn, sh, sw, sc = x_pad.strides
+    # A view (N, Ho, Wo, kH, kW, C) into x_pad: window (i, j) starts at pixel (i*stride, j*stride).
     windows = xp.lib.stride_tricks.as_strided(
-        x_pad, shape=(n, ho, wo, c, kh, kw), strides=(sn, sh * stride, sw * stride, sc, sh, sw)
+        x_pad, shape=(n, ho, wo, kh, kw, c), strides=(sn, sh * stride, sw * stride, sh, sw, sc)
     )
-    # copy() (C order) before the reshape: where the window view is already C-contiguous
-    # (1x1 kernel, stride 1, one channel) reshape alone would return a view into x itself.
-    return windows.copy().reshape(n * ho * wo, c * kh * kw), (ho, wo)
+    return windows.reshape(n * ho * wo, kh * kw * c), (ho, wo)  # the reshape copies: windows overlap
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
@@ -60,24 +57,23 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
 
     Parameters
     ----------
-    cols : array (N*Ho*Wo, C*kH*kW)
+    cols : array (N*Ho*Wo, kH*kW*C), columns in (u, v, c) order
     x_shape : (N, C, H, W), the shape of the image the windows were taken from
 
     Returns
     -------
-    array (N, C, H, W) with ``sum over windows`` at each pixel
+    array (N, C, H, W) with ``sum over windows`` at each pixel (an NCHW view of
+    a channels-last array)
     """
     xp = get_array_module(cols)
     kh, kw = kernel_size
     n, c, h, w = x_shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
-    windows = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (N, C, kH, kW, Ho, Wo)
-    x_pad = xp.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
+    windows = cols.reshape(n, ho, wo, kh, kw, c)
+    x_pad = xp.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=cols.dtype)
     # One loop over the kernel's kH*kW offsets (16 for a 4x4 kernel), never over pixels:
     # offset (u, v) of every window lands on the strided grid starting at (u, v).
     for u in range(kh):
         for v in range(kw):
-            x_pad[:, :, u:u + stride * ho:stride, v:v + stride * wo:stride] += windows[:, :, u, v]
-    if padding:
-        return x_pad[:, :, padding:padding + h, padding:padding + w]
-    return x_pad
+            x_pad[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += windows[:, :, :, u, v, :]
+    return x_pad[:, padding:padding + h, padding:padding + w, :].transpose(0, 3, 1, 2)

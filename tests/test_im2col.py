@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from minigan.conv import col2im, conv_output_size, im2col, pad2d
+from minigan.conv import col2im, conv_output_size, im2col
 
 
 def reference_im2col(x, kernel_size, stride, padding):
     """One row per window, in the documented order.
 
-    cols[n*Ho*Wo + i*Wo + j, c*kH*kW + u*kW + v] = x_pad[n, c, i*s + u, j*s + v]
+    cols[n*Ho*Wo + i*Wo + j, (u*kW + v)*C + c] = x_pad[n, c, i*s + u, j*s + v]
     """
     n, c, h, w = x.shape
     kh, kw = kernel_size
@@ -16,14 +16,14 @@ def reference_im2col(x, kernel_size, stride, padding):
     x_pad = np.zeros((n, c, h + 2 * p, w + 2 * p), dtype=x.dtype)
     x_pad[:, :, p:p + h, p:p + w] = x
     ho, wo = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
-    cols = np.zeros((n * ho * wo, c * kh * kw), dtype=x.dtype)
+    cols = np.zeros((n * ho * wo, kh * kw * c), dtype=x.dtype)
     for a in range(n):
         for i in range(ho):
             for j in range(wo):
                 for ch in range(c):
                     for u in range(kh):
                         for v in range(kw):
-                            cols[a * ho * wo + i * wo + j, ch * kh * kw + u * kw + v] = \
+                            cols[a * ho * wo + i * wo + j, (u * kw + v) * c + ch] = \
                                 x_pad[a, ch, i * s + u, j * s + v]
     return cols, (ho, wo)
 
@@ -97,10 +97,3 @@ def test_conv_output_size(n, k, s, p, expected):
     assert conv_output_size(n, k, s, p) == expected
 
 
-def test_pad2d_pads_only_spatial_axes():
-    """pad2d adds zeros around H and W only, and padding 0 returns x unchanged."""
-    x = np.ones((2, 3, 4, 5))
-    y = pad2d(x, 2)
-    assert y.shape == (2, 3, 8, 9)
-    assert y.sum() == x.sum() and np.all(y[:, :, 2:6, 2:7] == 1)
-    assert pad2d(x, 0) is x

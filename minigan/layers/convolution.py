@@ -15,15 +15,27 @@ def _pair(k):
     return (k, k) if isinstance(k, int) else tuple(k)
 
 
+def kernel_matrix(weight):
+    """(A, B, kH, kW) kernels -> (A, kH*kW*B) matrix, columns in im2col's (u, v, c) order."""
+    a = weight.shape[0]
+    return weight.transpose(0, 2, 3, 1).reshape(a, -1)
+
+
+def kernel_tensor(matrix, shape):
+    """The inverse of :func:`kernel_matrix`: (A, kH*kW*B) -> (A, B, kH, kW)."""
+    a, b, kh, kw = shape
+    return matrix.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
+
+
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in every deep-learning library).
 
     Shapes: x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,),
     y (N, C_out, Ho, Wo) with Ho = floor((H + 2p - kH) / s) + 1.
 
-    With ``cols = im2col(x)`` of shape (N*Ho*Wo, C_in*kH*kW) and the kernels
-    flattened to ``Wm`` of shape (C_out, C_in*kH*kW), the layer is
-    ``y = cols Wm^T + b`` followed by a reshape to NCHW.
+    With ``cols = im2col(x)`` of shape (N*Ho*Wo, kH*kW*C_in) and the kernels
+    flattened in the same (u, v, c) order to ``Wm`` of shape (C_out, kH*kW*C_in),
+    the layer is ``y = cols Wm^T + b`` followed by a reshape to NCHW.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
@@ -46,8 +58,8 @@ class Conv2d(Layer):
     def forward(self, x):
         n = x.shape[0]
         self.x_shape = x.shape
-        self.cols, (ho, wo) = im2col(x, self.kernel_size, self.stride, self.padding)  # (N*Ho*Wo, C_in*kH*kW)
-        w_mat = self.weight.data.reshape(self.out_channels, -1)                          # (C_out, C_in*kH*kW)
+        self.cols, (ho, wo) = im2col(x, self.kernel_size, self.stride, self.padding)  # (N*Ho*Wo, kH*kW*C_in)
+        w_mat = kernel_matrix(self.weight.data)                                          # (C_out, kH*kW*C_in)
         y = self.cols @ w_mat.T                                                          # (N*Ho*Wo, C_out)
         if self.bias is not None:
             y += self.bias.data
@@ -55,8 +67,8 @@ class Conv2d(Layer):
 
     def backward(self, dy):
         dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)                 # (N*Ho*Wo, C_out)
-        w_mat = self.weight.data.reshape(self.out_channels, -1)
-        self.weight.grad += (dy_mat.T @ self.cols).reshape(self.weight.shape)  # dL/dWm = dL/dy^T cols
+        w_mat = kernel_matrix(self.weight.data)
+        self.weight.grad += kernel_tensor(dy_mat.T @ self.cols, self.weight.shape)  # dL/dWm = dL/dy^T cols
         if self.bias is not None:
             self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
@@ -75,7 +87,7 @@ class ConvTranspose2d(Layer):
 
     Think of the Conv2d that maps an (N, C_out, Ho, Wo) image to (N, C_in, H, W)
     with this very weight. That conv is ``z = cols(y) Wm^T`` with ``Wm`` of shape
-    (C_in, C_out*kH*kW); its input gradient is ``col2im(dz Wm)``. This layer's
+    (C_in, kH*kW*C_out); its input gradient is ``col2im(dz Wm)``. This layer's
     forward is exactly that input gradient, with ``x`` in the place of ``dz``:
 
         y = col2im(x_mat Wm) + b
@@ -112,9 +124,9 @@ class ConvTranspose2d(Layer):
     def forward(self, x):
         n, c, h, w = x.shape
         self.x_mat = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)        # (N*H*W, C_in)
-        w_mat = self.weight.data.reshape(self.in_channels, -1)            # (C_in, C_out*kH*kW)
+        w_mat = kernel_matrix(self.weight.data)                           # (C_in, kH*kW*C_out)
         self.y_shape = self.output_shape(x.shape)
-        cols = self.x_mat @ w_mat                                         # (N*H*W, C_out*kH*kW)
+        cols = self.x_mat @ w_mat                                         # (N*H*W, kH*kW*C_out)
         y = col2im(cols, self.y_shape, self.kernel_size, self.stride, self.padding)  # (N, C_out, Ho, Wo)
         if self.bias is not None:
             y = y + self.bias.data.reshape(1, -1, 1, 1)
@@ -122,9 +134,9 @@ class ConvTranspose2d(Layer):
 
     def backward(self, dy):
         n = dy.shape[0]
-        cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, C_out*kH*kW)
-        w_mat = self.weight.data.reshape(self.in_channels, -1)
-        self.weight.grad += (self.x_mat.T @ cols).reshape(self.weight.shape)    # dL/dWm = x_mat^T im2col(dy)
+        cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, kH*kW*C_out)
+        w_mat = kernel_matrix(self.weight.data)
+        self.weight.grad += kernel_tensor(self.x_mat.T @ cols, self.weight.shape)  # dL/dWm = x_mat^T im2col(dy)
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
         dx_mat = cols @ w_mat.T                                                 # dL/dx = im2col(dy) Wm^T
