@@ -120,7 +120,11 @@ class GANStep:
         else:
             bce, dbce = self.bce(logits, xp.zeros((n, 1), dtype=fake.dtype))
             g_loss, dlogits = -bce, -dbce                      # log(1 - D(G(z))), to be minimised
-        dfake = self.D.backward(dlogits)                       # dL/dG(z); D's grads are cleared next D step
+        self.D.requires_grad_(False)                           # D does not move: skip dL/dθ_D
+        try:
+            dfake = self.D.backward(dlogits)                   # dL/dG(z), D's input gradient
+        finally:
+            self.D.requires_grad_(True)
         self.G.zero_grad()
         self.G.backward(dfake)                                 # dL/dθ_G = dL/dG(z) dG(z)/dθ_G
         return g_loss

@@ -274,6 +274,8 @@ class Trainer:
             if cfg.progress and self.step % 10 == 0:
                 bar.set_postfix(D=f"{stats['d_loss']:.3f}", G=f"{stats['g_loss']:.3f}",
                                 Dx=f"{stats['d_real']:.2f}", DGz=f"{stats['d_fake']:.2f}")
+            if self.step % 100 == 0:
+                log_file.flush()                               # so `tail -f log.csv` follows the run
             if self.step % cfg.sample_every == 0:
                 self.save_samples(f"step_{self.step:06d}")
             if callback is not None:

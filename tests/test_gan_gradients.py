@@ -81,6 +81,9 @@ def test_generator_step_leaves_discriminator_unchanged():
     fake = gan.G(z)
     before = [p.data.copy() for p in gan.D.parameters()]
     g_before = [p.data.copy() for p in gan.G.parameters()]
+    gan.D.zero_grad()
     gan.g_step(fake)
+    assert all(not p.grad.any() for p in gan.D.parameters()), "the G step computed D's parameter gradients"
+    assert all(m.requires_grad for m in gan.D.modules()), "D's gradients were left switched off"
     assert all(np.array_equal(a, p.data) for a, p in zip(before, gan.D.parameters()))
     assert any(not np.array_equal(a, p.data) for a, p in zip(g_before, gan.G.parameters()))

@@ -299,3 +299,30 @@ def test_gradcheck_catches_a_wrong_backward():
     assert errors["x"] > 0.1
     assert errors["weight"] < 1e-6
     assert minigan.rel_error(np.ones(3), np.ones(3)) == 0.0
+
+
+def test_requires_grad_false_gives_the_same_dx_and_leaves_grads_alone():
+    """With parameter gradients off, backward returns the same dL/dx and does not touch .grad."""
+    import minigan as mg
+
+    rng = np.random.default_rng(0)
+    net = mg.Sequential(mg.Conv2d(2, 3, 3, padding=1), mg.BatchNorm2d(3), mg.ReLU(), mg.ConvTranspose2d(3, 2, 4, 2, 1),
+                        mg.Flatten(), mg.Dense(2 * 8 * 8, 1)).to(dtype=np.float64)
+    x = rng.standard_normal((4, 2, 4, 4))
+    dy = rng.standard_normal((4, 1))
+    net.zero_grad()
+    net(x)
+    dx_full = net.backward(dy)
+    grads = [p.grad.copy() for p in net.parameters()]
+    net.requires_grad_(False)
+    assert all(not m.requires_grad for m in net.modules())
+    net(x)
+    dx_frozen = net.backward(dy)
+    np.testing.assert_array_equal(dx_full, dx_frozen)
+    for g, p in zip(grads, net.parameters()):
+        np.testing.assert_array_equal(g, p.grad)  # not doubled: nothing was added
+    net.requires_grad_(True)
+    net(x)
+    net.backward(dy)
+    for g, p in zip(grads, net.parameters()):
+        np.testing.assert_allclose(p.grad, 2 * g)

@@ -50,8 +50,9 @@ class _BatchNorm(Layer):
     def backward(self, dy):
         shape = self.param_shape(self.num_features)
         gamma = self.weight.data.reshape(shape)
-        self.weight.grad += (dy * self.x_hat).sum(axis=self.axes)   # dL/dgamma = sum dy * x_hat
-        self.bias.grad += dy.sum(axis=self.axes)                    # dL/dbeta  = sum dy
+        if self.requires_grad:
+            self.weight.grad += (dy * self.x_hat).sum(axis=self.axes)   # dL/dgamma = sum dy * x_hat
+            self.bias.grad += dy.sum(axis=self.axes)                    # dL/dbeta  = sum dy
         dx_hat = dy * gamma                                         # dL/dx_hat = dy * gamma
         if not self.training:                                       # mu, var are constants in eval
             return dx_hat * self.inv_std                            # dL/dx = dL/dx_hat / sqrt(var + eps)

@@ -68,9 +68,10 @@ class Conv2d(Layer):
     def backward(self, dy):
         dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)                 # (N*Ho*Wo, C_out)
         w_mat = kernel_matrix(self.weight.data)
-        self.weight.grad += kernel_tensor(dy_mat.T @ self.cols, self.weight.shape)  # dL/dWm = dL/dy^T cols
-        if self.bias is not None:
-            self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
+        if self.requires_grad:
+            self.weight.grad += kernel_tensor(dy_mat.T @ self.cols, self.weight.shape)  # dL/dWm = dL/dy^T cols
+            if self.bias is not None:
+                self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
         return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
 
@@ -136,9 +137,10 @@ class ConvTranspose2d(Layer):
         n = dy.shape[0]
         cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, kH*kW*C_out)
         w_mat = kernel_matrix(self.weight.data)
-        self.weight.grad += kernel_tensor(self.x_mat.T @ cols, self.weight.shape)  # dL/dWm = x_mat^T im2col(dy)
-        if self.bias is not None:
-            self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
+        if self.requires_grad:
+            self.weight.grad += kernel_tensor(self.x_mat.T @ cols, self.weight.shape)  # dL/dWm = x_mat^T im2col(dy)
+            if self.bias is not None:
+                self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
         dx_mat = cols @ w_mat.T                                                 # dL/dx = im2col(dy) Wm^T
         return dx_mat.reshape(n, h, w, self.in_channels).transpose(0, 3, 1, 2)
 

@@ -31,9 +31,10 @@ class Dense(Layer):
         return y
 
     def backward(self, dy):
-        self.weight.grad += self.x.T @ dy           # dL/dW = x^T dL/dy        (in, out)
-        if self.bias is not None:
-            self.bias.grad += dy.sum(axis=0)        # dL/db = sum_n dL/dy_n     (out,)
+        if self.requires_grad:                      # (False: only dL/dx is wanted)
+            self.weight.grad += self.x.T @ dy       # dL/dW = x^T dL/dy        (in, out)
+            if self.bias is not None:
+                self.bias.grad += dy.sum(axis=0)    # dL/db = sum_n dL/dy_n     (out,)
         return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
 
     def __repr__(self):
