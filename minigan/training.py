@@ -24,6 +24,7 @@ from . import models
 from .backend import set_backend, to_device, to_numpy
 from .data import load_mnist
 from .gan import GANStep, NonFiniteLossError
+from .ema import EMA
 from .layers import Dropout
 from .nn import save_npz_atomic
 from .optim import SGD, Adam, RMSprop
@@ -48,6 +49,7 @@ class TrainConfig:
     k: int = 1                          # D steps per G step
     label_smoothing: float = 0.0        # one-sided: real labels 1 - this
     d_dropout: float = 0.0
+    ema: float = 0.0                    # > 0: sample from an average of G's weights (e.g. 0.999)
     z_dim: int = None                   # default 64 (mlp) or 100 (dcgan)
     upsample: str = "convtranspose"     # dcgan: or "nearest" (Upsample2d + Conv2d)
     seed: int = 0
@@ -106,6 +108,7 @@ class Trainer:
         if self.batches_per_epoch == 0:
             raise ValueError(f"{len(images)} images give no full batch of {cfg.batch_size} x k={cfg.k}")
         self.G, self.D = build_models(cfg)
+        self.ema = EMA(self.G, build_models(cfg)[0], cfg.ema) if cfg.ema else None
         self.opt_G = build_optimizer(cfg, self.G.parameters(), cfg.lr_g or cfg.lr)
         self.opt_D = build_optimizer(cfg, self.D.parameters(), cfg.lr_d or cfg.lr)
         self.gan = GANStep(self.G, self.D, self.opt_G, self.opt_D, cfg.resolved_z_dim(), g_loss=cfg.g_loss,
@@ -138,9 +141,13 @@ class Trainer:
 
     def save_checkpoint(self):
         arrays = {}
-        for prefix, obj in (("G", self.G), ("D", self.D), ("opt_G", self.opt_G), ("opt_D", self.opt_D)):
+        parts = [("G", self.G), ("D", self.D), ("opt_G", self.opt_G), ("opt_D", self.opt_D)]
+        if self.ema:
+            parts.append(("G_ema", self.ema.shadow))
+        for prefix, obj in parts:
             arrays.update({f"{prefix}/{k}": v for k, v in obj.state_dict().items()})
         meta = dict(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
+                    ema_t=self.ema.t if self.ema else 0,
                     noise_rng=self.gan.noise_rng.bit_generator.state,
                     dropout_calls=[d.calls for d in self.dropouts()],
                     config=dataclasses.asdict(self.cfg))
@@ -165,6 +172,9 @@ class Trainer:
         self.D.load_state_dict(part("D"))
         self.opt_G.load_state_dict(part("opt_G"))
         self.opt_D.load_state_dict(part("opt_D"))
+        if self.ema:
+            self.ema.shadow.load_state_dict(part("G_ema"))
+            self.ema.t = meta["ema_t"]
         self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         self.gan.noise_rng.bit_generator.state = meta["noise_rng"]
         for d, calls in zip(self.dropouts(), meta["dropout_calls"]):
@@ -173,7 +183,9 @@ class Trainer:
 
     # ---- samples and logs ----------------------------------------------------
     def sample(self, z):
-        """G(z) in eval mode (batchnorm uses its running statistics)."""
+        """G(z) in eval mode (batchnorm uses its running statistics); the averaged G if ``cfg.ema``."""
+        if self.ema:
+            return self.ema.shadow(z)
         self.G.eval()
         try:
             return self.G(z)
@@ -267,6 +279,8 @@ class Trainer:
                        total=self.batches_per_epoch, dynamic_ncols=True, leave=True)
         for b in bar:
             stats = self.gan.step(self.real_batches(order, b)).as_floats()
+            if self.ema:
+                self.ema.update()
             self.step += 1
             self.batch_in_epoch = b + 1
             log.writerow(dict(step=self.step, epoch=self.epoch + 1, time=round(time.perf_counter() - t0, 3),
@@ -319,7 +333,7 @@ class Trainer:
 
 
 def load_generator(path, backend="numpy"):
-    """G from a run's checkpoint, in eval mode, and the run's :class:`TrainConfig`.
+    """G from a run's checkpoint (its weight average if the run kept one), in eval mode, and the config.
 
     ``path`` is a checkpoint file or a run folder holding ``checkpoint.npz``.
     """
@@ -335,5 +349,6 @@ def load_generator(path, backend="numpy"):
     cfg.backend = backend
     cfg.betas = tuple(cfg.betas)
     G, _ = build_models(cfg)
-    G.load_state_dict({k[2:]: v for k, v in arrays.items() if k.startswith("G/")})
+    prefix = "G_ema/" if cfg.ema else "G/"  # the averaged weights are the ones to sample from
+    G.load_state_dict({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
     return G.eval(), cfg

@@ -67,7 +67,7 @@ def test_training_step_stays_float32(tmp_path, images, model):
 
 def test_resume_is_exact(tmp_path, images):
     """N steps + resume + N steps gives the same weights, bit for bit, as 2N steps (across an epoch end)."""
-    kw = dict(epochs=3, d_dropout=0.3)  # dropout in D: its random state must resume too
+    kw = dict(epochs=3, d_dropout=0.3, ema=0.9)  # D's dropout state and G's weight average must resume too
     straight = Trainer(config(tmp_path / "a", max_steps=10, **kw), images=images[:256])  # 8 steps per epoch
     straight.train()
 
@@ -78,6 +78,8 @@ def test_resume_is_exact(tmp_path, images):
 
     assert second.step == straight.step == 10
     a, b = weights(straight), weights(second)
+    a.update({"G_ema/" + k: v for k, v in straight.ema.shadow.state_dict().items()})
+    b.update({"G_ema/" + k: v for k, v in second.ema.shadow.state_dict().items()})
     assert a.keys() == b.keys()
     for k in a:
         assert np.array_equal(a[k], b[k]), k
@@ -135,12 +137,24 @@ def test_minimax_loss_and_other_optimizers_run(tmp_path, images):
         assert t.train() == "stopped"
 
 
-def test_load_generator_reproduces_the_trained_generator(tmp_path, images):
-    t = Trainer(config(tmp_path, "dcgan", max_steps=2, epochs=1, upsample="nearest"), images=images[:64])
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_load_generator_reproduces_the_trained_generator(tmp_path, images, ema):
+    t = Trainer(config(tmp_path, "dcgan", max_steps=2, epochs=1, upsample="nearest", ema=ema), images=images[:64])
     t.train()
     G, cfg = load_generator(str(tmp_path))
     assert cfg.model == "dcgan" and cfg.upsample == "nearest"
     assert np.array_equal(G(t.fixed_z), t.sample(t.fixed_z))
+
+
+def test_ema_is_the_running_average_of_the_generator(tmp_path, images):
+    """After each G step: θ_ema = β_t θ_ema + (1 - β_t) θ, with β_t = min(β, (1 + t) / (10 + t))."""
+    t = Trainer(config(tmp_path, max_steps=1, epochs=1, ema=0.5), images=images[:64])
+    start = [p.data.copy() for p in t.G.parameters()]
+    assert all(np.array_equal(s, p.data) for s, p in zip(start, t.ema.shadow.parameters()))
+    t.train()
+    beta = min(0.5, 1 / 10)
+    for s, p, avg in zip(start, t.G.parameters(), t.ema.shadow.parameters()):
+        np.testing.assert_allclose(avg.data, beta * s + (1 - beta) * p.data, rtol=1e-6, atol=1e-7)
 
 
 def mnist_available():
