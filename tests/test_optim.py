@@ -282,3 +282,23 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
     np.testing.assert_allclose(float(total), expected_norm, rtol=1e-12)
     for p, g in zip(params, grads):
         np.testing.assert_array_equal(p.grad, g)
+
+
+def test_adam_inplace_fast_path_gives_the_same_bits_as_the_plain_lines():
+    """The scratch-buffer Adam runs the plain formula's operations in the same order: identical results."""
+    rng = np.random.default_rng(3)
+    shapes = [(5, 4), (4,), (3, 2, 2, 2)]
+    results = []
+    for inplace in (True, False):
+        params = [Parameter(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+        rng_g = np.random.default_rng(7)
+        opt = Adam(params, lr=1e-2, betas=(0.5, 0.999), weight_decay=0.01, inplace=inplace)
+        for _ in range(5):
+            for p in params:
+                p.grad[...] = rng_g.standard_normal(p.shape).astype(np.float32)
+            opt.step()
+        results.append([p.data.copy() for p in params])
+        rng = np.random.default_rng(3)
+    for fast, plain in zip(*results):
+        assert fast.dtype == np.float32
+        np.testing.assert_array_equal(fast, plain)
