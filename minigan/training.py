@@ -104,6 +104,7 @@ class Trainer:
         if images is None:
             images, _ = load_mnist("train", data_dir=cfg.data_dir, limit=cfg.limit)
         self.images = images                                   # NumPy (N, 1, 28, 28) in [-1, 1]
+        self.device_images = to_device(images, cfg.backend)    # on a GPU: copied once, not per batch
         self.batches_per_epoch = len(images) // (cfg.batch_size * cfg.k)
         if self.batches_per_epoch == 0:
             raise ValueError(f"{len(images)} images give no full batch of {cfg.batch_size} x k={cfg.k}")
@@ -130,7 +131,7 @@ class Trainer:
         n, k = self.cfg.batch_size, self.cfg.k
         for j in range(k):
             idx = order[(b * k + j) * n:(b * k + j + 1) * n]
-            yield to_device(self.images[idx], self.cfg.backend)
+            yield self.device_images[to_device(idx, self.cfg.backend)]
 
     # ---- checkpoints --------------------------------------------------------
     def dropouts(self):
