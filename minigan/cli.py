@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+from .backend import BackendError
+from .data import DataError
 from .gan import NonFiniteLossError
 from .training import TrainConfig, Trainer
 
@@ -54,12 +56,16 @@ def config_from_args(model, args, **extra):
 
 def run(cfg, resume=False):
     """Train, print where everything went, and the metrics. Returns a process exit code."""
-    trainer = Trainer(cfg)
+    try:
+        trainer = Trainer(cfg)
+    except (BackendError, DataError, ValueError) as exc:  # no CuPy/GPU, no MNIST, a bad setting
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"minigan: training the {cfg.model} GAN on {len(trainer.images)} images, backend {cfg.backend}, "
           f"run folder {cfg.out}")
     try:
         status = trainer.train(resume=resume)
-    except NonFiniteLossError as exc:
+    except (NonFiniteLossError, FileNotFoundError, RuntimeError) as exc:  # NaN loss; no or bad checkpoint
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

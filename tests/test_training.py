@@ -197,3 +197,29 @@ def test_example_scripts_run_and_resume(tmp_path, script):
     assert (tmp_path / "progress.gif").exists() and (tmp_path / "samples" / "step_000002.png").exists()
     again = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "finished at step 2" in again.stdout
+
+
+def run_example(*args):
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, os.path.join(root, "examples", "train_mlp_gan.py"), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_example_without_cupy_says_how_to_install_it(tmp_path):
+    import minigan
+
+    if minigan.cupy_available():
+        pytest.skip("CuPy and a GPU are present here: the error path cannot happen")
+    done = run_example("--backend", "cupy", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert 'pip install "minigan[cuda]"' in done.stderr and "Traceback" not in done.stderr
+
+
+@needs_mnist
+def test_example_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
+    done = run_example("--limit", "64", "--out", str(tmp_path), "--resume", "--no-progress")
+    assert done.returncode == 2
+    assert "no checkpoint" in done.stderr and "Traceback" not in done.stderr
