@@ -11,6 +11,10 @@ training (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN
 Training", ICLR 2019). The average is only *read*: it never feeds back into
 training. Early on β is ramped up as min(β, (1 + t) / (10 + t)) so the average
 is not dominated by the random initial weights.
+
+Batchnorm's running statistics are not weights: those of the live G describe
+the live G's activations, not the averaged G's. :meth:`EMA.recalibrate`
+measures them afresh by running the averaged G on a few noise batches.
 """
 
 
@@ -22,14 +26,33 @@ class EMA:
         self.shadow.load_state_dict(model.state_dict())
         self.shadow.eval()
         self.t = 0
+        self.stale = True  # batchnorm statistics not yet measured for the current average
 
     def update(self):
-        """Move the average towards the current weights; copy batchnorm's running statistics."""
+        """Move the average towards the current weights."""
         beta = min(self.beta, (1 + self.t) / (10 + self.t))
         for avg, p in zip(self.shadow.parameters(), self.model.parameters()):
             avg.data *= beta
             avg.data += (1 - beta) * p.data                     # θ_ema = β θ_ema + (1 - β) θ
-        for (_, avg_layer), (_, layer) in zip(self.shadow._named_modules(), self.model._named_modules()):
-            for k in layer.buffers:
-                setattr(avg_layer, k, getattr(layer, k).copy())
         self.t += 1
+        self.stale = True
+
+    def recalibrate(self, z_batches):
+        """Set every batchnorm's running mean and variance to their average over ``z_batches``.
+
+        With momentum 1 / (i + 1) at batch i, the running estimate after K
+        batches is the plain mean of the K batch statistics.
+        """
+        norms = [m for m in self.shadow.modules() if "running_mean" in m.buffers]
+        momenta = [m.momentum for m in norms]
+        self.shadow.train()
+        try:
+            for i, z in enumerate(z_batches):
+                for m in norms:
+                    m.momentum = 1 / (i + 1)
+                self.shadow(z)
+        finally:
+            for m, momentum in zip(norms, momenta):
+                m.momentum = momentum
+            self.shadow.eval()
+        self.stale = False

@@ -144,7 +144,7 @@ class Trainer:
         arrays = {}
         parts = [("G", self.G), ("D", self.D), ("opt_G", self.opt_G), ("opt_D", self.opt_D)]
         if self.ema:
-            parts.append(("G_ema", self.ema.shadow))
+            parts.append(("G_ema", self.averaged_generator()))
         for prefix, obj in parts:
             arrays.update({f"{prefix}/{k}": v for k, v in obj.state_dict().items()})
         meta = dict(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
@@ -175,7 +175,7 @@ class Trainer:
         self.opt_D.load_state_dict(part("opt_D"))
         if self.ema:
             self.ema.shadow.load_state_dict(part("G_ema"))
-            self.ema.t = meta["ema_t"]
+            self.ema.t, self.ema.stale = meta["ema_t"], False
         self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
         self.gan.noise_rng.bit_generator.state = meta["noise_rng"]
         for d, calls in zip(self.dropouts(), meta["dropout_calls"]):
@@ -183,10 +183,19 @@ class Trainer:
         return meta
 
     # ---- samples and logs ----------------------------------------------------
+    def averaged_generator(self):
+        """The weight-averaged G, its batchnorm statistics measured on 10 seeded noise batches of 256."""
+        if self.ema.stale:
+            rng = np.random.default_rng([self.cfg.seed, 5])
+            zs = (to_device(rng.standard_normal((256, self.cfg.resolved_z_dim())).astype(np.float32),
+                            self.cfg.backend) for _ in range(10))
+            self.ema.recalibrate(zs)
+        return self.ema.shadow
+
     def sample(self, z):
         """G(z) in eval mode (batchnorm uses its running statistics); the averaged G if ``cfg.ema``."""
         if self.ema:
-            return self.ema.shadow(z)
+            return self.averaged_generator()(z)
         self.G.eval()
         try:
             return self.G(z)

@@ -78,8 +78,8 @@ def test_resume_is_exact(tmp_path, images):
 
     assert second.step == straight.step == 10
     a, b = weights(straight), weights(second)
-    a.update({"G_ema/" + k: v for k, v in straight.ema.shadow.state_dict().items()})
-    b.update({"G_ema/" + k: v for k, v in second.ema.shadow.state_dict().items()})
+    a.update({"G_ema/" + k: v for k, v in straight.averaged_generator().state_dict().items()})
+    b.update({"G_ema/" + k: v for k, v in second.averaged_generator().state_dict().items()})
     assert a.keys() == b.keys()
     for k in a:
         assert np.array_equal(a[k], b[k]), k
@@ -223,3 +223,18 @@ def test_example_resume_without_a_checkpoint_is_a_clear_error(tmp_path):
     done = run_example("--limit", "64", "--out", str(tmp_path), "--resume", "--no-progress")
     assert done.returncode == 2
     assert "no checkpoint" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_averaged_generator_measures_its_own_batchnorm_statistics(tmp_path, images):
+    """The averaged G's running mean is the mean of its own batch means over the calibration batches."""
+    t = Trainer(config(tmp_path, max_steps=3, epochs=1, ema=0.5), images=images[:128])
+    t.train()
+    G = t.averaged_generator()
+    rng = np.random.default_rng([t.cfg.seed, 5])
+    first_bn, first_dense = G.layers[1], G.layers[0]
+    means = []
+    for _ in range(10):
+        z = rng.standard_normal((256, t.cfg.resolved_z_dim())).astype(np.float32)
+        means.append((z @ first_dense.weight.data + first_dense.bias.data).mean(axis=0))
+    np.testing.assert_allclose(first_bn.running_mean, np.mean(means, axis=0), rtol=1e-4, atol=1e-5)
+    assert not G.training and not t.ema.stale
