@@ -8,6 +8,14 @@ from .backend import check_same_device, get_array_module
 from .layers.activations import sigmoid
 
 
+def _check_pair(name, what, values, targets):
+    """Same backend and same shape for a loss's input and its targets, or a clear error."""
+    check_same_device(name, values, targets)
+    if values.shape != targets.shape:
+        raise ValueError(f"{name}: {what} {tuple(values.shape)} and targets "
+                         f"{tuple(targets.shape)} must have the same shape")
+
+
 class BCEWithLogits:
     """Binary cross-entropy on logits z, for targets t in [0, 1], averaged over all entries.
 
@@ -18,10 +26,7 @@ class BCEWithLogits:
     """
 
     def __call__(self, logits, targets):
-        check_same_device("BCEWithLogits", logits, targets)
-        if logits.shape != targets.shape:
-            raise ValueError(f"BCEWithLogits: logits {tuple(logits.shape)} and targets "
-                             f"{tuple(targets.shape)} must have the same shape")
+        _check_pair("BCEWithLogits", "logits", logits, targets)
         xp = get_array_module(logits)
         z, t = logits, targets
         loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).mean()
@@ -43,10 +48,7 @@ class BCE:
         self.eps = eps
 
     def __call__(self, probs, targets):
-        check_same_device("BCE", probs, targets)
-        if probs.shape != targets.shape:
-            raise ValueError(f"BCE: probabilities {tuple(probs.shape)} and targets "
-                             f"{tuple(targets.shape)} must have the same shape")
+        _check_pair("BCE", "probabilities", probs, targets)
         xp = get_array_module(probs)
         p = xp.clip(probs, self.eps, 1 - self.eps)
         t = targets
