@@ -27,6 +27,8 @@ def train_parser(model, description):
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
                    help="one-sided: real labels become 1 - this")
     p.add_argument("--d-dropout", type=float, default=d.d_dropout, help="dropout in D")
+    p.add_argument("--lr-decay", choices=["none", "linear"], default=d.lr_decay,
+                   help="linear: constant learning rates for the first half of the run, then down to 0")
     p.add_argument("--ema", type=float, default=d.ema,
                    help="sample from an exponential moving average of G's weights with this decay (0: off)")
     p.add_argument("--z-dim", type=int, default=None)
@@ -48,7 +50,7 @@ def config_from_args(model, args, **extra):
     return TrainConfig(
         model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, lr_g=args.lr_g,
         betas=(args.beta1, 0.999), optimizer=args.optimizer, g_loss=args.g_loss, k=args.k,
-        label_smoothing=args.label_smoothing, d_dropout=args.d_dropout, ema=args.ema, z_dim=args.z_dim, seed=args.seed,
+        label_smoothing=args.label_smoothing, d_dropout=args.d_dropout, ema=args.ema, lr_decay=args.lr_decay, z_dim=args.z_dim, seed=args.seed,
         backend=args.backend, out=args.out, data_dir=args.data_dir, limit=args.limit,
         sample_every=args.sample_every, max_steps=args.max_steps, evaluate=not args.no_eval,
         eval_samples=args.eval_samples, progress=not args.no_progress, **extra)

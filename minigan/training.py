@@ -50,6 +50,7 @@ class TrainConfig:
     label_smoothing: float = 0.0        # one-sided: real labels 1 - this
     d_dropout: float = 0.0
     ema: float = 0.0                    # > 0: sample from an average of G's weights (e.g. 0.999)
+    lr_decay: str = "none"              # "linear": constant for the first half, then linearly to 0
     z_dim: int = None                   # default 64 (mlp) or 100 (dcgan)
     upsample: str = "convtranspose"     # dcgan: or "nearest" (Upsample2d + Conv2d)
     seed: int = 0
@@ -106,6 +107,8 @@ class Trainer:
         self.images = images                                   # NumPy (N, 1, 28, 28) in [-1, 1]
         self.device_images = to_device(images, cfg.backend)    # on a GPU: copied once, not per batch
         self.batches_per_epoch = len(images) // (cfg.batch_size * cfg.k)
+        if cfg.lr_decay not in ("none", "linear"):
+            raise ValueError(f"lr_decay must be 'none' or 'linear', got {cfg.lr_decay!r}")
         if self.batches_per_epoch == 0:
             raise ValueError(f"{len(images)} images give no full batch of {cfg.batch_size} x k={cfg.k}")
         self.G, self.D = build_models(cfg)
@@ -288,6 +291,7 @@ class Trainer:
             bar = tqdm(bar, desc=f"epoch {self.epoch + 1}/{cfg.epochs}", initial=self.batch_in_epoch,
                        total=self.batches_per_epoch, dynamic_ncols=True, leave=True)
         for b in bar:
+            self._set_learning_rates()
             stats = self.gan.step(self.real_batches(order, b)).as_floats()
             if self.ema:
                 self.ema.update()
@@ -332,6 +336,20 @@ class Trainer:
             json.dump(report, f, indent=2)
         os.replace(tmp, os.path.join(self.out, "metrics.json"))
         return report
+
+    def _set_learning_rates(self):
+        """With ``lr_decay="linear"``: lr constant for the first half of ``epochs``, then linearly to 0.
+
+        A function of the step and the planned length alone, so a resumed run
+        gets the same rates (``max_steps`` may stop a run early; it does not
+        change the schedule).
+        """
+        if self.cfg.lr_decay == "none":
+            return
+        total = self.cfg.epochs * self.batches_per_epoch
+        factor = min(1.0, 2.0 * (1.0 - self.step / total))
+        self.opt_G.lr = (self.cfg.lr_g or self.cfg.lr) * factor
+        self.opt_D.lr = (self.cfg.lr_d or self.cfg.lr) * factor
 
     def _write_pictures(self):
         samples = os.path.join(self.out, "samples")

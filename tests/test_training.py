@@ -67,7 +67,7 @@ def test_training_step_stays_float32(tmp_path, images, model):
 
 def test_resume_is_exact(tmp_path, images):
     """N steps + resume + N steps gives the same weights, bit for bit, as 2N steps (across an epoch end)."""
-    kw = dict(epochs=3, d_dropout=0.3, ema=0.9)  # D's dropout state and G's weight average must resume too
+    kw = dict(epochs=3, d_dropout=0.3, ema=0.9, lr_decay="linear")  # every state must resume, schedules too
     straight = Trainer(config(tmp_path / "a", max_steps=10, **kw), images=images[:256])  # 8 steps per epoch
     straight.train()
 
@@ -238,3 +238,17 @@ def test_averaged_generator_measures_its_own_batchnorm_statistics(tmp_path, imag
         means.append((z @ first_dense.weight.data + first_dense.bias.data).mean(axis=0))
     np.testing.assert_allclose(first_bn.running_mean, np.mean(means, axis=0), rtol=1e-4, atol=1e-5)
     assert not G.training and not t.ema.stale
+
+
+def test_linear_lr_decay_holds_then_falls_to_zero(tmp_path, images):
+    """lr is constant for the first half of the steps, then falls linearly, reaching 0 at the end."""
+    seen = []
+    t = Trainer(config(tmp_path, epochs=2, lr=1e-3, lr_decay="linear"), images=images[:256])  # 16 steps
+    t.train(callback=lambda tr, stats: seen.append((tr.step, tr.opt_G.lr, tr.opt_D.lr)))
+    lrs = {step - 1: lr for step, lr, _ in seen}  # the rate used for step s was set when s - 1 were done
+    assert all(lrs[s] == pytest.approx(1e-3) for s in range(0, 9))
+    assert lrs[12] == pytest.approx(1e-3 * 2 * (1 - 12 / 16))
+    assert lrs[15] == pytest.approx(1e-3 * 2 / 16)
+    assert all(g == d for _, g, d in seen)
+    with pytest.raises(ValueError, match="lr_decay"):
+        Trainer(config(tmp_path, lr_decay="cosine"), images=images[:64])
