@@ -252,3 +252,19 @@ def test_linear_lr_decay_holds_then_falls_to_zero(tmp_path, images):
     assert all(g == d for _, g, d in seen)
     with pytest.raises(ValueError, match="lr_decay"):
         Trainer(config(tmp_path, lr_decay="cosine"), images=images[:64])
+
+
+@needs_mnist
+def test_evaluate_example_scores_a_checkpoint(tmp_path, images):
+    import json
+    import subprocess
+    import sys
+
+    Trainer(config(tmp_path, max_steps=2, epochs=1, ema=0.9), images=images[:64]).train()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, os.path.join(root, "examples", "evaluate.py"), str(tmp_path),
+                           "--n", "100", "--floor"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "metrics_eval.json").read_text())
+    assert set(report) == {"samples", "real_floor"}
+    assert report["real_floor"]["score"] > report["samples"]["score"]  # 2 steps of training vs real digits
