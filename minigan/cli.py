@@ -7,37 +7,47 @@ import sys
 from .backend import BackendError
 from .data import DataError
 from .gan import NonFiniteLossError
-from .training import TrainConfig, Trainer
+from .training import TUNED, TrainConfig, Trainer
 
 
 def train_parser(model, description):
     d = TrainConfig(model=model)
+    tuned = TUNED[model]
+
+    def default(name):  # shown in --help; None in the namespace, so "not given" can be told apart
+        return f"{tuned[name]} (tuned; --anchor: {getattr(d, name)})" if name in tuned else getattr(d, name)
+
     p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="learning rate of both nets")
-    p.add_argument("--lr-d", type=float, default=None, help="D's learning rate (default: --lr)")
-    p.add_argument("--lr-g", type=float, default=None, help="G's learning rate (default: --lr)")
-    p.add_argument("--beta1", type=float, default=d.betas[0])
+    p.add_argument("--anchor", action="store_true",
+                   help="the textbook settings (PyTorch DCGAN example) instead of the tuned ones")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate of both nets, default {d.lr}")
+    p.add_argument("--lr-d", type=float, help=f"D's learning rate, default {default('lr_d')} (None: --lr)")
+    p.add_argument("--lr-g", type=float, help=f"G's learning rate, default {default('lr_g')} (None: --lr)")
+    p.add_argument("--beta1", type=float, default=d.betas[0], help=f"Adam's beta1, default {d.betas[0]}")
     p.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default=d.optimizer)
     p.add_argument("--g-loss", choices=["nonsaturating", "minimax"], default=d.g_loss)
-    p.add_argument("--k", type=int, default=d.k, help="D steps per G step")
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
-                   help="one-sided: real labels become 1 - this")
-    p.add_argument("--d-dropout", type=float, default=d.d_dropout, help="dropout in D")
-    p.add_argument("--lr-decay", choices=["none", "linear"], default=d.lr_decay,
-                   help="linear: constant learning rates for the first half of the run, then down to 0")
-    p.add_argument("--ema", type=float, default=d.ema,
-                   help="sample from an exponential moving average of G's weights with this decay (0: off)")
-    p.add_argument("--z-dim", type=int, default=None)
+    p.add_argument("--k", type=int, default=d.k, help="D steps per G step, default 1")
+    p.add_argument("--label-smoothing", type=float,
+                   help=f"one-sided: real labels become 1 - this, default {default('label_smoothing')}")
+    p.add_argument("--d-dropout", type=float, help=f"dropout in D, default {default('d_dropout')}")
+    p.add_argument("--lr-decay", choices=["none", "linear"],
+                   help=f"linear: constant learning rates for the first half of the epochs, then down to 0; "
+                        f"default {default('lr_decay')}")
+    p.add_argument("--ema", type=float, help=f"sample from an exponential moving average of G's weights "
+                                             f"with this decay (0: off), default {default('ema')}")
+    p.add_argument("--z-dim", type=int, default=None, help=f"default {d.resolved_z_dim()}")
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", default=f"runs/{model}_gan" if model == "mlp" else "runs/dcgan")
+    p.add_argument("--out", default=f"runs/{model}_gan" if model == "mlp" else "runs/dcgan",
+                   help="the run folder")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--data-dir", default=None, help="folder with the MNIST files (else $MINIGAN_DATA_DIR, "
                                                     "~/.cache/minigan/mnist, or download)")
-    p.add_argument("--sample-every", type=int, default=d.sample_every, help="steps between sample grids")
+    p.add_argument("--sample-every", type=int, default=d.sample_every,
+                   help=f"steps between sample grids, default {d.sample_every}")
     p.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke runs)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     p.add_argument("--no-eval", action="store_true", help="skip the metrics at the end")
@@ -46,14 +56,21 @@ def train_parser(model, description):
     return p
 
 
+TUNABLE = ("lr_d", "lr_g", "label_smoothing", "d_dropout", "lr_decay", "ema")
+
+
 def config_from_args(model, args, **extra):
-    return TrainConfig(
-        model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, lr_g=args.lr_g,
-        betas=(args.beta1, 0.999), optimizer=args.optimizer, g_loss=args.g_loss, k=args.k,
-        label_smoothing=args.label_smoothing, d_dropout=args.d_dropout, ema=args.ema, lr_decay=args.lr_decay, z_dim=args.z_dim, seed=args.seed,
-        backend=args.backend, out=args.out, data_dir=args.data_dir, limit=args.limit,
-        sample_every=args.sample_every, max_steps=args.max_steps, evaluate=not args.no_eval,
-        eval_samples=args.eval_samples, progress=not args.no_progress, **extra)
+    """The anchor settings, then the tuned ones (unless --anchor), then whatever the user gave."""
+    settings = dict(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    betas=(args.beta1, 0.999), optimizer=args.optimizer, g_loss=args.g_loss, k=args.k,
+                    z_dim=args.z_dim, seed=args.seed, backend=args.backend, out=args.out,
+                    data_dir=args.data_dir, limit=args.limit, sample_every=args.sample_every,
+                    max_steps=args.max_steps, evaluate=not args.no_eval, eval_samples=args.eval_samples,
+                    progress=not args.no_progress, **extra)
+    if not args.anchor:
+        settings.update(TUNED[model])
+    settings.update({k: getattr(args, k) for k in TUNABLE if getattr(args, k) is not None})
+    return TrainConfig(**settings)
 
 
 def run(cfg, resume=False):

@@ -268,3 +268,17 @@ def test_evaluate_example_scores_a_checkpoint(tmp_path, images):
     report = json.loads((tmp_path / "metrics_eval.json").read_text())
     assert set(report) == {"samples", "real_floor"}
     assert report["real_floor"]["score"] > report["samples"]["score"]  # 2 steps of training vs real digits
+
+
+def test_examples_use_the_tuned_settings_unless_told_anchor():
+    from minigan.cli import config_from_args, train_parser
+    from minigan.training import TUNED
+
+    for model in ("mlp", "dcgan"):
+        parser = train_parser(model, "")
+        tuned = config_from_args(model, parser.parse_args([]))
+        assert all(getattr(tuned, k) == v for k, v in TUNED[model].items())
+        anchor = config_from_args(model, parser.parse_args(["--anchor"]))
+        assert anchor == TrainConfig(model=model, out=anchor.out)       # the dataclass defaults
+        mixed = config_from_args(model, parser.parse_args(["--anchor", "--ema", "0.99"]))
+        assert mixed.ema == 0.99 and mixed.label_smoothing == 0.0       # an explicit flag wins
