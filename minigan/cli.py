@@ -34,6 +34,8 @@ def train_parser(model, description):
     p.add_argument("--label-smoothing", type=float,
                    help=f"one-sided: real labels become 1 - this, default {default('label_smoothing')}")
     p.add_argument("--d-dropout", type=float, help=f"dropout in D, default {default('d_dropout')}")
+    p.add_argument("--d-hidden", type=int, help=f"DCGAN: width of a hidden Dense layer before D's logit "
+                                                f"(0: none), default {default('d_hidden')}")
     p.add_argument("--lr-decay", choices=["none", "linear"],
                    help=f"linear: constant learning rates for the first half of the epochs, then down to 0; "
                         f"default {default('lr_decay')}")
@@ -56,7 +58,7 @@ def train_parser(model, description):
     return p
 
 
-TUNABLE = ("lr_d", "lr_g", "label_smoothing", "d_dropout", "lr_decay", "ema")
+TUNABLE = ("lr_d", "lr_g", "label_smoothing", "d_dropout", "d_hidden", "lr_decay", "ema")
 
 
 def config_from_args(model, args, **extra):

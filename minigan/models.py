@@ -59,8 +59,14 @@ def dcgan_generator(z_dim=100, base=64, upsample="convtranspose", dtype=np.float
     return init.dcgan_init(g, rng)
 
 
-def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, dtype=np.float32, rng=None, seed=None):
-    """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> Dense -> logit."""
+def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, dtype=np.float32, rng=None, seed=None):
+    """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> Dense -> logit.
+
+    With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
+    7x7 feature map, i.e. a sum of scores of 10x10 patches: no part of D sees a
+    whole digit. ``hidden=h`` puts Dense(2b*7*7, h) -> LReLU in between, so D can
+    judge the digit's global shape (docs/tuning.md).
+    """
     c1, c2 = base, 2 * base
     layers = [Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
@@ -69,5 +75,8 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, dtype=np.float32, rng=N
                LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=None if seed is None else seed + 1))
-    layers += [Flatten(), Dense(c2 * 7 * 7, 1, dtype=dtype, rng=rng)]
+    layers.append(Flatten())
+    if hidden:
+        layers += [Dense(c2 * 7 * 7, hidden, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    layers.append(Dense(hidden or c2 * 7 * 7, 1, dtype=dtype, rng=rng))
     return init.dcgan_init(Sequential(*layers), rng)

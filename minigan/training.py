@@ -52,6 +52,7 @@ class TrainConfig:
     k: int = 1                          # D steps per G step
     label_smoothing: float = 0.0        # one-sided: real labels 1 - this
     d_dropout: float = 0.0
+    d_hidden: int = 0                   # dcgan: a hidden Dense layer of this width before D's logit
     ema: float = 0.0                    # > 0: sample from an average of G's weights (e.g. 0.999)
     lr_decay: str = "none"              # "linear": constant for the first half, then linearly to 0
     z_dim: int = None                   # default 64 (mlp) or 100 (dcgan)
@@ -88,7 +89,7 @@ def build_models(cfg):
         D = models.mlp_discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
     elif cfg.model == "dcgan":
         G = models.dcgan_generator(z_dim=z_dim, upsample=cfg.upsample, rng=rng)
-        D = models.dcgan_discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
+        D = models.dcgan_discriminator(dropout=cfg.d_dropout, hidden=cfg.d_hidden, rng=rng, seed=cfg.seed)
     else:
         raise ValueError(f"model must be 'mlp' or 'dcgan', got {cfg.model!r}")
     return G.to(cfg.backend), D.to(cfg.backend)

@@ -35,6 +35,16 @@ def assert_matches(analytic, numeric):
     assert rel_error(analytic, numeric) < 1e-6
 
 
+def tiny_dcgan_hidden(rng):
+    """The tuned DCGAN discriminator: a hidden Dense layer before the logit."""
+    G = models.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = models.dcgan_discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
+    for net in (G, D):
+        for p in net.parameters():
+            p.data[...] = rng.normal(0, 0.5, p.data.shape)
+    return G, D, 3, (1, 28, 28)
+
+
 def make_step(builder, g_loss="nonsaturating"):
     rng = np.random.default_rng(0)
     G, D, z_dim, shape = builder(rng)
@@ -44,7 +54,7 @@ def make_step(builder, g_loss="nonsaturating"):
     return gan, z, real
 
 
-@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan], ids=["mlp", "dcgan"])
+@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan, tiny_dcgan_hidden], ids=["mlp", "dcgan", "dcgan-hidden"])
 def test_discriminator_gradient_matches_finite_differences(builder):
     gan, z, real = make_step(builder)
     fake = gan.G(z)
