@@ -91,3 +91,13 @@ def test_dtype_is_kept(rng, name, make, f, dtype):
     y = layer(x)
     assert y.dtype == dtype
     assert layer.backward(np.ones_like(y)).dtype == dtype
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2, 1.0, 1.5, -0.3])
+def test_leaky_relu_any_slope_matches_the_definition(slope):
+    """max(x, a x) is used for 0 <= a <= 1 and where() otherwise: both give f and f' exactly."""
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    layer = LeakyReLU(slope)
+    np.testing.assert_array_equal(layer(x), np.where(x > 0, x, np.float32(slope) * x))
+    dy = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    np.testing.assert_allclose(layer.backward(dy), np.where(x > 0, dy, np.float32(slope) * dy), rtol=1e-6)
