@@ -3,7 +3,7 @@
 Inception Score and FID are defined with an Inception network trained on
 ImageNet; for 28 x 28 digits we use a small CNN trained on MNIST instead (see
 ``docs/metrics.md``). Its committed weights live in
-``minigan/weights/mnist_classifier.npz`` and are made by
+``minigan/weights/digit_classifier.npz`` and are made by
 ``python scripts/train_classifier.py``.
 
 Every number here is computed in float64 NumPy, whichever backend the images
@@ -26,7 +26,7 @@ from .layers import BatchNorm2d, Conv2d, Dense, Dropout, Flatten, ReLU
 from .nn import Sequential
 
 #: Where the committed classifier weights are.
-WEIGHTS = Path(__file__).with_name("weights") / "mnist_classifier.npz"
+WEIGHTS = Path(__file__).with_name("weights") / "digit_classifier.npz"
 #: The command that (re)creates :data:`WEIGHTS`.
 TRAIN_COMMAND = "python scripts/train_classifier.py"
 #: Layers ``classifier[:FEATURE_END]`` compute the features (the 128-d ReLU before the last Dense).
