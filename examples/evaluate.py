@@ -40,9 +40,7 @@ def main(argv=None):
     if args.floor:
         report["real_floor"] = metrics.real_floor(args.n)
     for name, r in report.items():
-        hist = " ".join(f"{h:.3f}" for h in r["histogram"])
-        print(f"{name:>10}: FID {r['fid']:.2f}  score {r['score']:.2f}  digits present {r['digits_present']}  "
-              f"KL to uniform {r['kl_uniform']:.3f}\n            histogram 0-9: {hist}")
+        print(metrics.format_report(name, r))
     folder = args.run if os.path.isdir(args.run) else os.path.dirname(args.run)
     out = args.out or os.path.join(folder, "metrics_eval.json")
     with open(out, "w") as f:

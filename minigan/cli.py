@@ -1,6 +1,5 @@
 """The command line shared by examples/train_mlp_gan.py and examples/train_dcgan.py."""
 import argparse
-import json
 import os
 import sys
 
@@ -94,11 +93,15 @@ def run(cfg, resume=False):
         return 130
     print(f"{status} at step {trainer.step} (epoch {trainer.epoch}); checkpoint {trainer.checkpoint_path()}")
     if status == "interrupted":
-        print(f"resume with the same command and --resume")
+        print("resume with the same command and --resume")
         return 130
     if cfg.evaluate:
-        metrics = trainer.evaluate()
-        print(json.dumps(metrics, indent=2))
+        from .metrics import format_report
+
+        report = trainer.evaluate()
+        print(f"metrics of {cfg.eval_samples} samples (written to {os.path.join(cfg.out, 'metrics.json')}):")
+        print(format_report("samples", report))
+        print(format_report("real_floor", report["real_floor"]))
     print("samples:", os.path.join(cfg.out, "samples.png"), " curves:", os.path.join(cfg.out, "curves.png"),
           " animation:", os.path.join(cfg.out, "progress.gif"))
     return 0

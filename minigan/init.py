@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .backend import backend_of, get_array_module, to_device
+from .backend import backend_of, to_device
 
 _default_rng = np.random.default_rng(0)
 

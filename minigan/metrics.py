@@ -372,3 +372,11 @@ def real_floor(n=10000, seed=0, classifier=None):
 def _mnist(split):
     from .data import load_mnist  # imported here: only the metrics that need MNIST need it
     return load_mnist(split)[0]
+
+
+def format_report(name, report):
+    """Two readable lines for one :func:`evaluate_samples` report."""
+    hist = " ".join(f"{h:.3f}" for h in report["histogram"])
+    return (f"{name:>10}: FID {report['fid']:.2f}  score {report['score']:.2f}  digits present "
+            f"{report['digits_present']}  KL to uniform {report['kl_uniform']:.3f}\n"
+            f"            histogram 0-9: {hist}")

@@ -336,12 +336,16 @@ class Trainer:
         return np.concatenate(out)
 
     def evaluate(self, n=None):
-        """minigan.metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json."""
+        """minigan.metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json.
+
+        ``real_floor`` holds the same metrics for ``n`` real training images: the best a
+        generator can score at this sample size.
+        """
         from . import metrics
 
         n = n or self.cfg.eval_samples
         report = metrics.evaluate_samples(self.generate(n))
-        report.update(step=self.step, epoch=self.epoch)
+        report.update(step=self.step, epoch=self.epoch, real_floor=metrics.real_floor(n))
         tmp = os.path.join(self.out, "metrics.json.tmp")
         with open(tmp, "w") as f:
             json.dump(report, f, indent=2)

@@ -179,6 +179,7 @@ def test_evaluate_writes_the_metrics(tmp_path, images):
     assert len(saved["histogram"]) == 10 and abs(sum(saved["histogram"]) - 1) < 1e-6
     assert 1 <= saved["score"] <= 10 and saved["fid"] > 0
     assert saved["fid"] == pytest.approx(report["fid"])
+    assert saved["real_floor"]["n"] == 200 and saved["real_floor"]["score"] > saved["score"]
 
 
 @needs_mnist
