@@ -76,7 +76,7 @@ class TrainConfig:
 #: 5 (DCGAN) epochs on MNIST. Measurements in docs/tuning.md.
 TUNED = {
     "mlp": dict(ema=0.999, d_dropout=0.3, label_smoothing=0.1),
-    "dcgan": dict(ema=0.999, label_smoothing=0.1, lr_d=1e-4, lr_g=8e-4, d_hidden=256),
+    "dcgan": dict(ema=0.999, label_smoothing=0.1, lr_d=5e-5, lr_g=8e-4, d_hidden=256),
 }
 
 
