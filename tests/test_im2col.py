@@ -32,10 +32,14 @@ SHAPES = [(1, 1, 4, 4), (2, 3, 5, 6), (2, 2, 7, 5)]
 KERNELS = [(1, 1), (2, 2), (3, 3), (2, 3)]
 
 
-@pytest.mark.parametrize("padding", [0, 1, 2])
-@pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize("shape", SHAPES)
+def every_window(test):
+    """Run ``test`` over every shape x kernel x stride (1-3) x padding (0-2)."""
+    for name, values in (("padding", [0, 1, 2]), ("stride", [1, 2, 3]), ("kernel", KERNELS), ("shape", SHAPES)):
+        test = pytest.mark.parametrize(name, values)(test)
+    return test
+
+
+@every_window
 def test_im2col_matches_loop(rng, shape, kernel, stride, padding):
     """Every row of im2col is the window the loop reads, in the same order."""
     x = rng.standard_normal(shape)
@@ -46,10 +50,7 @@ def test_im2col_matches_loop(rng, shape, kernel, stride, padding):
     np.testing.assert_array_equal(cols, ref)
 
 
-@pytest.mark.parametrize("padding", [0, 1, 2])
-@pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize("shape", SHAPES)
+@every_window
 def test_col2im_is_adjoint_of_im2col(rng, shape, kernel, stride, padding):
     """<im2col(x), c> = <x, col2im(c)> for random x and c: col2im is im2col's transpose."""
     x = rng.standard_normal(shape)

@@ -67,13 +67,17 @@ def test_bce_with_logits_is_stable_for_huge_logits(dtype):
     assert np.all(np.isfinite(grad_wrong)) and np.all(np.isfinite(grad_right))
 
 
-def test_bce_with_logits_gradient_matches_finite_differences(rng):
-    """The returned dL/dz equals the numerical gradient of the mean loss (float64)."""
-    z = rng.uniform(-4, 4, size=(5, 4))
-    t = targets(rng, z.shape)
-    loss_fn = BCEWithLogits()
-    _, grad = loss_fn(z, t)
-    numeric = numerical_gradient(lambda: loss_fn(z, t)[0], z)
+@pytest.mark.parametrize("loss_fn, low, high", [(BCEWithLogits(), -4, 4), (BCE(), 0.05, 0.95)],
+                         ids=["bce-with-logits", "bce-probabilities"])
+def test_gradient_matches_finite_differences(rng, loss_fn, low, high):
+    """The returned gradient equals the numerical gradient of the mean loss (float64).
+
+    For BCE on probabilities p stays in (0.05, 0.95), away from the clipping.
+    """
+    x = rng.uniform(low, high, size=(5, 4))
+    t = targets(rng, x.shape)
+    _, grad = loss_fn(x, t)
+    numeric = numerical_gradient(lambda: loss_fn(x, t)[0], x)
     assert rel_error(grad, numeric) < 1e-7
 
 
@@ -95,16 +99,6 @@ def test_bce_matches_naive_formula(rng):
     loss, grad = BCE()(p, t)
     np.testing.assert_allclose(float(loss), naive_bce(p, t), rtol=1e-12)
     np.testing.assert_allclose(grad, (p - t) / (p * (1 - p)) / p.size, rtol=1e-12)
-
-
-def test_bce_gradient_matches_finite_differences(rng):
-    """dL/dp equals the numerical gradient for p in (0.05, 0.95), away from the clipping (float64)."""
-    p = rng.uniform(0.05, 0.95, size=(4, 5))
-    t = targets(rng, p.shape)
-    loss_fn = BCE()
-    _, grad = loss_fn(p, t)
-    numeric = numerical_gradient(lambda: loss_fn(p, t)[0], p)
-    assert rel_error(grad, numeric) < 1e-7
 
 
 def test_bce_clips_probabilities_zero_and_one():
