@@ -82,14 +82,13 @@ def dcgan_init(model, r=None):
     """The DCGAN paper's initialisation, in place on every layer of ``model``.
 
     Conv, transposed-conv and dense weights ~ N(0, 0.02); batchnorm scale
-    (gamma) ~ N(1, 0.02); all biases 0.
+    (gamma) ~ N(1, 0.02); all biases 0. A layer says which it is with its
+    ``init_kind`` ("linear" or "norm"); others are left alone.
     """
-    from .layers import BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense
-
     for layer in model.modules():
-        if isinstance(layer, (Conv2d, ConvTranspose2d, Dense)):
+        if layer.init_kind == "linear":
             _fill(layer.weight, normal(layer.weight.shape, 0.0, 0.02, r=r, backend="numpy"))
-        elif isinstance(layer, (BatchNorm1d, BatchNorm2d)):
+        elif layer.init_kind == "norm":
             _fill(layer.weight, normal(layer.weight.shape, 1.0, 0.02, r=r, backend="numpy"))
         else:
             continue

@@ -5,17 +5,107 @@ turns ``x`` into ``y`` in :meth:`Layer.forward`, remembers what it needs, and in
 :meth:`Layer.backward` turns ``dL/dy`` into ``dL/dx`` while *adding* ``dL/dθ``
 into each parameter's ``grad`` (so two backward passes accumulate, as in
 PyTorch, and :meth:`Layer.zero_grad` clears them).
+
+The contract between the two passes: a layer keeps one cache, written by each
+forward; ``backward`` reads the cache of the *latest* forward. So run
+``backward`` after the forward it belongs to, before the layer sees another
+input. What can be checked is checked, in one place (:func:`_checked_backward`,
+wrapped around every subclass's ``backward`` when the class is defined): a
+backward before any forward, a ``dL/dy`` that is not an array, or whose shape,
+dtype or backend differs from the latest output, each raise an error that
+names the layer.
 """
+import collections
+import functools
 import os
 import tempfile
 
 import numpy as np
 
-from .backend import backend_of, check_same_device, get_array_module, to_device, to_numpy
+from .backend import DeviceMismatchError, backend_of, check_same_device, get_array_module, to_device, to_numpy
 
 
 class ShapeError(ValueError):
     """An input whose shape does not fit the layer."""
+
+
+class DoubleBackwardError(NotImplementedError):
+    """A layer without a double backward was asked for one (a gradient penalty through it)."""
+
+
+def require_int(where, name, value, minimum):
+    """``value`` as an int >= ``minimum``, or a ValueError naming ``where`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def is_array(x):
+    """True for a NumPy or CuPy array (anything with a shape, a dtype and a backend)."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "ndim")
+
+
+_Output = collections.namedtuple("_Output", "shape dtype backend")
+
+
+def _meta(y):
+    """What backward will check ``dL/dy`` against: an :data:`_Output`, or a list of them for a tuple."""
+    if isinstance(y, tuple):
+        return [_meta(v) for v in y]
+    return _Output(tuple(y.shape), y.dtype, backend_of(y)) if is_array(y) else None
+
+
+def _check_gradient(layer, dy, meta, what="dL/dy"):
+    """Raise a clear error unless ``dy`` fits the output the latest forward returned."""
+    if isinstance(meta, list):
+        if not isinstance(dy, (tuple, list)) or len(dy) != len(meta):
+            raise TypeError(f"{layer!r}: the latest forward returned {len(meta)} outputs, so backward "
+                            f"takes a tuple of {len(meta)} gradients (None for an output with none), "
+                            f"got {type(dy).__name__}")
+        for i, (d, m) in enumerate(zip(dy, meta)):
+            if d is not None:
+                _check_gradient(layer, d, m, f"{what}[{i}]")
+        return
+    if meta is None:
+        return  # the output was not an array (a layer of another kind): nothing to compare
+    shape, dtype, backend = meta
+    if not is_array(dy):
+        raise TypeError(f"{layer!r}: backward expects {what} as an array of shape {shape}, got {type(dy).__name__}")
+    if backend_of(dy) != backend:
+        raise DeviceMismatchError(f"{layer!r}: backward got {what} on {backend_of(dy)}, but the latest forward "
+                                  f"ran on {backend}; move it with minigan.to_device(dy, '{backend}')")
+    if tuple(dy.shape) != shape:
+        raise ShapeError(f"{layer!r}: backward got {what} of shape {tuple(dy.shape)}, but the latest forward "
+                         f"returned shape {shape}")
+    if dy.dtype != dtype:
+        raise TypeError(f"{layer!r}: backward got {what} of dtype {dy.dtype}, but the latest forward returned "
+                        f"{dtype}; convert it with dy.astype('{dtype}')")
+
+
+def _remember_output(forward):
+    """Wrap a layer's forward so the layer remembers the shape, dtype and backend of its output."""
+    @functools.wraps(forward)
+    def wrapped(self, *args):
+        y = forward(self, *args)
+        self._y_meta = _meta(y)
+        return y
+    return wrapped
+
+
+def _checked_backward(backward):
+    """Wrap a layer's backward with the checks of the module docstring."""
+    @functools.wraps(backward)
+    def wrapped(self, dy):
+        meta = self.__dict__.get("_y_meta", _NOT_RUN)
+        if meta is _NOT_RUN:
+            raise RuntimeError(f"{self!r}: backward() was called before forward(): run y = layer(x) first "
+                               "(backward uses what the latest forward remembered)")
+        _check_gradient(self, dy, meta)
+        return backward(self, dy)
+    return wrapped
+
+
+_NOT_RUN = object()
 
 
 class Parameter:
@@ -46,8 +136,18 @@ class Layer:
     """
 
     buffers = ()
+    counters = ()       # plain integers kept with the state (Dropout's count of masks drawn)
+    init_kind = None    # "linear" (a weight that mixes inputs) or "norm" (a normalisation's scale)
     training = True
     requires_grad = True  # False: backward computes dL/dx only and leaves .grad alone
+
+    def __init_subclass__(cls, **kwargs):
+        """Every layer's forward remembers its output and every backward checks dL/dy against it."""
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _remember_output(cls.forward)
+        if "backward" in cls.__dict__:
+            cls.backward = _checked_backward(cls.backward)
 
     # ---- the two methods every layer writes -------------------------------
     def forward(self, x):
@@ -56,10 +156,34 @@ class Layer:
     def backward(self, dy):
         raise NotImplementedError
 
+    # ---- the derivative of backward, for gradient penalties (WGAN-GP, R1) ----
+    double_backward_hint = ""
+
+    def double_backward(self, ddx):
+        """Differentiate this layer's backward once more.
+
+        ``backward`` is a function dx = B(x, θ, dy). Given ``ddx`` = dP/d(dx) for
+        a scalar P computed from dx (a gradient penalty), return
+        ``(ddy, dx_extra)``: ddy = dP/d(dy), and dx_extra = (dB/dx)^T ddx, the
+        second-order term for this layer's input (None where it is zero);
+        add dP/dθ through B into each parameter's ``.grad``. Called after a
+        forward and a backward, and reading both caches.
+        """
+        raise DoubleBackwardError(
+            f"{self!r} has no double backward, which a gradient penalty (WGAN-GP, R1) needs in every layer "
+            f"of the critic it differentiates{'; ' + self.double_backward_hint if self.double_backward_hint else ''}")
+
     # ---- checks ------------------------------------------------------------
     def __call__(self, x):
+        self.check_array(x)
         self.check_input(x)
         return self.forward(x)
+
+    def check_array(self, x):
+        """A NumPy or CuPy array, or a clear TypeError (containers of several inputs accept tuples)."""
+        if not is_array(x):
+            raise TypeError(f"{self!r}: expected a NumPy or CuPy array, got {type(x).__name__}; convert it "
+                            "first, e.g. np.asarray(x, dtype=np.float32)")
 
     def check_input(self, x):
         """Raise a clear error for an input this layer cannot take."""
@@ -100,6 +224,12 @@ class Layer:
             yield prefix + k, getattr(self, k)
         for name, child in self.children():
             yield from child.named_buffers(prefix + name + ".")
+
+    def named_counters(self, prefix=""):
+        for k in self.counters:
+            yield prefix + k, getattr(self, k)
+        for name, child in self.children():
+            yield from child.named_counters(prefix + name + ".")
 
     def zero_grad(self):
         for p in self.parameters():
@@ -147,17 +277,22 @@ class Layer:
 
     # ---- saving and loading ------------------------------------------------
     def state_dict(self):
-        """Parameters and buffers as NumPy arrays, keyed like PyTorch (``0.weight``)."""
+        """Parameters, buffers and counters as NumPy arrays, keyed like PyTorch (``0.weight``)."""
         state = {name: to_numpy(p.data).copy() for name, p in self.named_parameters()}
         state.update({name: to_numpy(b).copy() for name, b in self.named_buffers()})
+        state.update({name: np.array(c, dtype=np.int64) for name, c in self.named_counters()})
         return state
 
     def load_state_dict(self, state):
-        """Copy arrays from ``state`` into this model, checking names and shapes."""
+        """Copy arrays from ``state`` into this model, checking names and shapes.
+
+        Counters missing from ``state`` (files written before they were saved) keep their value.
+        """
         own = dict(self.named_parameters())
         own_buffers = dict(self.named_buffers())
+        own_counters = dict(self.named_counters())
         expected = set(own) | set(own_buffers)
-        missing, unexpected = expected - set(state), set(state) - expected
+        missing, unexpected = expected - set(state), set(state) - expected - set(own_counters)
         if missing or unexpected:
             raise KeyError(f"state does not fit the model: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
         # Check every shape (parameters and buffers) before copying anything, so a bad
@@ -175,6 +310,9 @@ class Layer:
                 old = getattr(layer, k)
                 value = np.asarray(state[layer_prefix + k])
                 setattr(layer, k, to_device(value.astype(old.dtype), backend_of(old)))
+            for k in layer.counters:
+                if layer_prefix + k in state:
+                    setattr(layer, k, int(state[layer_prefix + k]))
         return self
 
     def _named_modules(self, prefix=""):
@@ -195,16 +333,27 @@ class Layer:
 
 
 class Sequential(Layer):
-    """Layers applied one after another; backward runs them in reverse."""
+    """Layers applied one after another; backward runs them in reverse.
+
+    What flows between two layers may be an array or a tuple of arrays (see
+    ``layers/combine.py``): a model with two inputs is a Sequential that starts
+    with a layer taking a tuple.
+    """
 
     def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a minigan Layer")
         self.layers = list(layers)
 
     def children(self):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
+    def check_array(self, x):
+        pass  # the first layer checks its own input
+
     def check_input(self, x):
-        pass  # each layer checks its own input
+        pass
 
     def forward(self, x):
         for layer in self.layers:
@@ -215,6 +364,26 @@ class Sequential(Layer):
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
         return dy
+
+    def double_backward(self, ddx):
+        """Each layer's double backward from the input end; then the second-order terms run back.
+
+        With x_l = f_l(x_{l-1}) and the first backward g_{l-1} = B_l(x_{l-1}, g_l),
+        dP/dg_l = J_l dP/dg_{l-1} travels towards the output (layer by layer,
+        from the input end), and each layer's term dP/dx_{l-1} through B_l then
+        travels back through the ordinary backward, adding dP/dθ through the
+        forward pass on its way.
+        """
+        extras = []
+        for layer in self.layers:
+            ddx, extra = layer.double_backward(ddx)
+            extras.append(extra)
+        dx = None
+        for layer, extra in zip(reversed(self.layers), reversed(extras)):
+            if dx is not None:
+                dx = layer.backward(dx)                       # dP/dx_{l-1} += J_l^T dP/dx_l
+            dx = extra if dx is None else (dx if extra is None else dx + extra)
+        return ddx, dx
 
     def __getitem__(self, i):
         return self.layers[i]

@@ -1,10 +1,13 @@
 """Every layer with its forward and its backward side by side, one idea per file."""
 from .activations import LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid
 from .batchnorm import BatchNorm1d, BatchNorm2d
+from .combine import Concat, Fork, Identity, Parallel
 from .convolution import Conv2d, ConvTranspose2d
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding, OneHot, one_hot
 from .reshape import Flatten, Reshape, Upsample2d
 
 __all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LeakyReLU", "ReLU",
-           "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d"]
+           "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
+           "Parallel", "Fork", "Embedding", "OneHot", "one_hot"]

@@ -13,6 +13,8 @@ class LeakyReLU(Layer):
     """
 
     def __init__(self, negative_slope=0.01):
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+            raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
         self.negative_slope = negative_slope
 
     def forward(self, x):

@@ -13,15 +13,24 @@ N, H and W: one mean and variance per channel.
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from ..nn import Layer, Parameter
+from ..nn import Layer, Parameter, require_int
 
 
 class _BatchNorm(Layer):
     buffers = ("running_mean", "running_var")
     axes = None        # the axes statistics are taken over
     param_shape = None  # how gamma, beta broadcast against x
+    init_kind = "norm"
+    double_backward_hint = ("batchnorm mixes the samples of a batch, so one sample's gradient depends on the "
+                            "others; use LayerNorm (or no normalisation) in a critic with a gradient penalty")
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float32):
+        name = type(self).__name__
+        require_int(name, "num_features", num_features, 1)
+        if not eps > 0:
+            raise ValueError(f"{name}: eps must be > 0, got {eps!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.weight = Parameter(to_device(np.ones(num_features, dtype=dtype)))   # gamma
         self.bias = Parameter(to_device(np.zeros(num_features, dtype=dtype)))    # beta

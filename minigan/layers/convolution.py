@@ -8,11 +8,21 @@ import numpy as np
 
 from .. import init
 from ..conv import col2im, im2col
-from ..nn import Layer, Parameter, ShapeError
+from ..nn import Layer, Parameter, ShapeError, require_int
 
 
 def _pair(k):
     return (k, k) if isinstance(k, int) else tuple(k)
+
+
+def _check_conv_args(name, in_channels, out_channels, kernel_size, stride, padding):
+    """The sizes a convolution is built from, each an integer in its range, or a ValueError naming it."""
+    require_int(name, "in_channels", in_channels, 1)
+    require_int(name, "out_channels", out_channels, 1)
+    for k in _pair(kernel_size):
+        require_int(name, "kernel_size", k, 1)
+    require_int(name, "stride", stride, 1)
+    require_int(name, "padding", padding, 0)
 
 
 def kernel_matrix(weight):
@@ -38,8 +48,11 @@ class Conv2d(Layer):
     the layer is ``y = cols Wm^T + b`` followed by a reshape to NCHW.
     """
 
+    init_kind = "linear"
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
                  dtype=np.float32, rng=None):
+        _check_conv_args("Conv2d", in_channels, out_channels, kernel_size, stride, padding)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
         kh, kw = self.kernel_size
@@ -96,8 +109,12 @@ class ConvTranspose2d(Layer):
     and so its backward is that conv's forward: ``dx = im2col(dy) Wm^T``.
     """
 
+    init_kind = "linear"
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  bias=True, dtype=np.float32, rng=None):
+        _check_conv_args("ConvTranspose2d", in_channels, out_channels, kernel_size, stride, padding)
+        require_int("ConvTranspose2d", "output_padding", output_padding, 0)
         if output_padding >= stride and output_padding > 0:
             raise ValueError(f"output_padding ({output_padding}) must be smaller than stride ({stride})")
         self.in_channels, self.out_channels = in_channels, out_channels

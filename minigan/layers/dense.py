@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import init
-from ..nn import Layer, Parameter
+from ..nn import Layer, Parameter, require_int
 
 
 class Dense(Layer):
@@ -13,8 +13,11 @@ class Dense(Layer):
     (out, in); here W is stored the way the formula reads.)
     """
 
+    init_kind = "linear"
+
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = require_int("Dense", "in_features", in_features, 1)
+        self.out_features = require_int("Dense", "out_features", out_features, 1)
         shape = (in_features, out_features)
         self.weight = Parameter(init.default_uniform(shape, in_features, dtype=dtype, r=rng))
         self.bias = Parameter(init.default_uniform((out_features,), in_features, dtype=dtype, r=rng)) if bias else None

@@ -17,8 +17,10 @@ class Dropout(Layer):
     ``calls``.
     """
 
+    counters = ("calls",)  # saved with the model's state, so a resumed run draws the same masks
+
     def __init__(self, p=0.5, seed=None):
-        if not 0 <= p < 1:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
         self.reseed(seed)

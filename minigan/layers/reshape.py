@@ -4,7 +4,7 @@ Their backward passes put each gradient back where its number came from.
 """
 import math
 
-from ..nn import Layer, ShapeError
+from ..nn import Layer, ShapeError, require_int
 
 
 class Flatten(Layer):
@@ -23,6 +23,8 @@ class Reshape(Layer):
 
     def __init__(self, *shape):
         self.shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        for size in self.shape:
+            require_int("Reshape", "every size", size, 1)
 
     def check_input(self, x):
         n_in, n_out = math.prod(x.shape[1:]), math.prod(self.shape)
@@ -45,7 +47,7 @@ class Upsample2d(Layer):
     """Nearest-neighbour upsampling: every pixel becomes an s x s block."""
 
     def __init__(self, scale_factor=2):
-        self.scale_factor = int(scale_factor)
+        self.scale_factor = require_int("Upsample2d", "scale_factor", scale_factor, 1)
 
     def check_input(self, x):
         self.expect_shape(x, (None, None, None, None), "(N, C, H, W)")
