@@ -130,6 +130,18 @@ def search_dirs(data_dir=None) -> list:
     return list(dict.fromkeys(dirs))  # drop duplicates, keep order
 
 
+def _check_named_folders(data_dir):
+    """A folder the user named (``data_dir``, ``$MINIGAN_DATA_DIR``) must exist: a typo is not a new folder.
+
+    Only the default cache folder is ever created (to download into).
+    """
+    for what, folder in (("data_dir", data_dir), ("MINIGAN_DATA_DIR", os.environ.get("MINIGAN_DATA_DIR"))):
+        if folder and not Path(folder).expanduser().is_dir():
+            raise MNISTNotFoundError(f"{what} {os.fspath(folder)!r} is not an existing folder: point it at the "
+                                     "folder that holds the MNIST files (only the default cache "
+                                     f"{cache_dir()} is created for a download)")
+
+
 def _find(name, dirs):
     """First existing ``<dir>/<name>.gz`` or ``<dir>/<name>``, or None."""
     for d in dirs:
@@ -280,6 +292,7 @@ def load_mnist_uint8(split="train", data_dir=None, download=True, verify=True):
     """
     if split not in FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    _check_named_folders(data_dir)
     dirs = search_dirs(data_dir)
     arrays = []
     for name in FILES[split]:

@@ -12,6 +12,8 @@ import struct
 import urllib.error
 import urllib.request
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -159,7 +161,7 @@ def test_cache_shares_read_only_arrays(real_dir):
 
 def test_truncated_real_file(real_dir, tmp_path):
     name = TEST[1]  # the labels, small
-    raw = gzip.decompress(open(os.path.join(real_dir, name + ".gz"), "rb").read())
+    raw = gzip.decompress(Path(real_dir, name + ".gz").read_bytes())
     for folder, verify in [(tmp_path / "v", True), (tmp_path / "nv", False)]:
         folder.mkdir()
         (folder / (TEST[0] + ".gz")).symlink_to(os.path.join(real_dir, TEST[0] + ".gz"))
@@ -200,6 +202,7 @@ def test_bad_split():
 
 
 def test_missing_without_download(tmp_path):
+    (tmp_path / "empty").mkdir()
     with pytest.raises(MNISTNotFoundError) as err:
         load_mnist("train", data_dir=tmp_path / "empty", download=False)
     msg = str(err.value)
@@ -207,10 +210,25 @@ def test_missing_without_download(tmp_path):
     assert str(tmp_path / "empty") in msg and str(tmp_path / "xdg" / "minigan" / "mnist") in msg
     assert "train-images-idx3-ubyte.gz" in msg and "t10k-labels-idx1-ubyte.gz" in msg
     assert "download=False" in msg and "MINIGAN_DATA_DIR" in msg
-    assert not (tmp_path / "empty").exists()     # nothing created when not downloading
+    assert not (tmp_path / "xdg").exists()       # nothing created when not downloading
+
+
+@pytest.mark.parametrize("how", ["data_dir", "env"])
+def test_a_named_folder_that_does_not_exist_is_refused_not_created(tmp_path, monkeypatch, how):
+    """A typo in --data-dir (or MINIGAN_DATA_DIR) is an error naming it, not a new folder a download fills."""
+    asked = serve(monkeypatch, {})
+    typo = tmp_path / "typo"
+    kw = {"data_dir": typo} if how == "data_dir" else {}
+    if how == "env":
+        monkeypatch.setenv("MINIGAN_DATA_DIR", str(typo))
+    with pytest.raises(MNISTNotFoundError, match="is not an existing folder") as err:
+        load_mnist("test", **kw)
+    assert str(typo) in str(err.value)
+    assert not typo.exists() and asked == []     # nothing created, the network never asked
 
 
 def test_missing_and_offline(tmp_path, monkeypatch):
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv("MINIGAN_DATA_DIR", str(tmp_path / "env"))
     with pytest.raises(MNISTNotFoundError) as err:
         load_mnist("test", download=True)       # urlopen fails (isolated fixture)
@@ -223,10 +241,12 @@ def test_missing_and_offline(tmp_path, monkeypatch):
 
 
 def test_unwritable_download_folder(tmp_path, monkeypatch):
+    """The default cache is the one folder minigan creates; when it cannot be, the error says so."""
     asked = serve(monkeypatch, {})
     (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a_file"))
     with pytest.raises(MNISTNotFoundError, match="Could not download into"):
-        load_mnist("test", data_dir=tmp_path / "a_file" / "mnist")
+        load_mnist("test")
     assert asked == []                           # failed before touching the network
 
 
@@ -273,13 +293,13 @@ def test_download_verifies_then_renames(tmp_path, monkeypatch, fake_sums):
     routes = {first + TEST[0] + ".gz": urllib.error.URLError("mirror down")}
     routes.update({second + name + ".gz": gzip.compress(raw) for name, raw in payloads.items()})
     asked = serve(monkeypatch, routes)
-    folder = tmp_path / "new" / "mnist"
-    x, y = load_mnist("test", data_dir=folder)
+    folder = tmp_path / "xdg" / "minigan" / "mnist"  # the default cache, created for the download
+    x, y = load_mnist("test")
     assert x.shape == (3, 1, 28, 28) and y.tolist() == [0, 1, 2]
     assert sorted(os.listdir(folder)) == sorted(n + ".gz" for n in TEST)  # no .part left
     assert asked == [first + TEST[0] + ".gz", second + TEST[0] + ".gz",
                      first + TEST[1] + ".gz", second + TEST[1] + ".gz"]
-    load_mnist("test", data_dir=folder)          # now found on disk: no new request
+    load_mnist("test")                           # now found on disk: no new request
     assert len(asked) == 4
 
 
@@ -287,6 +307,7 @@ def test_download_goes_to_first_folder(tmp_path, monkeypatch, fake_sums):
     fake_sums(n=3)
     payloads = {TEST[0]: idx_images(3), TEST[1]: idx_labels(3)}
     serve(monkeypatch, {data.MIRRORS[0] + n + ".gz": gzip.compress(r) for n, r in payloads.items()})
+    (tmp_path / "env").mkdir()
     monkeypatch.setenv("MINIGAN_DATA_DIR", str(tmp_path / "env"))
     load_mnist("test")
     assert sorted(os.listdir(tmp_path / "env")) == sorted(n + ".gz" for n in TEST)
@@ -298,6 +319,7 @@ def test_bad_download_leaves_nothing(tmp_path, monkeypatch, fake_sums):
     bad = gzip.compress(idx_images(3, fill=1))   # valid gzip, wrong digest
     serve(monkeypatch, {m + TEST[0] + ".gz": bad for m in data.MIRRORS})
     folder = tmp_path / "d"
+    folder.mkdir()
     with pytest.raises(MNISTNotFoundError) as err:
         load_mnist("test", data_dir=folder)
     assert "failed from every mirror" in str(err.value) and "sha256" in str(err.value)
@@ -320,6 +342,7 @@ def test_search_order(tmp_path, monkeypatch):
     assert data.search_dirs(explicit) == [explicit, env, cache]
     assert count(data_dir=explicit) == 3         # explicit beats env var
     assert count() == 5                          # env var beats cache
+    (tmp_path / "empty").mkdir()
     assert count(data_dir=tmp_path / "empty") == 5   # an empty folder is passed over
     monkeypatch.delenv("MINIGAN_DATA_DIR")
     assert count() == 7                          # cache last
