@@ -34,8 +34,8 @@ def _import_cupy():
     except ImportError as exc:
         raise BackendError(
             "The 'cupy' backend needs CuPy, which is not installed. Install it with "
-            "`pip install \"minigan[cuda]\"` (CuPy for CUDA 12; see https://docs.cupy.dev "
-            "for other CUDA versions), or use the 'numpy' backend."
+            "`pip install \"minigan[cuda]\"` (CuPy for CUDA 13; `pip install \"minigan[cuda12]\"` "
+            "where `nvidia-smi` shows CUDA Version 12.x), or use the 'numpy' backend."
         ) from exc
     try:
         n_gpus = cupy.cuda.runtime.getDeviceCount()

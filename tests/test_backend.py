@@ -199,3 +199,15 @@ def test_losses_refuse_mixed_backends():
         minigan.BCEWithLogits()(np.zeros((2, 3), np.float32), FakeCupyArray())
     with pytest.raises(DeviceMismatchError, match="BCE"):
         minigan.BCE()(np.zeros((2, 3), np.float32), FakeCupyArray())
+
+
+def test_the_gpu_extras_offer_cuda_12_and_13_with_cuda_the_default():
+    """`pip install "minigan[cuda]"` installs CuPy for CUDA 13 (current drivers); [cuda12] and [cuda13] name one."""
+    import configparser
+    from pathlib import Path
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    extras = {k: v.split() for k, v in cfg["options.extras_require"].items()}
+    assert extras["cuda"][0].startswith("cupy-cuda13x") and extras["cuda13"] == extras["cuda"]
+    assert extras["cuda12"][0].startswith("cupy-cuda12x")
