@@ -76,8 +76,11 @@ import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, to_device, to_numpy)
 from minigan.conv import conv_output_size  # noqa: E402
+from minigan import models  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
-from minigan.models import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator  # noqa: E402
+from minigan.models import dcgan, mlp_gan  # noqa: E402
+from minigan.objectives import NonSaturating  # noqa: E402
+from minigan.priors import Gaussian  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
@@ -326,24 +329,32 @@ SIZES = {
 
 
 def build_minigan_gan(model, batch, backend, seed=0, size="full"):
-    """minigan's G, D, Adam optimizers and GANStep, and a real batch on ``backend``.
+    """minigan's GANStep (G, D, Adam optimizers) and a real (images, labels) batch on ``backend``.
 
+    "full": the model as the registry builds it (``minigan.models.get(model)``) with its textbook
+    settings: non-saturating BCE, Adam(2e-4, (0.5, 0.999)), no tricks; the very step training runs.
     MLP GAN: G z64 -> [Dense -> BatchNorm1d -> LeakyReLU(0.2)] x (256, 512, 1024) -> Dense 784 -> tanh;
              D 784 -> [Dense -> LeakyReLU(0.2)] x (512, 256, 128) -> Dense 1.
-    DCGAN:   minigan.models.dcgan_generator / dcgan_discriminator with z 100, base 64.
+    DCGAN:   minigan/models/dcgan.py's generator / discriminator with z 100, base 64.
+    "tiny": the same kinds of layers at a few units each (the memory children's throwaway primer).
     """
+    real = to_device(random_images(batch, seed), backend), None
+    if size == "full":
+        task = models.get(model)
+        return task(task.Config(seed=seed, backend=backend, batch_size=max(batch, 2))).gan, real
     rng = np.random.default_rng(seed)
     cfg = SIZES[size][model]
     z_dim = cfg["z_dim"]
     if model == "mlp":
-        G = mlp_generator(z_dim=z_dim, hidden=cfg["g_hidden"], out_dim=784, slope=0.2, rng=rng)
-        D = mlp_discriminator(in_dim=784, hidden=cfg["d_hidden"], slope=0.2, rng=rng)
+        G = mlp_gan.generator(z_dim=z_dim, hidden=cfg["g_hidden"], out_dim=784, slope=0.2, rng=rng)
+        D = mlp_gan.discriminator(in_dim=784, hidden=cfg["d_hidden"], slope=0.2, rng=rng)
     else:
-        G = dcgan_generator(z_dim=z_dim, base=cfg["base"], rng=rng)
-        D = dcgan_discriminator(base=cfg["base"], slope=0.2, rng=rng)
-    gan = GANStep(G, D, Adam(G.parameters(), lr=LR, betas=BETAS), Adam(D.parameters(), lr=LR, betas=BETAS),
-                  z_dim, g_loss="nonsaturating", noise_rng=np.random.default_rng(seed + 1), backend=backend)
-    return gan, to_device(random_images(batch, seed), backend)
+        G = dcgan.generator(z_dim=z_dim, base=cfg["base"], rng=rng)
+        D = dcgan.discriminator(base=cfg["base"], slope=0.2, rng=rng)
+    gan = GANStep(G.to(backend), D.to(backend), Adam(G.parameters(), lr=LR, betas=BETAS),
+                  Adam(D.parameters(), lr=LR, betas=BETAS), Gaussian(z_dim), NonSaturating(),
+                  noise_rng=np.random.default_rng([seed, 1]), backend=backend)
+    return gan, real
 
 
 def build_torch_gan(model, size="full"):
@@ -381,7 +392,7 @@ class TorchGANStep:
 
     D: backward on the real batch, backward on fake.detach(), optD.step(). G: D(fake) on the
     *same* fake batch, non-saturating loss, optG.step(). Reads both losses with .item(), as
-    minigan's GANStep reads them (float) to check they are finite.
+    minigan's run reads its statistics to log them and check they are finite.
     """
 
     def __init__(self, G, D, z_dim, device, noise=None):
@@ -478,12 +489,12 @@ def build_gan_pair(model, batch, ctx, shared_noise=False, seed=0):
     copy_weights(gan.D, D)
     noise = None
     if shared_noise:
-        rng = np.random.default_rng(seed + 1)  # the seed of GANStep.noise_rng, drawn the same way
+        rng = np.random.default_rng([seed, 1])  # the seed of the task's noise_rng, drawn the same way
 
         def noise(n):
             return torch.from_numpy(rng.standard_normal((n, z_dim)).astype(np.float32)).to(ctx.device)
     tstep = TorchGANStep(G, D, z_dim, ctx.device, noise)
-    real_t = torch.from_numpy(to_numpy(real)).to(ctx.device)
+    real_t = torch.from_numpy(to_numpy(real[0])).to(ctx.device)
     return (lambda: gan.step([real])), (lambda: tstep.step(real_t)), (gan, tstep)
 
 
@@ -584,8 +595,8 @@ def check_parity(args, ctx):
         for i in (1, 2):
             stats = mg_step()
             d_loss, g_loss = t_step()
-            errors += [(f"{MODELS[model]} step {i} D loss", rel_error(float(stats.d_loss), d_loss)),
-                       (f"{MODELS[model]} step {i} G loss", rel_error(float(stats.g_loss), g_loss))]
+            errors += [(f"{MODELS[model]} step {i} D loss", rel_error(float(stats["d_loss"]), d_loss)),
+                       (f"{MODELS[model]} step {i} G loss", rel_error(float(stats["g_loss"]), g_loss))]
     bad = [(what, e) for what, e in errors if not e <= tol]
     if bad:
         lines = "\n".join(f"  {what}: relative error {e:.2e}" for what, e in bad)

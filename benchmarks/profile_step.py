@@ -1,8 +1,11 @@
-"""Where the time of one GAN training step goes: cProfile of GANStep.step, by function.
+"""Where the time of one training step goes: cProfile of a registered model's step, by function.
 
     python benchmarks/profile_step.py dcgan            # batch 64, 20 steps after 3 warm-up steps
     python benchmarks/profile_step.py mlp --batch 256
+    python benchmarks/profile_step.py dcgan --tuned    # the example's settings (EMA, D's hidden layer, ...)
 
+Any model of the registry (minigan/models/) can be profiled: it is built
+exactly as a training run builds it, and its step is the run's step.
 Threads: set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before running, as for bench.py.
 """
 import argparse
@@ -12,34 +15,37 @@ import time
 
 import numpy as np
 
-from minigan import Adam, models
-from minigan.gan import GANStep
+from minigan import models
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model", choices=["mlp", "dcgan"])
+    p.add_argument("model", choices=models.names())
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--top", type=int, default=15)
+    p.add_argument("--tuned", action="store_true", help="the example's tuned settings instead of the textbook ones")
     args = p.parse_args()
+    task_cls = models.get(args.model)
+    settings = dict(task_cls.tuned) if args.tuned else {}
+    task = task_cls(task_cls.Config(batch_size=args.batch, **settings))
     rng = np.random.default_rng(0)
-    if args.model == "mlp":
-        G, D, z_dim = models.mlp_generator(rng=rng), models.mlp_discriminator(rng=rng), 64
-    else:
-        G, D, z_dim = models.dcgan_generator(rng=rng), models.dcgan_discriminator(rng=rng), 100
-    gan = GANStep(G, D, Adam(G.parameters(), 2e-4, (0.5, 0.999)), Adam(D.parameters(), 2e-4, (0.5, 0.999)), z_dim)
-    real = rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
+
+    def batches():
+        return [(rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, args.batch))
+                for _ in range(task.batches_per_step)]
+
+    data = batches()
     for _ in range(3):
-        gan.step([real])
+        task.step(data)
     profile = cProfile.Profile()
     start = time.perf_counter()
     profile.enable()
     for _ in range(args.steps):
-        gan.step([real])
+        task.step(data)
     profile.disable()
     ms = (time.perf_counter() - start) / args.steps * 1000
-    print(f"{args.model} GAN, batch {args.batch}: {ms:.1f} ms per step (with the profiler on)\n")
+    print(f"{args.model}, batch {args.batch}: {ms:.1f} ms per step (with the profiler on)\n")
     pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
 
 

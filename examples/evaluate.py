@@ -1,50 +1,47 @@
-"""Judge a trained generator with minigan.metrics: FID, classifier score, digit histogram.
+"""Judge a trained model with minigan.metrics: FID, classifier score, digit histogram, and the real-data floor.
 
-    python examples/evaluate.py runs/mlp_gan                 # 10000 samples vs the MNIST test set
-    python examples/evaluate.py runs/dcgan --n 5000 --floor  # also real training images, the floor
+    python examples/evaluate.py runs/mlp_gan                 # the run's own numbers, recomputed
+    python examples/evaluate.py runs/dcgan --n 5000 --seed 1 # other samples, other size
 
-Prints the numbers and writes them to RUN/metrics_eval.json (or --out).
+With the defaults (--n as the run's eval_samples, --seed 0) it draws the very
+samples the training run scored at its end, so it prints the run's own
+metrics.json numbers. Writes RUN/metrics_eval.json (or --out).
 """
-import argparse
 import json
 import os
 import sys
 
-import numpy as np
-
-from minigan import metrics
-from minigan.backend import to_device, to_numpy
-from minigan.training import load_generator
+from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
+from minigan.data import DataError
+from minigan.metrics import ClassifierWeightsError
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("run", help="a run folder or its checkpoint.npz")
-    p.add_argument("--n", type=int, default=10000, help="number of samples")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
-    p.add_argument("--floor", action="store_true", help="also score n real training images")
+    p = tool_parser(__doc__)
+    p.add_argument("--n", type=positive_int, default=None, help="number of samples (default: the run's eval_samples)")
+    p.add_argument("--seed", type=int, default=0, help="0: the training run's own samples; others: fresh ones")
+    p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: the run's, "
+                                                     "else $MINIGAN_DATA_DIR, ~/.cache/minigan/mnist)")
     p.add_argument("--out", default=None, help="JSON file (default: RUN/metrics_eval.json)")
     args = p.parse_args(argv)
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        p.error(f"--data-dir {args.data_dir!r}: must be an existing folder")
+    task = load_or_exit(args.run, args.backend)
+    n = args.n or task.cfg.eval_samples
+    if n < 10:
+        p.error(f"--n {n}: the score needs at least 10 samples")
+    if args.data_dir is not None or (task.cfg.data_dir and not os.path.isdir(task.cfg.data_dir)):
+        task.cfg.data_dir = args.data_dir  # the run's own folder may be gone: fall back to the default search
     try:
-        G, cfg = load_generator(args.run, backend=args.backend)
-    except FileNotFoundError as exc:
+        report = task.evaluate(n, seed=args.seed)
+    except (DataError, ClassifierWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    rng = np.random.default_rng(args.seed)
-    samples = []
-    for i in range(0, args.n, 500):
-        z = rng.standard_normal((min(500, args.n - i), cfg.resolved_z_dim())).astype(np.float32)
-        samples.append(to_numpy(G(to_device(z, args.backend))))
-    report = {"samples": metrics.evaluate_samples(np.concatenate(samples))}
-    if args.floor:
-        report["real_floor"] = metrics.real_floor(args.n)
-    for name, r in report.items():
-        print(metrics.format_report(name, r))
-    folder = args.run if os.path.isdir(args.run) else os.path.dirname(args.run)
-    out = args.out or os.path.join(folder, "metrics_eval.json")
+        return 2
+    print(task.format_report(report))
+    out = args.out or os.path.join(run_folder(args.run), "metrics_eval.json")
     with open(out, "w") as f:
         json.dump(report, f, indent=2)
+    print(f"-> {out}")
     return 0
 
 

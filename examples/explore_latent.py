@@ -1,10 +1,10 @@
 """Explore a trained generator's latent space: morph one digit into another, and add latents.
 
     python examples/explore_latent.py runs/mlp_gan                         # a 3 into a 4
-    python examples/explore_latent.py runs/dcgan --from-digit 1 --to-digit 7 --steps 12 --out-dir latent
+    python examples/explore_latent.py runs/dcgan --from-digit 1 --to-digit 7 --steps 12 --out-dir pictures
     python examples/explore_latent.py runs/mlp_gan --arithmetic 7-1+4 --arithmetic 9-4+7
 
-Writes OUT_DIR/interpolation.png (one row from a confident FROM digit to a
+Writes OUT_DIR/interpolation.png (OUT_DIR: RUN/latent unless --out-dir says otherwise) (one row from a confident FROM digit to a
 confident TO digit, endpoints found with the MNIST classifier) and
 OUT_DIR/arithmetic.png (one row per A-B+C: mean z of A, of B, of C, then
 A - B + C), and prints what the classifier sees in each picture. See
@@ -18,9 +18,12 @@ import sys
 import numpy as np
 
 from minigan import latent
-from minigan.backend import BackendError, to_numpy
+from minigan.backend import to_numpy
+from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
+from minigan.gan import GANTask
+from minigan.metrics import ClassifierWeightsError
 from minigan.plots import save_grid
-from minigan.training import load_generator
+from minigan.priors import Gaussian
 
 
 def triple(text):
@@ -31,44 +34,51 @@ def triple(text):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("run", help="a run folder (holding checkpoint.npz) or a checkpoint file")
+    p = tool_parser(__doc__)
     p.add_argument("--from-digit", type=int, default=3, choices=range(10), metavar="D")
     p.add_argument("--to-digit", type=int, default=4, choices=range(10), metavar="D")
     p.add_argument("--steps", type=int, default=10, help="images along the interpolation, both ends included")
     p.add_argument("--mode", choices=["slerp", "linear"], default="slerp")
     p.add_argument("--arithmetic", type=triple, action="append", metavar="A-B+C",
                    help="a row of the arithmetic picture (repeatable; default 7-1+4, 8-0+1, 9-4+7)")
-    p.add_argument("--per-digit", type=int, default=32, help="latents averaged per digit")
+    p.add_argument("--per-digit", type=positive_int, default=32, help="latents averaged per digit")
     p.add_argument("--confidence", type=float, default=0.9, help="classifier probability a latent must reach")
+    p.add_argument("--max-batches", type=positive_int, default=100,
+                   help="batches of 256 latents drawn at most when looking for a digit")
     p.add_argument("--classifier", default=None, help="classifier weights (.npz; default: the committed ones)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
-    p.add_argument("--out-dir", default="latent")
+    p.add_argument("--out-dir", default=None, help="folder for the pictures (default: RUN/latent)")
     args = p.parse_args(argv)
     if args.steps < 2:
-        p.error("--steps must be at least 2")
+        p.error(f"--steps {args.steps}: must be at least 2")
+    if not 0 <= args.confidence <= 1:
+        p.error(f"--confidence {args.confidence}: must be in [0, 1]")
     triples = args.arithmetic or [(7, 1, 4), (8, 0, 1), (9, 4, 7)]
+    out_dir = args.out_dir or os.path.join(run_folder(args.run), "latent")
+    task = load_or_exit(args.run, args.backend)
+    if not isinstance(task, GANTask) or type(task.prior) is not Gaussian:
+        print(f"error: {args.run} holds a {task.name} run; explore_latent.py walks the noise space of an "
+              "unconditional GAN (mlp, dcgan)", file=sys.stderr)
+        return 2
+    G = task.sampler()
     try:
-        G, cfg = load_generator(args.run, args.backend)
         classifier = None
         if args.classifier:
             from minigan.metrics import load_classifier
             classifier = load_classifier(args.classifier)
-        z_dim, rng = cfg.resolved_z_dim(), np.random.default_rng(args.seed)
-        find = dict(classifier=classifier, rng=rng, confidence=args.confidence)
+        z_dim, rng = task.cfg.z_dim, np.random.default_rng(args.seed)
+        find = dict(classifier=classifier, rng=rng, confidence=args.confidence, max_batches=args.max_batches)
 
         # ---- interpolation ---------------------------------------------------------------
         z0 = latent.find_digit_latents(G, z_dim, args.from_digit, 1, **find)[0]
         z1 = latent.find_digit_latents(G, z_dim, args.to_digit, 1, **find)[0]
         images = latent.interpolate(G, z0, z1, steps=args.steps, mode=args.mode)
         probs = latent.classify(images, classifier)
-    except (FileNotFoundError, BackendError, RuntimeError) as exc:
+    except (ClassifierWeightsError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    os.makedirs(args.out_dir, exist_ok=True)
-    path = os.path.join(args.out_dir, "interpolation.png")
+        return 2
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "interpolation.png")
     save_grid(path, to_numpy(images), nrow=args.steps)
     print(f"{args.mode} from a {args.from_digit} to a {args.to_digit} -> {path}; the classifier sees:")
     for t, pr in zip(np.linspace(0, 1, args.steps), probs):
@@ -80,7 +90,7 @@ def main(argv=None):
         means = latent.digit_means(G, z_dim, digits, per_digit=args.per_digit, **find)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     rows, typical = [], np.sqrt(z_dim)
     print(f"arithmetic on mean latents of {args.per_digit} samples per digit "
           f"(a sample from N(0, I) has |z| ~ {typical:.1f}):")
@@ -91,7 +101,7 @@ def main(argv=None):
         seen = [f"{d} (p={p:.2f}, |z|={n:.1f})" for d, p, n in zip(r["predicted"], r["confidence"], norms)]
         print(f"  {a} - {b} + {c}:  mean {a} -> {seen[0]},  mean {b} -> {seen[1]},  mean {c} -> {seen[2]},"
               f"  {a}-{b}+{c} -> {seen[3]}")
-    path = os.path.join(args.out_dir, "arithmetic.png")
+    path = os.path.join(out_dir, "arithmetic.png")
     save_grid(path, np.concatenate(rows), nrow=4)
     print(f"rows: mean z of A, of B, of C, A - B + C -> {path}")
     return 0

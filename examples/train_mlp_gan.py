@@ -2,12 +2,13 @@
 
     python examples/train_mlp_gan.py                  # CPU, 20 epochs
     python examples/train_mlp_gan.py --backend cupy   # on an NVIDIA GPU
-    python examples/train_mlp_gan.py --limit 512 --epochs 1   # a smoke run
+    python examples/train_mlp_gan.py --limit 512 --epochs 1 --out runs/smoke   # a smoke run
+
+The model is minigan/models/mlp_gan.py; --help lists every setting.
 """
 import sys
 
-from minigan.cli import config_from_args, run, train_parser
+from minigan.cli import main
 
 if __name__ == "__main__":
-    args = train_parser("mlp", __doc__.splitlines()[0]).parse_args()
-    sys.exit(run(config_from_args("mlp", args), resume=args.resume))
+    sys.exit(main("mlp"))

@@ -1,107 +1,142 @@
-"""The command line shared by examples/train_mlp_gan.py and examples/train_dcgan.py."""
+"""The command line of every training example, made from the model's settings.
+
+``python examples/train_<model>.py --help`` lists exactly the model's settings
+(each declared once, in its Config), with the tuned default the example starts
+from and the textbook one ``--anchor`` gives back. A bad value, a missing
+dependency or a folder that holds another run ends in one line on stderr and
+exit status 2, before anything is written.
+"""
 import argparse
+import dataclasses
 import os
 import sys
 
+from . import models
 from .backend import BackendError
+from .config import ConfigError, flag_name, validate
 from .data import DataError
-from .gan import NonFiniteLossError
-from .training import TUNED, TrainConfig, Trainer
+from .run import NonFiniteLossError, Run, RunError
 
 
-def train_parser(model, description):
-    d = TrainConfig(model=model)
-    tuned = TUNED[model]
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (no usage block before them) and exit status 2."""
 
-    def default(name):  # shown in --help; None in the namespace, so "not given" can be told apart
-        return f"{tuned[name]} (tuned; --anchor: {getattr(d, name)})" if name in tuned else getattr(d, name)
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
 
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+
+def train_parser(name):
+    """The parser of ``examples/train_<name>.py``: one flag per setting of the model's Config."""
+    task = models.get(name)
+    anchor = task.Config()
+    p = Parser(description=task.description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for f in dataclasses.fields(task.Config):
+        if not f.metadata.get("cli", True):
+            continue
+        default = getattr(anchor, f.name)
+        shown = f"{task.tuned[f.name]} (tuned; --anchor: {default})" if f.name in task.tuned else default
+        if f.type is bool:  # a switch that turns a default on off (--no-eval) or off on
+            p.add_argument(flag_name(f), dest=f.name, action="store_false" if default else "store_true",
+                           default=None, help=f.metadata["help"])
+            continue
+        choices = getattr(f.metadata.get("check"), "choices", None)
+        p.add_argument(flag_name(f), dest=f.name, type=f.type, default=None, choices=choices,
+                       metavar=None if choices else f.name.upper(), help=f"{f.metadata['help']}; default {shown}")
     p.add_argument("--anchor", action="store_true",
-                   help="the textbook settings (PyTorch DCGAN example) instead of the tuned ones")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate of both nets, default {d.lr}")
-    p.add_argument("--lr-d", type=float, help=f"D's learning rate, default {default('lr_d')} (None: --lr)")
-    p.add_argument("--lr-g", type=float, help=f"G's learning rate, default {default('lr_g')} (None: --lr)")
-    p.add_argument("--beta1", type=float, default=d.betas[0], help=f"Adam's beta1, default {d.betas[0]}")
-    p.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], default=d.optimizer)
-    p.add_argument("--g-loss", choices=["nonsaturating", "minimax"], default=d.g_loss)
-    p.add_argument("--k", type=int, default=d.k, help="D steps per G step, default 1")
-    p.add_argument("--label-smoothing", type=float,
-                   help=f"one-sided: real labels become 1 - this, default {default('label_smoothing')}")
-    p.add_argument("--d-dropout", type=float, help=f"dropout in D, default {default('d_dropout')}")
-    p.add_argument("--d-hidden", type=int, help=f"DCGAN: width of a hidden Dense layer before D's logit "
-                                                f"(0: none), default {default('d_hidden')}")
-    p.add_argument("--lr-decay", choices=["none", "linear"],
-                   help=f"linear: constant learning rates for the first half of the epochs, then down to 0; "
-                        f"default {default('lr_decay')}")
-    p.add_argument("--ema", type=float, help=f"sample from an exponential moving average of G's weights "
-                                             f"with this decay (0: off), default {default('ema')}")
-    p.add_argument("--z-dim", type=int, default=None, help=f"default {d.resolved_z_dim()}")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--out", default=f"runs/{model}_gan" if model == "mlp" else "runs/dcgan",
-                   help="the run folder")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--data-dir", default=None, help="folder with the MNIST files (else $MINIGAN_DATA_DIR, "
-                                                    "~/.cache/minigan/mnist, or download)")
-    p.add_argument("--sample-every", type=int, default=d.sample_every,
-                   help=f"steps between sample grids, default {d.sample_every}")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke runs)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
-    p.add_argument("--no-eval", action="store_true", help="skip the metrics at the end")
-    p.add_argument("--eval-samples", type=int, default=d.eval_samples)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+                   help="start from the textbook settings (the PyTorch DCGAN example's) instead of the tuned ones")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh in an --out that holds an earlier run, removing that run's files")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="with --resume: accept changed training settings (they are printed and logged)")
     return p
 
 
-TUNABLE = ("lr_d", "lr_g", "label_smoothing", "d_dropout", "d_hidden", "lr_decay", "ema")
+def config_from_args(name, args):
+    """The Config's textbook defaults, then the tuned ones (unless --anchor), then the flags given."""
+    task = models.get(name)
+    settings = {} if args.anchor else dict(task.tuned)
+    for f in dataclasses.fields(task.Config):
+        value = getattr(args, f.name, None)
+        if f.metadata.get("cli", True) and value is not None:
+            settings[f.name] = value
+    return validate(task.Config(**settings))
 
 
-def config_from_args(model, args, **extra):
-    """The anchor settings, then the tuned ones (unless --anchor), then whatever the user gave."""
-    settings = dict(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                    betas=(args.beta1, 0.999), optimizer=args.optimizer, g_loss=args.g_loss, k=args.k,
-                    z_dim=args.z_dim, seed=args.seed, backend=args.backend, out=args.out,
-                    data_dir=args.data_dir, limit=args.limit, sample_every=args.sample_every,
-                    max_steps=args.max_steps, evaluate=not args.no_eval, eval_samples=args.eval_samples,
-                    progress=not args.no_progress, **extra)
-    if not args.anchor:
-        settings.update(TUNED[model])
-    settings.update({k: getattr(args, k) for k in TUNABLE if getattr(args, k) is not None})
-    return TrainConfig(**settings)
-
-
-def run(cfg, resume=False):
-    """Train, print where everything went, and the metrics. Returns a process exit code."""
+def run(cfg, resume=False, overwrite=False, allow_changes=False):
+    """Train, print where everything went and the metrics. Returns a process exit status."""
     try:
-        trainer = Trainer(cfg)
-    except (BackendError, DataError, ValueError) as exc:  # no CuPy/GPU, no MNIST, a bad setting
+        r = Run(cfg, resume=resume, overwrite=overwrite, allow_changes=allow_changes)
+    except (ConfigError, BackendError, DataError, RunError) as exc:  # a bad setting, no CuPy, no MNIST, a taken folder
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"minigan: training the {cfg.model} GAN on {len(trainer.images)} images, backend {cfg.backend}, "
+    print(f"minigan: training the {cfg.model} model on {len(r.images)} images, backend {cfg.backend}, "
           f"run folder {cfg.out}")
     try:
-        status = trainer.train(resume=resume)
-    except (NonFiniteLossError, FileNotFoundError, RuntimeError) as exc:  # NaN loss; no or bad checkpoint
+        status = r.train()
+    except (NonFiniteLossError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"aborted; the last checkpoint is at {trainer.checkpoint_path()}", file=sys.stderr)
+        print(f"aborted; the last checkpoint is at {r.checkpoint_path()}", file=sys.stderr)
         return 130
-    print(f"{status} at step {trainer.step} (epoch {trainer.epoch}); checkpoint {trainer.checkpoint_path()}")
+    print(f"{status} at step {r.step} (epoch {r.epoch}); checkpoint {r.checkpoint_path()}")
     if status == "interrupted":
-        print("resume with the same command and --resume")
+        print("continue with the same command and --resume")
         return 130
     if cfg.evaluate:
-        from .metrics import format_report
-
-        report = trainer.evaluate()
+        report = r.evaluate()
         print(f"metrics of {cfg.eval_samples} samples (written to {os.path.join(cfg.out, 'metrics.json')}):")
-        print(format_report("samples", report))
-        print(format_report("real_floor", report["real_floor"]))
+        print(r.task.format_report(report))
     print("samples:", os.path.join(cfg.out, "samples.png"), " curves:", os.path.join(cfg.out, "curves.png"),
           " animation:", os.path.join(cfg.out, "progress.gif"))
     return 0
+
+
+def main(name, argv=None):
+    """``examples/train_<name>.py``: parse, check, train. Returns the exit status."""
+    args = train_parser(name).parse_args(argv)
+    try:
+        cfg = config_from_args(name, args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return run(cfg, resume=args.resume, overwrite=args.overwrite, allow_changes=args.allow_changes)
+
+
+# ---- the tools that read a finished run (examples/generate.py, evaluate.py, explore_latent.py) ----
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def tool_parser(doc):
+    """A parser for a script that reads a run: RUN, --backend, and a one-line description from ``doc``."""
+    p = Parser(description=doc.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("run", help="a run folder (holding checkpoint.npz) or a checkpoint file")
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+    return p
+
+
+def run_folder(path):
+    """The folder of a run given as a folder or as its checkpoint file."""
+    return path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+
+
+def load_or_exit(path, backend):
+    """The trained task of a run, or one line on stderr and exit status 2."""
+    from .run import load_task
+
+    try:
+        return load_task(path, backend)
+    except (RunError, BackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,141 +1,315 @@
-r"""One GAN training step, from the objective to the update.
+r"""One GAN training step, from the objective to the update, and the task every GAN model builds on.
 
-Goodfellow et al. (2014) train D and G on the minimax game
+Goodfellow et al. (2014) train a discriminator D and a generator G on a game;
+each step moves D k times on its loss, then G once on its own:
 
-    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))].
+    for each of k real batches x:   z ~ prior;  L_D(D(x), D(G(z)))  -> update D
+    then, on the last fake batch:   L_G(D(G(z)))                   -> update G
 
-D ascends V: with logits l and D = sigmoid(l), that is binary cross-entropy
-with real images labelled 1 and fakes labelled 0:
-
-    L_D = BCE(l(x), 1) + BCE(l(G(z)), 0).
-
-G descends V, i.e. minimises E_z[log(1 - D(G(z)))] ("minimax" loss). Early on
-D rejects fakes easily, D(G(z)) ~ 0, where that curve is flat and G learns
-nothing. The "non-saturating" loss maximises log D(G(z)) instead, which is
-BCE(l(G(z)), 1): same fixed point, strong gradients when G is bad.
-
-:class:`GANStep` does exactly this, one readable line per idea.
+What the losses are is the *objective* (``objectives.py``: the original GAN's
+BCE losses, the Wasserstein critic, ...), what G is fed is the *prior*
+(``priors.py``: noise, noise and a label, ...). :class:`GANStep` is the loop
+above for any of them, one readable line per idea; :class:`GANTask` adds
+what a GAN's run needs (optimizers, weight averaging, sample grids, metrics),
+so a model module only says which networks to build.
 """
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
-from .backend import get_array_module, to_device
-from .layers.activations import sigmoid
-from .losses import BCEWithLogits
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; training must stop."""
-
-
-@dataclass
-class StepStats:
-    """What one training step measured (0-d arrays until read, so a GPU is not synced per step)."""
-
-    d_loss: object
-    g_loss: object
-    d_real: object      # mean D(x) on the real batch
-    d_fake: object      # mean D(G(z)) on the fake batch, before D's update
-    d_acc: object       # fraction of real and fake images D classifies right
-
-    def as_floats(self):
-        return {k: float(v) for k, v in vars(self).items()}
+from . import metrics as _metrics
+from .backend import to_numpy
+from .config import RunConfig, integer, number, one_of, setting
+from .ema import EMA
+from .objectives import BCE_OBJECTIVES
+from .optim import SGD, Adam, RMSprop
+from .priors import Gaussian
+from .task import Task
 
 
 class GANStep:
-    """D and G, their optimizers, and the update rule of the original GAN.
+    """D and G, their optimizers, a prior for G's input and an objective: one step of the game.
 
     Parameters
     ----------
-    G, D : Layer
-        G maps noise (N, z_dim) to images; D maps images to logits (N, 1).
-    opt_G, opt_D : Optimizer over ``G.parameters()`` and ``D.parameters()``.
-    z_dim : int
-    g_loss : "nonsaturating" (default) or "minimax".
-    k : D steps per G step.
-    label_smoothing : real labels become 1 - label_smoothing (one-sided: fakes stay 0).
-    noise_rng : NumPy Generator for z (drawn on the CPU, then moved: the same seed
-        gives the same noise on both backends, and its state goes into checkpoints).
+    G, D : Layer. G maps the prior's draws to images; D maps an image (or
+        (image, condition) for a conditional prior) to its output, shape (N, 1).
+    opt_G, opt_D : optimizers over ``G.parameters()`` and ``D.parameters()``.
+    prior : what G is fed (``priors.py``).
+    objective : ``d_real``, ``d_fake``, ``g`` and ``stats`` (``objectives.py``).
+    noise_rng : NumPy Generator the prior draws from (its state goes into checkpoints).
+    backend : where the draws go.
     """
 
-    def __init__(self, G, D, opt_G, opt_D, z_dim, g_loss="nonsaturating", k=1, label_smoothing=0.0,
-                 noise_rng=None, backend="numpy"):
-        if g_loss not in ("nonsaturating", "minimax"):
-            raise ValueError(f"g_loss must be 'nonsaturating' or 'minimax', got {g_loss!r}")
+    def __init__(self, G, D, opt_G, opt_D, prior, objective, noise_rng=None, backend="numpy"):
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
-        self.z_dim, self.g_loss, self.k, self.label_smoothing = z_dim, g_loss, k, label_smoothing
+        self.prior, self.objective, self.backend = prior, objective, backend
         self.noise_rng = noise_rng if noise_rng is not None else np.random.default_rng(0)
-        self.backend = backend
-        self.bce = BCEWithLogits()
 
-    def sample_z(self, n, dtype=np.float32):
-        """z ~ N(0, I), shape (n, z_dim), on this step's backend."""
-        return to_device(self.noise_rng.standard_normal((n, self.z_dim)).astype(dtype), self.backend)
+    # ---- what D sees ----------------------------------------------------------------------
+    @staticmethod
+    def d_input(images, condition):
+        """D's input: the images, or (images, condition) for a conditional model."""
+        return images if condition is None else (images, condition)
 
-    def d_step(self, real):
-        """One update of D on a real batch and a fresh fake batch. Returns (stats, fake)."""
-        fake = self.G(self.sample_z(real.shape[0], real.dtype))   # G runs forward only: no G update here
-        stats = self.d_gradients(real, fake)
-        self._check_finite(stats["d_loss"], "D")
+    @staticmethod
+    def image_gradient(dx):
+        """dL/d(images) out of D's input gradient (the first entry when D took a tuple)."""
+        return dx[0] if isinstance(dx, tuple) else dx
+
+    # ---- D ------------------------------------------------------------------------------------
+    def d_step(self, real, labels=None):
+        """One update of D on a real batch and a fresh fake batch. Returns (stats, fake, latent)."""
+        latent = self.prior.sample(len(real), self.noise_rng, self.backend, real.dtype)
+        fake = self.G(latent)                                   # G runs forward only: no G update here
+        real_condition = labels if self.prior.conditional else None
+        stats = self.d_gradients(real, fake, real_condition, self.prior.condition(latent))
         self.opt_D.step()
-        return stats, fake
+        self.after_d_step()
+        return stats, fake, latent
 
-    def d_gradients(self, real, fake):
-        """L_D = BCE(D(x), 1) + BCE(D(G(z)), 0); set D's .grad to dL_D/dθ_D. Returns stats."""
-        xp = get_array_module(real)
-        n = real.shape[0]
-        ones = xp.full((n, 1), 1 - self.label_smoothing, dtype=real.dtype)
-        zeros = xp.zeros((n, 1), dtype=real.dtype)
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
+        """L_D = l_real(D(x)) + l_fake(D(G(z))); set D's .grad to dL_D/dθ_D. Returns the stats."""
         self.D.zero_grad()
-        logits_real = self.D(real)
-        loss_real, dlogits = self.bce(logits_real, ones)       # -log D(x)
-        self.D.backward(dlogits)                               # adds dL/dθ_D from the real half
-        logits_fake = self.D(fake)
-        loss_fake, dlogits = self.bce(logits_fake, zeros)      # -log(1 - D(G(z)))
-        self.D.backward(dlogits)                               # ... plus the fake half
-        d_acc = ((logits_real > 0).mean() + (logits_fake < 0).mean()) / 2
-        return dict(d_loss=loss_real + loss_fake, d_real=sigmoid(logits_real).mean(),
-                    d_fake=sigmoid(logits_fake).mean(), d_acc=d_acc)
+        out_real = self.D(self.d_input(real, real_condition))
+        loss_real, dout = self.objective.d_real(out_real)
+        self.D.backward(dout)                                   # adds dL/dθ_D from the real half
+        out_fake = self.D(self.d_input(fake, fake_condition))
+        loss_fake, dout = self.objective.d_fake(out_fake)
+        self.D.backward(dout)                                   # ... plus the fake half
+        return dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
 
-    def g_step(self, fake):
+    def after_d_step(self):
+        """What happens right after D's update (WGAN clips D's weights here)."""
+
+    # ---- G ------------------------------------------------------------------------------------
+    def g_step(self, fake, latent):
         """One update of G through a D whose parameters do not move.
 
         ``fake`` is the batch G just produced in the D step: G's caches still
         hold that forward pass, so we can backpropagate into G without running
         it again (as the PyTorch DCGAN example does).
         """
-        g_loss = self.g_gradients(fake)
-        self._check_finite(g_loss, "G")
-        self.opt_G.step()                                      # only G moves
-        return g_loss
+        stats = self.g_gradients(fake, self.prior.condition(latent))
+        self.opt_G.step()                                       # only G moves
+        return stats
 
-    def g_gradients(self, fake):
-        """L_G on D(fake); set G's .grad to dL_G/dθ_G, flowing back through D. Returns L_G."""
-        xp = get_array_module(fake)
-        n = fake.shape[0]
-        logits = self.D(fake)                                  # D after its update
-        if self.g_loss == "nonsaturating":
-            g_loss, dlogits = self.bce(logits, xp.ones((n, 1), dtype=fake.dtype))   # -log D(G(z))
-        else:
-            bce, dbce = self.bce(logits, xp.zeros((n, 1), dtype=fake.dtype))
-            g_loss, dlogits = -bce, -dbce                      # log(1 - D(G(z))), to be minimised
-        self.D.requires_grad_(False)                           # D does not move: skip dL/dθ_D
+    def g_gradients(self, fake, condition=None):
+        """L_G on D(fake); set G's .grad to dL_G/dθ_G, flowing back through D. Returns the stats."""
+        out = self.D(self.d_input(fake, condition))             # D after its update
+        g_loss, dout = self.objective.g(out)
+        dfake = self.image_gradient(self.d_input_gradient(dout))  # dL/dG(z), D's input gradient
+        self.G.zero_grad()
+        self.G.backward(dfake)                                  # dL/dθ_G = dL/dG(z) dG(z)/dθ_G
+        return dict(g_loss=g_loss)
+
+    def d_input_gradient(self, dout):
+        """D's backward for dL/d(input) only: D does not move in G's step, so dL/dθ_D is skipped."""
+        self.D.requires_grad_(False)
         try:
-            dfake = self.D.backward(dlogits)                   # dL/dG(z), D's input gradient
+            return self.D.backward(dout)
         finally:
             self.D.requires_grad_(True)
-        self.G.zero_grad()
-        self.G.backward(dfake)                                 # dL/dθ_G = dL/dG(z) dG(z)/dθ_G
-        return g_loss
 
-    def step(self, real_batches):
-        """k D steps (one real batch each) then one G step. Returns :class:`StepStats`."""
-        for real in real_batches:
-            stats, fake = self.d_step(real)
-        g_loss = self.g_step(fake)
-        return StepStats(g_loss=g_loss, **stats)
+    # ---- the whole step -------------------------------------------------------------------------
+    def step(self, batches):
+        """k D steps (one (images, labels) batch each) then one G step. Returns the stats (0-d arrays)."""
+        for real, labels in batches:
+            stats, fake, latent = self.d_step(real, labels)
+        stats.update(self.g_step(fake, latent))
+        return stats
 
-    def _check_finite(self, loss, who):
-        if not np.isfinite(float(loss)):
-            raise NonFiniteLossError(f"the {who} loss is {float(loss)}")
+
+# ---- settings -------------------------------------------------------------------------------
+
+
+positive = number(0, low_open=True)
+
+
+@dataclass
+class GANConfig(RunConfig):
+    """What every GAN's run shares. The defaults are the textbook (PyTorch DCGAN example) settings."""
+
+    z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
+    k: int = setting(1, "D steps per G step (each on its own real batch)", integer(1), kind="structure")
+    optimizer: str = setting("adam", "optimizer of both nets", one_of("adam", "sgd", "rmsprop"))
+    lr: float = setting(2e-4, "learning rate of both nets (unless --lr-d / --lr-g)", positive)
+    lr_d: float = setting(None, "D's learning rate (unset: --lr)", number(0, low_open=True, none_ok=True))
+    lr_g: float = setting(None, "G's learning rate (unset: --lr)", number(0, low_open=True, none_ok=True))
+    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
+    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
+    lr_decay: str = setting("none", "linear: constant learning rates for the first half of the epochs, then down "
+                                    "to 0", one_of("none", "linear"))
+    ema: float = setting(0.0, "sample from an exponential moving average of G's weights with this decay (0: off)",
+                         number(0, 1, high_open=True), kind="structure")
+
+
+@dataclass
+class BCEGANConfig(GANConfig):
+    """The original GAN's objective: binary cross-entropy on D's logits."""
+
+    g_loss: str = setting("nonsaturating", "G's loss", one_of(*BCE_OBJECTIVES))
+    label_smoothing: float = setting(0.0, "one-sided: real labels become 1 - this", number(0, 1, high_open=True))
+    d_dropout: float = setting(0.0, "dropout in D", number(0, 1, high_open=True), kind="structure")
+
+
+# ---- the task -----------------------------------------------------------------------------------
+
+
+class GANTask(Task):
+    """What every GAN model shares: G, D, optimizers, the step, weight averaging, grids and metrics.
+
+    A subclass writes :meth:`networks` (and, where it differs from the original
+    GAN, :meth:`make_prior`, :meth:`make_objective` or ``step_class``).
+    """
+
+    Config = GANConfig
+    step_class = GANStep
+    panels = {}
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        G, D = self.networks(np.random.default_rng(cfg.seed))
+        self.G, self.D = G.to(cfg.backend), D.to(cfg.backend)
+        self.prior = self.make_prior()
+        self.objective = self.make_objective()
+        self.panels = self.objective.panels
+        self.ema = EMA(self.G, copy.deepcopy(self.G), cfg.ema) if cfg.ema else None
+        self.opt_G = self.make_optimizer(self.G.parameters(), cfg.lr_g or cfg.lr)
+        self.opt_D = self.make_optimizer(self.D.parameters(), cfg.lr_d or cfg.lr)
+        self.noise_rng = np.random.default_rng([cfg.seed, 1])
+        self.gan = self.step_class(self.G, self.D, self.opt_G, self.opt_D, self.prior, self.objective,
+                                   noise_rng=self.noise_rng, backend=cfg.backend)
+        self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
+
+    # ---- what a model says ---------------------------------------------------------------------
+    def networks(self, rng):
+        """(G, D), weights drawn from ``rng``."""
+        raise NotImplementedError
+
+    def make_prior(self):
+        return Gaussian(self.cfg.z_dim)
+
+    def make_objective(self):
+        return BCE_OBJECTIVES[self.cfg.g_loss](label_smoothing=self.cfg.label_smoothing)
+
+    def make_optimizer(self, params, lr):
+        cfg = self.cfg
+        if cfg.optimizer == "adam":
+            return Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+        if cfg.optimizer == "sgd":
+            return SGD(params, lr=lr, momentum=0.9)
+        return RMSprop(params, lr=lr)
+
+    # ---- checkpoint ------------------------------------------------------------------------------
+    def modules(self):
+        out = {"G": self.G, "D": self.D}
+        if self.ema:
+            out["G_ema"] = self.ema.shadow
+        return out
+
+    def optimizers(self):
+        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
+
+    def rngs(self):
+        return {"noise": self.noise_rng}
+
+    def state(self):
+        return {"ema_t": self.ema.t} if self.ema else {}
+
+    def load_state(self, state):
+        """After a checkpoint's arrays are loaded: the average's step count, and the settings' learning rates.
+
+        An optimizer's saved state holds the rate it last used; the run's
+        settings decide the rate from here on (they may have been changed with
+        ``--allow-changes``).
+        """
+        if self.ema:
+            self.ema.t, self.ema.stale = state.get("ema_t", 0), False
+        self.opt_G.lr, self.opt_D.lr = self.cfg.lr_g or self.cfg.lr, self.cfg.lr_d or self.cfg.lr
+
+    def before_save(self):
+        if self.ema:
+            self.averaged_generator()  # the saved average carries its own batchnorm statistics
+
+    # ---- training ---------------------------------------------------------------------------------
+    @property
+    def batches_per_step(self):
+        return self.cfg.k
+
+    def before_step(self, step, planned_steps):
+        """With ``lr_decay="linear"``: lr constant for the first half of the planned steps, then linearly to 0.
+
+        A function of the step and the planned length alone, so a resumed run
+        gets the same rates (``max_steps`` may stop a run early; it does not
+        change the schedule).
+        """
+        if self.cfg.lr_decay == "none":
+            return
+        factor = min(1.0, 2.0 * (1.0 - step / planned_steps))
+        self.opt_G.lr = (self.cfg.lr_g or self.cfg.lr) * factor
+        self.opt_D.lr = (self.cfg.lr_d or self.cfg.lr) * factor
+
+    def step(self, batches):
+        stats = self.gan.step(batches)
+        if self.ema:
+            self.ema.update()
+        return stats
+
+    # ---- sampling ---------------------------------------------------------------------------------
+    def averaged_generator(self):
+        """The weight-averaged G, its batchnorm statistics measured on 10 seeded batches of 256 draws."""
+        if self.ema.stale:
+            rng = np.random.default_rng([self.cfg.seed, 5])
+            self.ema.recalibrate(self.prior.sample(256, rng, self.cfg.backend) for _ in range(10))
+        return self.ema.shadow
+
+    def sample(self, latent):
+        """G(latent) in eval mode (batchnorm uses its running statistics); the averaged G if ``cfg.ema``."""
+        if self.ema:
+            return self.averaged_generator()(latent)
+        self.G.eval()
+        try:
+            return self.G(latent)
+        finally:
+            self.G.train()
+
+    def sampler(self):
+        """The G to draw samples from, in eval mode: the weight average if the run keeps one, else G."""
+        return self.averaged_generator() if self.ema else self.G.eval()
+
+    def grid(self):
+        return self.sample(self.fixed_latent), self.grid_nrow
+
+    def generate(self, n, seed=0, batch_size=500):
+        """``n`` samples as a NumPy array, from draws seeded by (cfg.seed, 4, seed): independent of training's."""
+        rng = np.random.default_rng([self.cfg.seed, 4, seed])
+        out = [to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend)))
+               for i in range(0, n, batch_size)]
+        return np.concatenate(out)
+
+    # ---- judging ------------------------------------------------------------------------------------
+    def evaluate(self, n, seed=0):
+        """minigan.metrics of ``n`` samples, and of ``n`` real training images (the floor).
+
+        ``seed=0`` draws the very samples the training run scored at its end,
+        so ``examples/evaluate.py RUN`` gives back the run's own numbers.
+        """
+        report = _metrics.evaluate_samples(self.generate(n, seed), data_dir=self.cfg.data_dir)
+        report["real_floor"] = _metrics.real_floor(n, data_dir=self.cfg.data_dir)
+        return report
+
+    def format_report(self, report):
+        return (_metrics.format_report("samples", report) + "\n"
+                + _metrics.format_report("real_floor", report["real_floor"]))
+
+
+def load_generator(path, backend="numpy"):
+    """(G in eval mode, the task) from a GAN run's folder or checkpoint: the weight average if the run kept one."""
+    from .run import load_task
+
+    task = load_task(path, backend)
+    if not isinstance(task, GANTask):
+        raise TypeError(f"{path} holds a {task.name} run, which has no generator G")
+    return task.sampler(), task

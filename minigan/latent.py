@@ -1,14 +1,14 @@
 """Walking a generator's latent space: interpolation, digit latents, vector arithmetic.
 
 Every function takes the generator ``G`` (in eval mode, as
-:func:`minigan.training.load_generator` returns it) and works on G's backend:
+:func:`minigan.gan.load_generator` returns it) and works on G's backend:
 latent vectors are moved to the backend and dtype of G's first parameter, and
 images come back there too. Random latents are drawn from a NumPy generator,
 so one seed gives the same latents on NumPy and on CuPy.
 
->>> G, cfg = load_generator("runs/mlp_gan")
->>> zs = find_digit_latents(G, cfg.resolved_z_dim(), digit=3, n=1)
->>> images = interpolate(G, zs[0], find_digit_latents(G, cfg.resolved_z_dim(), 4, 1)[0], steps=10)
+>>> G, task = load_generator("runs/mlp_gan")
+>>> zs = find_digit_latents(G, task.cfg.z_dim, digit=3, n=1)
+>>> images = interpolate(G, zs[0], find_digit_latents(G, task.cfg.z_dim, 4, 1)[0], steps=10)
 
 See ``docs/latent.md``.
 """
@@ -166,7 +166,8 @@ def find_digit_latents(G, z_dim, digit, n, classifier=None, rng=None, confidence
             return get_array_module(z).stack(found[:n])
     raise RuntimeError(f"found only {len(found)} of {n} latents the classifier labels {digit} with "
                        f"probability >= {confidence} in {max_batches * batch_size} samples; lower the "
-                       f"confidence, raise max_batches, or train the generator longer")
+                       f"confidence (--confidence), draw more (max_batches, --max-batches), or train the "
+                       f"generator longer")
 
 
 def digit_means(G, z_dim, digits, per_digit=32, classifier=None, rng=None, confidence=0.9, **kwargs):

@@ -221,12 +221,12 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
-def reference_statistics(classifier=None):
+def reference_statistics(classifier=None, data_dir=None):
     """Feature mean and covariance of the 10000 MNIST test images (cached for the default classifier)."""
     if classifier is not None:
-        return feature_statistics(classifier_outputs(_mnist("test"), classifier)[0])
+        return feature_statistics(classifier_outputs(_mnist("test", data_dir), classifier)[0])
     if "test_statistics" not in _default:
-        _default["test_statistics"] = feature_statistics(classifier_outputs(_mnist("test"))[0])
+        _default["test_statistics"] = feature_statistics(classifier_outputs(_mnist("test", data_dir))[0])
     return _default["test_statistics"]
 
 
@@ -323,7 +323,7 @@ def digit_histogram(probs, threshold=PRESENT_THRESHOLD):
 # --------------------------------------------------------------------------- reports
 
 
-def evaluate_samples(images, reference=None, classifier=None):
+def evaluate_samples(images, reference=None, classifier=None, data_dir=None):
     """Every metric for a set of samples.
 
     Parameters
@@ -333,6 +333,8 @@ def evaluate_samples(images, reference=None, classifier=None):
         The images FID compares with (default: the MNIST test set).
     classifier : Sequential, optional
         Default: the committed classifier.
+    data_dir : str, optional
+        Where MNIST is (see :func:`minigan.data.load_mnist`), for the test set's statistics.
 
     Returns
     -------
@@ -343,7 +345,7 @@ def evaluate_samples(images, reference=None, classifier=None):
     features, probs = classifier_outputs(images, classifier)
     mu, sigma = feature_statistics(features)
     if reference is None:
-        mu_ref, sigma_ref = reference_statistics(classifier)
+        mu_ref, sigma_ref = reference_statistics(classifier, data_dir)
     else:
         mu_ref, sigma_ref = feature_statistics(classifier_outputs(reference, classifier)[0])
     hist, present, kl = digit_histogram(probs)
@@ -357,21 +359,21 @@ def evaluate_samples(images, reference=None, classifier=None):
     }
 
 
-def real_floor(n=10000, seed=0, classifier=None):
+def real_floor(n=10000, seed=0, classifier=None, data_dir=None):
     """:func:`evaluate_samples` of ``n`` real MNIST *training* images against the test set.
 
     The best a generator can hope for at this sample size: report it next to
     a GAN's numbers (with the same ``n``). The images are a seeded random
     choice without replacement from the 60000 training images.
     """
-    images = _mnist("train")
+    images = _mnist("train", data_dir)
     idx = np.random.default_rng(seed).choice(len(images), size=n, replace=False)
-    return evaluate_samples(images[np.sort(idx)], classifier=classifier)
+    return evaluate_samples(images[np.sort(idx)], classifier=classifier, data_dir=data_dir)
 
 
-def _mnist(split):
+def _mnist(split, data_dir=None):
     from .data import load_mnist  # imported here: only the metrics that need MNIST need it
-    return load_mnist(split)[0]
+    return load_mnist(split, data_dir=data_dir)[0]
 
 
 def format_report(name, report):

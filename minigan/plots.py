@@ -36,7 +36,10 @@ def save_gif(path, frame_paths, duration_ms=200):
     """An animated GIF of the grids in ``frame_paths`` (the last frame held longer)."""
     from PIL import Image
 
-    frames = [Image.open(p).convert("L") for p in frame_paths]
+    frames = []
+    for p in frame_paths:
+        with Image.open(p) as image:
+            frames.append(image.convert("L"))
     if not frames:
         return
     durations = [duration_ms] * (len(frames) - 1) + [duration_ms * 5]
@@ -55,7 +58,7 @@ def read_log(path):
         rows = list(csv.DictReader(f))
     if not rows:
         return {}
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
 
 
 def _smooth(y, window):
@@ -65,8 +68,28 @@ def _smooth(y, window):
     return np.convolve(y, kernel, mode="valid")
 
 
-def plot_curves(log_path, out_path, smooth=None):
-    """Plot D loss, G loss, D(x), D(G(z)) and D's accuracy against the step."""
+#: how a log column is labelled in the plots (others keep their name)
+LABELS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))", "d_acc": "D accuracy",
+          "wasserstein": "E[D(x)] - E[D(G(z))]"}
+
+
+def curve_panels(columns, panels=None):
+    """[(title, columns, reference line)]: the losses, then the task's panels, then whatever is left."""
+    columns = [c for c in columns if c not in ("step", "epoch", "time")]
+    groups = [("loss", [c for c in columns if c.endswith("loss")], None)]
+    for title, (keys, ref) in (panels or {}).items():
+        groups.append((title, [k for k in keys if k in columns], ref))
+    placed = {c for _, keys, _ in groups for c in keys}
+    groups.append(("other", [c for c in columns if c not in placed], None))
+    return [g for g in groups if g[1]]
+
+
+def plot_curves(log_path, out_path, panels=None, smooth=None):
+    """Plot every column of the per-step log against the step: the losses first, then ``panels``.
+
+    ``panels`` is ``{title: (columns, reference line or None)}`` (a task's
+    ``panels``); columns in no panel share a last one.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,21 +101,17 @@ def plot_curves(log_path, out_path, smooth=None):
     steps = log["step"]
     window = smooth or max(1, len(steps) // 100)
     s = _smooth(steps, window)
-    fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True)
-    for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
-        axes[0].plot(s, _smooth(log[key], window), label=label)
-    axes[0].set_ylabel("loss")
-    for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))")):
-        axes[1].plot(s, _smooth(log[key], window), label=label)
-    axes[1].axhline(0.5, color="gray", lw=0.5, ls="--")
-    axes[1].set_ylabel("D output")
-    axes[2].plot(s, _smooth(log["d_acc"], window), label="D accuracy")
-    axes[2].axhline(0.5, color="gray", lw=0.5, ls="--")
-    axes[2].set_ylabel("accuracy")
-    axes[2].set_xlabel(f"step (moving average over {window})")
-    for ax in axes:
+    groups = curve_panels(list(log), panels)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 3 * len(groups)), sharex=True, squeeze=False)
+    for ax, (title, keys, ref) in zip(axes[:, 0], groups):
+        for key in keys:
+            ax.plot(s, _smooth(log[key], window), label=LABELS.get(key, key))
+        if ref is not None:
+            ax.axhline(ref, color="gray", lw=0.5, ls="--")
+        ax.set_ylabel(title)
         ax.legend(loc="upper right")
         ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(f"step (moving average over {window})")
     fig.tight_layout()
     tmp = f"{out_path}.tmp{os.getpid()}.png"
     fig.savefig(tmp, dpi=100)

@@ -8,20 +8,23 @@ gradient). Here the exact functions the training loop uses
 import numpy as np
 import pytest
 
-from minigan import SGD, models
+from minigan import SGD
 from minigan.gan import GANStep
 from minigan.gradcheck import numerical_gradient, rel_error
+from minigan.models import dcgan, mlp_gan
+from minigan.objectives import Minimax, NonSaturating
+from minigan.priors import Gaussian
 
 
 def tiny_mlp_gan(rng):
-    G = models.mlp_generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
-    D = models.mlp_discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
+    G = mlp_gan.generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
+    D = mlp_gan.discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
     return G, D, 3, (1, 4, 4)
 
 
 def tiny_dcgan(rng):
-    G = models.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = models.dcgan_discriminator(base=2, dtype=np.float64, rng=rng)
+    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = dcgan.discriminator(base=2, dtype=np.float64, rng=rng)
     for net in (G, D):  # DCGAN init's N(0, 0.02) makes tiny nets almost linear; use larger weights
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -37,8 +40,8 @@ def assert_matches(analytic, numeric):
 
 def tiny_dcgan_hidden(rng):
     """The tuned DCGAN discriminator: a hidden Dense layer before the logit."""
-    G = models.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = models.dcgan_discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
+    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = dcgan.discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
     for net in (G, D):
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -48,7 +51,8 @@ def tiny_dcgan_hidden(rng):
 def make_step(builder, g_loss="nonsaturating"):
     rng = np.random.default_rng(0)
     G, D, z_dim, shape = builder(rng)
-    gan = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), z_dim, g_loss=g_loss, label_smoothing=0.1)
+    objective = {"nonsaturating": NonSaturating, "minimax": Minimax}[g_loss](label_smoothing=0.1)
+    gan = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(z_dim), objective)
     z = rng.standard_normal((4, z_dim))
     real = rng.uniform(-1, 1, (4,) + shape)
     return gan, z, real
@@ -78,7 +82,7 @@ def test_generator_gradient_flows_through_discriminator(builder, g_loss):
     analytic = [p.grad.copy() for p in params]
 
     def g_loss_value():
-        return gan.g_gradients(gan.G(z))
+        return gan.g_gradients(gan.G(z))["g_loss"]
 
     assert all(np.abs(g).max() > 0 for g, p in zip(analytic, params) if p.data.ndim > 1), "a G weight got no gradient"
     for p, g in zip(params, analytic):
@@ -92,7 +96,7 @@ def test_generator_step_leaves_discriminator_unchanged():
     before = [p.data.copy() for p in gan.D.parameters()]
     g_before = [p.data.copy() for p in gan.G.parameters()]
     gan.D.zero_grad()
-    gan.g_step(fake)
+    gan.g_step(fake, z)
     assert all(not p.grad.any() for p in gan.D.parameters()), "the G step computed D's parameter gradients"
     assert all(m.requires_grad for m in gan.D.modules()), "D's gradients were left switched off"
     assert all(np.array_equal(a, p.data) for a, p in zip(before, gan.D.parameters()))

@@ -7,6 +7,7 @@ The tests need no trained weights. The end-to-end test of generate.py trains a G
 for 2 steps on 256 MNIST images
 (skipped when MNIST is not found; CI sets ``MINIGAN_DATA_DIR``).
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import latent, metrics, models
+from minigan import latent, metrics
+from minigan.models import mlp_gan
 from minigan.data import MNISTNotFoundError, load_mnist
 
 GENERATE = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
@@ -40,7 +42,7 @@ def _sum(images):
 
 @pytest.fixture
 def G():
-    return models.mlp_generator(z_dim=Z_DIM, hidden=(16,), rng=np.random.default_rng(0)).eval()
+    return mlp_gan.generator(z_dim=Z_DIM, hidden=(16,), rng=np.random.default_rng(0)).eval()
 
 
 # --------------------------------------------------------------------------- slerp
@@ -154,16 +156,16 @@ def test_digit_means_and_arithmetic(G):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A run folder from 2 training steps of the MLP GAN on 256 MNIST images."""
-    from minigan.training import TrainConfig, Trainer
+    from minigan.run import Run
 
     try:
         load_mnist("train", download=False, limit=1)
     except MNISTNotFoundError:
         pytest.skip("MNIST not found: set MINIGAN_DATA_DIR (CI uses ../shared/mnist)")
     out = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig(model="mlp", limit=256, batch_size=32, max_steps=2, epochs=1, out=str(out),
-                      progress=False, evaluate=False)
-    assert Trainer(cfg).train() == "stopped"
+    cfg = mlp_gan.Config(limit=256, batch_size=32, max_steps=2, epochs=1, out=str(out), progress=False,
+                         evaluate=False)
+    assert Run(cfg).train() == "stopped"
     return out
 
 
@@ -191,9 +193,15 @@ def test_generate_end_to_end(tiny_run, tmp_path):
     assert not np.array_equal(np.load(tmp_path / "z.npy"), x)
 
 
+def test_generate_writes_into_the_run_folder_by_default(tiny_run, tmp_path):
+    r = generate(tiny_run, "--n", 4, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tiny_run / "generated.png").exists() and os.listdir(tmp_path) == []
+
+
 def test_generate_without_checkpoint_fails_clearly(tmp_path):
     r = generate(tmp_path / "no_such_run", cwd=tmp_path)
-    assert r.returncode != 0
+    assert r.returncode == 2
     assert "no checkpoint at" in r.stderr and "no_such_run" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "samples.png").exists()

@@ -1,0 +1,94 @@
+"""DCGAN (Radford et al. 2016) for 28x28 MNIST: transposed convolutions up, strided convolutions down.
+
+G: z -> Dense(2b*7*7) -> BN -> ReLU -> up(2b -> b) -> BN -> ReLU -> up(b -> 1) -> tanh.
+D: image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> [Dense -> LReLU] -> logit.
+Weights start from the DCGAN paper's N(0, 0.02). The objective and the step
+are the original GAN's (``objectives.py``, :class:`minigan.gan.GANStep`).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import init
+from ..config import integer, one_of, setting, text
+from ..gan import BCEGANConfig, GANTask
+from ..layers import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape,
+                      Tanh, Upsample2d)
+from ..nn import Sequential
+from . import register
+
+
+def generator(z_dim=100, base=64, upsample="convtranspose", dtype=np.float32, rng=None):
+    """z -> Dense(2b*7*7) -> BN -> ReLU -> up(2b -> b) -> BN -> ReLU -> up(b -> 1) -> tanh.
+
+    ``upsample="convtranspose"`` uses ConvTranspose2d(k=4, s=2, p=1) (the DCGAN
+    paper's choice); ``"nearest"`` uses Upsample2d(2) followed by Conv2d(k=3, p=1),
+    which avoids the checkerboard artefacts of overlapping strided kernels.
+    """
+    c2, c1 = 2 * base, base
+
+    def up(cin, cout):
+        if upsample == "convtranspose":
+            return [ConvTranspose2d(cin, cout, 4, stride=2, padding=1, dtype=dtype, rng=rng)]
+        if upsample == "nearest":
+            return [Upsample2d(2), Conv2d(cin, cout, 3, stride=1, padding=1, dtype=dtype, rng=rng)]
+        raise ValueError(f"upsample must be 'convtranspose' or 'nearest', got {upsample!r}")
+
+    g = Sequential(
+        Dense(z_dim, c2 * 7 * 7, dtype=dtype, rng=rng), Reshape(c2, 7, 7), BatchNorm2d(c2, dtype=dtype), ReLU(),
+        *up(c2, c1), BatchNorm2d(c1, dtype=dtype), ReLU(),
+        *up(c1, 1), Tanh(),
+    )
+    return init.dcgan_init(g, rng)
+
+
+def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, dtype=np.float32, rng=None, seed=None):
+    """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> Dense -> logit.
+
+    With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
+    7x7 feature map, i.e. a sum of scores of 10x10 patches: no part of D sees a
+    whole digit. ``hidden=h`` puts Dense(2b*7*7, h) -> LReLU in between, so D can
+    judge the digit's global shape (docs/tuning.md).
+    """
+    c1, c2 = base, 2 * base
+    layers = [Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    if dropout:
+        layers.append(Dropout(dropout, seed=seed))
+    layers += [Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype),
+               LeakyReLU(slope)]
+    if dropout:
+        layers.append(Dropout(dropout, seed=None if seed is None else seed + 1))
+    layers.append(Flatten())
+    if hidden:
+        layers += [Dense(c2 * 7 * 7, hidden, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    layers.append(Dense(hidden or c2 * 7 * 7, 1, dtype=dtype, rng=rng))
+    return init.dcgan_init(Sequential(*layers), rng)
+
+
+@dataclass
+class Config(BCEGANConfig):
+    model: str = setting("dcgan", cli=False, kind="structure")
+    out: str = setting("runs/dcgan", "the run folder", text, kind="run")
+    epochs: int = setting(5, "passes over the training images", integer(1), kind="run")
+    z_dim: int = setting(100, "size of the noise vector z", integer(1), kind="structure")
+    d_hidden: int = setting(0, "width of a hidden Dense layer before D's logit (0: none)", integer(0),
+                            kind="structure")
+    upsample: str = setting("convtranspose", "how G doubles the image size: ConvTranspose2d, or Upsample2d + "
+                                             "Conv2d", one_of("convtranspose", "nearest"), kind="structure")
+
+
+@register
+class DCGAN(GANTask):
+    """The convolutional GAN: 5 epochs on a CPU (docs/tuning.md)."""
+
+    name = "dcgan"
+    Config = Config
+    description = "Train the DCGAN (transposed convolutions) on MNIST."
+    #: the best settings found for 5 epochs (docs/tuning.md); ``--anchor`` goes back to the Config's defaults
+    tuned = dict(ema=0.999, label_smoothing=0.1, lr_d=5e-5, lr_g=8e-4, d_hidden=256)
+
+    def networks(self, rng):
+        cfg = self.cfg
+        G = generator(z_dim=cfg.z_dim, upsample=cfg.upsample, rng=rng)
+        D = discriminator(dropout=cfg.d_dropout, hidden=cfg.d_hidden, rng=rng, seed=cfg.seed)
+        return G, D

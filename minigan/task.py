@@ -1,0 +1,79 @@
+"""A model as the run sees it: what to build, how to take a step, what to draw, how to judge.
+
+:class:`~minigan.run.Run` owns everything every model shares (the folder, the
+log, checkpoints, random states, Ctrl-C, the NaN guard, resume). A model
+subclasses :class:`Task` and says only what is its own; the registry in
+``minigan/models/__init__.py`` lists the tasks by name, for the run, the
+example scripts, the benchmark and the profiler alike.
+"""
+from .config import RunConfig
+
+
+class Task:
+    """Base class of every model. Subclasses set the class attributes and write ``step``."""
+
+    name = None          # the registry's key; also ``cfg.model``
+    Config = RunConfig   # the model's settings (a dataclass of :func:`minigan.config.setting` fields)
+    tuned = {}           # settings the example script starts from, over the Config's textbook defaults
+    description = ""     # one line for ``--help``
+    panels = {}          # plot panels beyond the losses: {title: (log columns, reference line or None)}
+    pictures_written = ()  # names of the extra pictures (``<name>.png``) the run folder gets at the end
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    # ---- what a checkpoint holds ---------------------------------------------------------
+    def modules(self):
+        """``{name: Layer}`` whose state a checkpoint keeps."""
+        return {}
+
+    def optimizers(self):
+        """``{name: Optimizer}`` whose state a checkpoint keeps."""
+        return {}
+
+    def rngs(self):
+        """``{name: numpy Generator}`` whose state a checkpoint keeps."""
+        return {}
+
+    def state(self):
+        """Anything else a resume needs, as JSON-able values."""
+        return {}
+
+    def load_state(self, state):
+        pass
+
+    def before_save(self):
+        """Bring derived state up to date before a checkpoint is written."""
+
+    # ---- training --------------------------------------------------------------------------
+    @property
+    def batches_per_step(self):
+        """Real batches one step consumes (D steps per G step for a GAN)."""
+        return 1
+
+    def before_step(self, step, planned_steps):
+        """Called before each step with the steps done and the steps planned (learning-rate schedules)."""
+
+    def step(self, batches):
+        """One update from ``batches`` (a list of (images, labels) pairs on the backend).
+
+        Returns a dict of 0-d arrays: the log's columns for this step.
+        """
+        raise NotImplementedError
+
+    # ---- pictures and judgement --------------------------------------------------------------
+    def grid(self):
+        """(images, images per row) drawn from the run's fixed input: the sample grids and the GIF."""
+        raise NotImplementedError
+
+    def pictures(self):
+        """``{name: (images, nrow)}``: extra pictures written as ``<name>.png`` at the end of a run."""
+        return {}
+
+    def evaluate(self, n):
+        """Metrics of the trained model, from ``n`` samples (a dict of JSON-able values)."""
+        return {}
+
+    def format_report(self, report):
+        """The metrics as a few readable lines."""
+        return "\n".join(f"{k}: {v}" for k, v in report.items())

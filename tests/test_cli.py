@@ -1,0 +1,199 @@
+"""The command line and the settings: every bad value is one line, exit status 2, and nothing written.
+
+The checks live in the settings (``minigan/config.py`` and each model's
+Config), so the same value is refused the same way from Python.
+"""
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigan import models
+from minigan.cli import config_from_args, main, train_parser
+from minigan.config import ConfigError, validate
+from minigan.models import dcgan, mlp_gan
+from minigan.run import Run, RunError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+BAD = [  # (flags, the flag the message must name, words of the rule)
+    (["--batch-size", "0"], "--batch-size 0", "integer >= 2"),
+    (["--batch-size", "-5"], "--batch-size -5", "integer >= 2"),
+    (["--k", "0"], "--k 0", "integer >= 1"),
+    (["--sample-every", "0"], "--sample-every 0", "integer >= 1"),
+    (["--epochs", "-1"], "--epochs -1", "integer >= 1"),
+    (["--lr", "-1"], "--lr -1.0", "number in (0, inf]"),
+    (["--lr-g", "0"], "--lr-g 0.0", "number in (0, inf]"),
+    (["--label-smoothing", "1.5"], "--label-smoothing 1.5", "[0, 1)"),
+    (["--ema", "1.5"], "--ema 1.5", "[0, 1)"),
+    (["--beta1", "1"], "--beta1 1.0", "[0, 1)"),
+    (["--z-dim", "0"], "--z-dim 0", "integer >= 1"),
+    (["--max-steps", "0"], "--max-steps 0", "integer >= 1"),
+    (["--limit", "0"], "--limit 0", "integer >= 1"),
+    (["--eval-samples", "5"], "--eval-samples 5", "integer >= 10"),
+    (["--d-dropout", "1"], "--d-dropout 1.0", "[0, 1)"),
+    (["--lr", "nan"], "--lr nan", "number in (0, inf]"),
+]
+
+
+@pytest.mark.parametrize("model", ["mlp", "dcgan"])
+@pytest.mark.parametrize("flags, named, rule", BAD, ids=[" ".join(b[0]) for b in BAD])
+def test_a_bad_value_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, model, flags, named, rule):
+    out = tmp_path / "run"
+    status = main(model, flags + ["--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and named in err and rule in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, named, rule", BAD[:6], ids=[" ".join(b[0]) for b in BAD[:6]])
+def test_the_python_api_refuses_the_same_values(tmp_path, flags, named, rule):
+    """mlp_gan.Config(batch_size=0) is refused by Run with the very message the flag gets."""
+    args = train_parser("mlp").parse_args(flags)
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(mlp_gan.Config)
+             if getattr(args, f.name, None) is not None}
+    with pytest.raises(ConfigError, match=rule.replace("(", r"\(").replace("[", r"\[")) as err:
+        Run(mlp_gan.Config(out=str(tmp_path / "run"), **given))
+    assert named in str(err.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_wrong_type_from_python_is_refused():
+    with pytest.raises(ConfigError, match="--epochs '3': must be an integer"):
+        validate(mlp_gan.Config(epochs="3"))
+    with pytest.raises(ConfigError, match="--no-eval 'no': must be True or False"):
+        validate(mlp_gan.Config(evaluate="no"))
+
+
+def test_an_unparsable_value_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train_parser("mlp").parse_args(["--batch-size", "many"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.count("\n") == 1 and "--batch-size" in err and "'many'" in err
+
+
+def test_flags_are_offered_only_to_the_models_they_apply_to(capsys):
+    """--d-hidden and --upsample shape the DCGAN's networks; the MLP GAN has no such flag."""
+    with pytest.raises(SystemExit):
+        train_parser("mlp").parse_args(["--d-hidden", "256"])
+    assert "unrecognized arguments: --d-hidden 256" in capsys.readouterr().err
+    dcgan_args = train_parser("dcgan").parse_args(["--d-hidden", "256", "--upsample", "nearest"])
+    assert dcgan_args.d_hidden == 256 and dcgan_args.upsample == "nearest"
+    help_text = train_parser("mlp").format_help()
+    assert "--d-hidden" not in help_text and "--z-dim" in help_text
+
+
+def test_examples_use_the_tuned_settings_unless_told_anchor():
+    for name in ("mlp", "dcgan"):
+        task = models.get(name)
+        parser = train_parser(name)
+        tuned = config_from_args(name, parser.parse_args([]))
+        assert all(getattr(tuned, k) == v for k, v in task.tuned.items())
+        anchor = config_from_args(name, parser.parse_args(["--anchor"]))
+        assert anchor == task.Config()                                  # the dataclass defaults
+        mixed = config_from_args(name, parser.parse_args(["--anchor", "--ema", "0.99"]))
+        assert mixed.ema == 0.99 and mixed.label_smoothing == 0.0       # an explicit flag wins
+
+
+def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys):
+    status = main("mlp", ["--data-dir", str(tmp_path / "typo"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 2 and "--data-dir" in err and "existing folder" in err
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "run").exists()
+
+
+# ---- the run folder: never overwritten, resumed only with the settings it was made with --------------
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.tanh(np.random.default_rng(0).standard_normal((256, 1, 28, 28))).astype(np.float32)
+
+
+def small(out, model=mlp_gan, **kw):
+    base = dict(out=str(out), epochs=1, batch_size=32, max_steps=2, sample_every=1, progress=False, evaluate=False)
+    base.update(kw)
+    return model.Config(**base)
+
+
+def test_a_new_run_never_overwrites_a_run_folder(tmp_path, images):
+    Run(small(tmp_path), images=images).train()
+    before = (tmp_path / "checkpoint.npz").read_bytes()
+    with pytest.raises(RunError) as err:
+        Run(small(tmp_path), images=images)
+    msg = str(err.value)
+    assert "checkpoint at step 2" in msg and "--resume" in msg and "--out" in msg and "--overwrite" in msg
+    assert (tmp_path / "checkpoint.npz").read_bytes() == before
+
+
+def test_a_folder_with_an_earlier_runs_files_but_no_checkpoint_is_refused_too(tmp_path, images):
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "step_000200.png").write_bytes(b"old frame")
+    with pytest.raises(RunError, match="holds files of an earlier run .*step_000200.png.*--overwrite"):
+        Run(small(tmp_path), images=images)
+
+
+def test_overwrite_removes_the_old_runs_files_and_nothing_else(tmp_path, images):
+    Run(small(tmp_path, max_steps=3), images=images).train()
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "samples" / "step_000999.png").write_bytes(b"an old run's frame")
+    r = Run(small(tmp_path, max_steps=1), overwrite=True, images=images)
+    r.train()
+    frames = sorted(os.listdir(tmp_path / "samples"))
+    assert frames == ["final.png", "step_000000.png", "step_000001.png"]  # the new run's only: the GIF is its own
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert r.load_checkpoint()["step"] == 1
+
+
+def test_resume_refuses_another_model(tmp_path, images):
+    Run(small(tmp_path), images=images).train()
+    with pytest.raises(RunError, match="holds a run of the 'mlp' model, not 'dcgan'"):
+        Run(small(tmp_path, dcgan), resume=True, images=images)
+
+
+def test_resume_refuses_changed_structure_and_asks_before_changed_training(tmp_path, images):
+    Run(small(tmp_path, ema=0.9), images=images).train()
+    with pytest.raises(RunError, match=r"--ema 0.9 -> 0.0.*another --out"):
+        Run(small(tmp_path, max_steps=4, lr=0.1), resume=True, images=images)
+    with pytest.raises(RunError, match=r"changed training settings: --lr 0.0002 -> 0.1; pass --allow-changes"):
+        Run(small(tmp_path, max_steps=4, lr=0.1, ema=0.9), resume=True, images=images)
+    r = Run(small(tmp_path, max_steps=4, lr=0.1, ema=0.9), resume=True, allow_changes=True, images=images)
+    r.train()
+    assert r.step == 4 and r.task.opt_G.lr == 0.1
+    assert "with changed settings: --lr 0.0002 -> 0.1" in (tmp_path / "history.log").read_text()
+    # run settings (length, pictures, backend) change freely
+    Run(small(tmp_path, max_steps=5, lr=0.1, ema=0.9, sample_every=7), resume=True, images=images).train()
+
+
+def test_resume_and_overwrite_exclude_each_other(tmp_path, images):
+    with pytest.raises(ConfigError, match="exclude each other"):
+        Run(small(tmp_path), resume=True, overwrite=True, images=images)
+
+
+# ---- the scripts, as a user runs them ----------------------------------------------------------------------
+
+
+def script(name, *args, cwd=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_a_bad_flag_from_the_shell_is_one_line_and_exit_2(tmp_path):
+    done = script("train_mlp_gan.py", "--batch-size", "0", "--out", tmp_path / "run")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--batch-size 0" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_example_without_cupy_says_how_to_install_it(tmp_path):
+    import minigan
+
+    if minigan.cupy_available():
+        pytest.skip("CuPy and a GPU are present here: the error path cannot happen")
+    done = script("train_mlp_gan.py", "--backend", "cupy", "--out", tmp_path / "run")
+    assert done.returncode == 2
+    assert 'pip install "minigan[cuda]"' in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()

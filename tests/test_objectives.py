@@ -1,0 +1,68 @@
+"""GAN objectives: each term's value against its formula, its gradient against finite differences (float64)."""
+import numpy as np
+import pytest
+
+from minigan.gradcheck import numerical_gradient, rel_error
+from minigan.objectives import BCE_OBJECTIVES, Minimax, NonSaturating, Wasserstein
+
+TERMS = ("d_real", "d_fake", "g")
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+@pytest.fixture
+def out(rng):
+    return rng.standard_normal((7, 1)) * 2
+
+
+@pytest.mark.parametrize("objective", [NonSaturating(), NonSaturating(0.1), Minimax(0.2), Wasserstein()],
+                         ids=["nonsaturating", "nonsaturating-ls", "minimax-ls", "wasserstein"])
+@pytest.mark.parametrize("term", TERMS)
+def test_each_terms_gradient_matches_finite_differences(objective, term, out):
+    loss, grad = getattr(objective, term)(out)
+    assert grad.shape == out.shape and grad.dtype == out.dtype
+    numeric = numerical_gradient(lambda: getattr(objective, term)(out)[0], out)
+    assert rel_error(grad, numeric) < 1e-7
+
+
+def test_the_bce_terms_are_the_textbook_formulas(out):
+    s = 0.1
+    ns, mm = NonSaturating(label_smoothing=s), Minimax(label_smoothing=s)
+    p = sig(out)
+    np.testing.assert_allclose(ns.d_real(out)[0], -np.mean((1 - s) * np.log(p) + s * np.log(1 - p)))
+    np.testing.assert_allclose(ns.d_fake(out)[0], -np.mean(np.log(1 - p)))
+    np.testing.assert_allclose(ns.g(out)[0], -np.mean(np.log(p)))                 # -log D(G(z))
+    np.testing.assert_allclose(mm.g(out)[0], np.mean(np.log(1 - p)))              # log(1 - D(G(z)))
+    assert set(BCE_OBJECTIVES) == {"nonsaturating", "minimax"}
+
+
+def test_the_wasserstein_terms_and_estimate(out, rng):
+    w = Wasserstein()
+    real = rng.standard_normal((7, 1)) + 1
+    np.testing.assert_allclose(w.d_real(real)[0], -real.mean())
+    np.testing.assert_allclose(w.d_fake(out)[0], out.mean())
+    np.testing.assert_allclose(w.g(out)[0], -out.mean())
+    np.testing.assert_allclose(w.stats(real, out)["wasserstein"], real.mean() - out.mean())
+    np.testing.assert_array_equal(w.d_fake(out)[1], np.full((7, 1), 1 / 7))
+
+
+def test_the_bce_statistics(out, rng):
+    real = rng.standard_normal((7, 1)) + 2
+    stats = NonSaturating().stats(real, out)
+    np.testing.assert_allclose(stats["d_real"], sig(real).mean())
+    np.testing.assert_allclose(stats["d_fake"], sig(out).mean())
+    np.testing.assert_allclose(stats["d_acc"], ((real > 0).mean() + (out < 0).mean()) / 2)
+
+
+def test_label_smoothing_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\), got 1.5"):
+        NonSaturating(1.5)
+
+
+def test_the_terms_keep_float32(rng):
+    out = rng.standard_normal((4, 1)).astype(np.float32)
+    for objective in (NonSaturating(0.1), Minimax(), Wasserstein()):
+        for term in TERMS:
+            assert getattr(objective, term)(out)[1].dtype == np.float32
