@@ -3,6 +3,8 @@
     python examples/generate.py runs/mlp_gan                  # 64 samples -> runs/mlp_gan/generated.png
     python examples/generate.py runs/dcgan --n 100 --nrow 10 --seed 1 --out dcgan.png
     python examples/generate.py runs/mlp_gan --npy samples.npy  # also (N, 1, 28, 28) float32 in [-1, 1]
+    python examples/generate.py runs/cgan --digit 7            # a conditional model: 7s only
+    python examples/generate.py runs/infogan --code 3          # InfoGAN: categorical code 3 only
 
 G's input is drawn from a NumPy generator seeded with --seed, so a seed gives
 the same samples on both backends. Pictures go into the run folder unless
@@ -15,8 +17,8 @@ import numpy as np
 
 from minigan.backend import to_numpy
 from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
-from minigan.gan import GANTask
 from minigan.plots import save_grid
+from minigan.priors import PriorError
 
 
 def main(argv=None):
@@ -26,14 +28,22 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="the PNG grid (default: RUN/generated.png)")
     p.add_argument("--npy", default=None, help="also save the images here (.npy)")
     p.add_argument("--nrow", type=positive_int, default=8, help="images per row of the grid")
+    p.add_argument("--digit", type=int, default=None, help="a conditional model: draw this digit only")
+    p.add_argument("--code", type=int, default=None, help="InfoGAN: draw this value of the categorical code only")
     args = p.parse_args(argv)
+    fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code)) if v is not None}
     task = load_or_exit(args.run, args.backend)
-    if not isinstance(task, GANTask):
-        print(f"error: {args.run} holds a {task.name} run; generate.py draws from GANs", file=sys.stderr)
+    if not (hasattr(task, "prior") and hasattr(task, "sample")):
+        print(f"error: {args.run} holds a {task.name} run, which draws no samples", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
-    images = np.concatenate([to_numpy(task.sample(task.prior.sample(min(500, args.n - i), rng, args.backend)))
-                             for i in range(0, args.n, 500)]).astype(np.float32)
+    try:
+        images = np.concatenate([
+            to_numpy(task.sample(task.prior.sample(min(500, args.n - i), rng, args.backend, **fixed)))
+            for i in range(0, args.n, 500)]).astype(np.float32)
+    except PriorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out = args.out or os.path.join(run_folder(args.run), "generated.png")
     for path in (out, args.npy):
         if path and os.path.dirname(path):

@@ -14,6 +14,17 @@ import numpy as np
 from .backend import to_device
 
 
+class PriorError(ValueError):
+    """A part of G's input was fixed that this model's prior does not have, or to a value out of range."""
+
+
+def refuse(prior, fixed):
+    """Raise :class:`PriorError` naming the first part of ``fixed`` that ``prior`` does not take."""
+    for name in fixed:
+        raise PriorError(f"--{name} applies to a model fed a {name}; this one ({type(prior).__name__}) is fed "
+                         "noise only")
+
+
 class Gaussian:
     """z ~ N(0, I) of size ``z_dim``."""
 
@@ -22,8 +33,14 @@ class Gaussian:
     def __init__(self, z_dim):
         self.z_dim = z_dim
 
-    def sample(self, n, rng, backend="numpy", dtype=np.float32):
-        """G's input for ``n`` images: an (n, z_dim) array on ``backend``."""
+    def sample(self, n, rng, backend="numpy", dtype=np.float32, **fixed):
+        """G's input for ``n`` images: an (n, z_dim) array on ``backend``.
+
+        ``fixed`` holds parts of the input the caller chooses (``digit=3`` for a
+        conditional model, ``code=5`` for InfoGAN's categorical code); a prior
+        refuses any it does not have, with :class:`PriorError`.
+        """
+        refuse(self, fixed)
         return to_device(rng.standard_normal((n, self.z_dim)).astype(dtype), backend)
 
     def grid(self, rng, backend="numpy", dtype=np.float32):

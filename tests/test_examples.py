@@ -121,3 +121,9 @@ def test_generate_is_seeded_like_the_run(scored_run, tmp_path):
     b = script("generate.py", scored_run, "--n", "5", "--out", tmp_path / "b.png", "--npy", tmp_path / "b.npy")
     assert a.returncode == b.returncode == 0
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+def test_generate_refuses_a_digit_for_an_unconditional_model(scored_run, tmp_path):
+    done = script("generate.py", scored_run, "--digit", "3", "--out", tmp_path / "x.png")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--digit applies to a model fed a digit" in done.stderr and not (tmp_path / "x.png").exists()

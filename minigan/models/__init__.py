@@ -2,13 +2,16 @@
 
 The run (``minigan/run.py``), the example scripts, ``benchmarks/bench.py`` and
 ``benchmarks/profile_step.py`` all find a model here, by the name its task
-declares. Adding a model is one new module in this folder, one line below,
-and one example script: nothing else changes.
+declares. Every module of this folder is imported and registers its task
+with ``@register``: adding a model is one new module here and one example
+script, and nothing else changes.
 """
 import importlib
+import pkgutil
 
 _REGISTRY = {}
-MODULES = ("mlp_gan", "dcgan")
+#: the model modules: every module in this folder
+MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
 
 
 def register(task_cls):
