@@ -72,6 +72,7 @@ THREADS = fix_thread_count(sys.argv[1:])
 import numpy as np  # noqa: E402  (imported after the thread variables are set, on purpose)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout's minigan
+sys.path.insert(0, str(Path(__file__).resolve().parent))      # and its PyTorch twins (benchmarks/twins/)
 import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, to_device, to_numpy)
@@ -84,6 +85,7 @@ from minigan.priors import Gaussian  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
+copy_weights = paired_params = None  # from twins/common.py, also set by load_torch()
 
 LR, BETAS = 2e-4, (0.5, 0.999)  # Adam, as in the DCGAN paper and pytorch/examples
 MODELS = {"mlp": "MLP GAN", "dcgan": "DCGAN"}
@@ -97,13 +99,14 @@ PARITY_BATCH = 4
 # setup: threads, backend, TF32, synchronisation
 # ---------------------------------------------------------------------------------------------
 def load_torch():
-    global torch, nn
+    global torch, nn, copy_weights, paired_params
     try:
         import torch as torch_module
         from torch import nn as nn_module
     except ImportError:
         return None
     torch, nn = torch_module, nn_module
+    from twins.common import copy_weights, paired_params  # noqa: F811 (needs torch)
     return torch
 
 
@@ -420,58 +423,6 @@ class TorchGANStep:
         err_g.backward()
         self.opt_G.step()
         return (err_real + err_fake).item(), err_g.item()
-
-
-# ---- copying weights from minigan into the PyTorch twin -------------------------------------
-PARAM_LAYERS = (Dense, Conv2d, ConvTranspose2d, BatchNorm1d, BatchNorm2d)
-
-
-def torch_twin(layer):
-    return {Dense: nn.Linear, Conv2d: nn.Conv2d, ConvTranspose2d: nn.ConvTranspose2d,
-            BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d}[type(layer)]
-
-
-def paired_layers(mg_model, t_model):
-    """minigan's layers with parameters, each with its PyTorch twin (same order, checked types)."""
-    ours = [m for m in mg_model.modules() if isinstance(m, PARAM_LAYERS)]
-    theirs = [m for m in t_model.modules()
-              if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm1d, nn.BatchNorm2d))]
-    if len(ours) != len(theirs):
-        raise ValueError(f"minigan has {len(ours)} layers with parameters, PyTorch {len(theirs)}")
-    for a, b in zip(ours, theirs):
-        if not isinstance(b, torch_twin(a)):
-            raise TypeError(f"minigan {a!r} is paired with PyTorch {b}")
-    return list(zip(ours, theirs))
-
-
-def paired_params(mg_model, t_model):
-    """(label, minigan Parameter, PyTorch Parameter, transpose?) for every learnable array.
-
-    minigan's Dense stores W as (in, out); nn.Linear as (out, in). Conv weights share a layout.
-    """
-    for a, b in paired_layers(mg_model, t_model):
-        for name in ("weight", "bias"):
-            p = getattr(a, name, None)
-            if p is not None:
-                yield f"{a!r}.{name}", p, getattr(b, name), isinstance(a, Dense) and name == "weight"
-
-
-def copy_weights(mg_model, t_model):
-    """Overwrite the PyTorch model's parameters and batchnorm statistics with minigan's."""
-    def put(dst, src, transpose=False):
-        src = to_numpy(src)
-        src = src.T if transpose else src
-        if tuple(src.shape) != tuple(dst.shape):
-            raise ValueError(f"shape {src.shape} does not fit PyTorch's {tuple(dst.shape)}")
-        dst.copy_(torch.from_numpy(np.ascontiguousarray(src)))
-
-    with torch.no_grad():
-        for _, p, t, transpose in paired_params(mg_model, t_model):
-            put(t, p.data, transpose)
-        for a, b in paired_layers(mg_model, t_model):
-            if isinstance(a, (BatchNorm1d, BatchNorm2d)):
-                put(b.running_mean, a.running_mean)
-                put(b.running_var, a.running_var)
 
 
 def build_gan_pair(model, batch, ctx, shared_noise=False, seed=0):

@@ -1,0 +1,1 @@
+"""PyTorch twins of minigan's models, for benchmarks and parity checks (never imported by minigan)."""

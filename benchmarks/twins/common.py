@@ -1,0 +1,62 @@
+"""Copying minigan's weights into a PyTorch twin, layer by layer (the benchmarks' yardstick).
+
+PyTorch is imported here: only benchmarks and optional parity tests use this
+package; minigan itself never imports PyTorch. A twin of a model is a module
+of this folder (``twins/<model>.py``) that builds the same networks in PyTorch
+and one training step written the way PyTorch code usually writes it.
+"""
+import numpy as np
+import torch
+from torch import nn
+
+from minigan import BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, to_numpy
+
+#: minigan layer type -> its PyTorch twin type (a twin module may add pairs: TWINS[LayerNorm] = nn.LayerNorm)
+TWINS = {Dense: nn.Linear, Conv2d: nn.Conv2d, ConvTranspose2d: nn.ConvTranspose2d,
+         BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d}
+
+
+def torch_twin(layer):
+    return TWINS[type(layer)]
+
+
+def paired_layers(mg_model, t_model):
+    """minigan's layers with parameters, each with its PyTorch twin (same order, checked types)."""
+    ours = [m for m in mg_model.modules() if type(m) in TWINS]
+    theirs = [m for m in t_model.modules() if isinstance(m, tuple(TWINS.values()))]
+    if len(ours) != len(theirs):
+        raise ValueError(f"minigan has {len(ours)} layers with parameters, PyTorch {len(theirs)}")
+    for a, b in zip(ours, theirs):
+        if not isinstance(b, torch_twin(a)):
+            raise TypeError(f"minigan {a!r} is paired with PyTorch {b}")
+    return list(zip(ours, theirs))
+
+
+def paired_params(mg_model, t_model):
+    """(label, minigan Parameter, PyTorch Parameter, transpose?) for every learnable array.
+
+    minigan's Dense stores W as (in, out); nn.Linear as (out, in). Conv weights share a layout.
+    """
+    for a, b in paired_layers(mg_model, t_model):
+        for name in ("weight", "bias"):
+            p = getattr(a, name, None)
+            if p is not None:
+                yield f"{a!r}.{name}", p, getattr(b, name), isinstance(a, Dense) and name == "weight"
+
+
+def copy_weights(mg_model, t_model):
+    """Overwrite the PyTorch model's parameters and batchnorm statistics with minigan's."""
+    def put(dst, src, transpose=False):
+        src = to_numpy(src)
+        src = src.T if transpose else src
+        if tuple(src.shape) != tuple(dst.shape):
+            raise ValueError(f"shape {src.shape} does not fit PyTorch's {tuple(dst.shape)}")
+        dst.copy_(torch.from_numpy(np.ascontiguousarray(src)))
+
+    with torch.no_grad():
+        for _, p, t, transpose in paired_params(mg_model, t_model):
+            put(t, p.data, transpose)
+        for a, b in paired_layers(mg_model, t_model):
+            if isinstance(a, (BatchNorm1d, BatchNorm2d)):
+                put(b.running_mean, a.running_mean)
+                put(b.running_var, a.running_var)
