@@ -190,6 +190,9 @@ def test_a_short_run_learns_and_fills_the_run_folder(tmp_path, images):
     assert pairs.shape == (128, 1, 28, 28) and nrow == 16
     np.testing.assert_array_equal(pairs[0::2], images[:64])     # inputs, each beside its reconstruction
     assert pairs.min() >= -1 and pairs.max() <= 1
+    params = r.task.encoder.parameters() + r.task.decoder.parameters()
+    arrays = [p.data for p in params] + [p.grad for p in params] + [b for bufs in r.task.opt.state.values() for b in bufs]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)} and r.task.grid()[0].dtype == np.float32
 
 
 def test_evaluate_is_the_one_draw_negative_elbo_of_the_test_images(tmp_path, images):
@@ -221,10 +224,18 @@ def test_resume_is_exact(tmp_path, images):
            (tmp_path / "b" / "log.csv").read_text().splitlines()[-1].split(",")[:5]
 
 
-def test_z_dim_2_draws_the_latent_manifold_on_the_priors_quantiles(tmp_path, images):
-    r = run_of(config(tmp_path, z_dim=2, max_steps=2, epochs=1), images[:64])
+@pytest.fixture(scope="module")
+def run_2d(tmp_path_factory, images):
+    """A 2-step run of a VAE with a 2-D latent."""
+    out = tmp_path_factory.mktemp("run_2d")
+    r = run_of(config(out, z_dim=2, max_steps=2, epochs=1), images[:64])
     r.train()
-    assert os.path.getsize(tmp_path / "manifold.png") > 0
+    return r, out
+
+
+def test_z_dim_2_draws_the_latent_manifold_on_the_priors_quantiles(run_2d):
+    r, out = run_2d
+    assert os.path.getsize(out / "manifold.png") > 0
     grid, nrow = r.task.pictures()["manifold"]
     assert grid.shape == (400, 1, 28, 28) and nrow == 20
     q = stats.norm.ppf((np.arange(20) + 0.5) / 20)
@@ -233,13 +244,12 @@ def test_z_dim_2_draws_the_latent_manifold_on_the_priors_quantiles(tmp_path, ima
         np.testing.assert_allclose(grid[20 * row + col], r.task.sample(z)[0], atol=1e-6)
 
 
-def test_generate_draws_from_the_prior_of_a_vae_run(tmp_path, images):
-    r = run_of(config(tmp_path / "run", max_steps=2, epochs=1), images[:64])
-    r.train()
+def test_generate_draws_from_the_prior_of_a_vae_run(run_2d, tmp_path):
+    r, out = run_2d
     spec = importlib.util.spec_from_file_location("generate", os.path.join(ROOT, "examples", "generate.py"))
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
-    assert generate.main([str(tmp_path / "run"), "--n", "5", "--npy", str(tmp_path / "a.npy")]) == 0
+    assert generate.main([str(out), "--n", "5", "--out", str(tmp_path / "a.png"), "--npy", str(tmp_path / "a.npy")]) == 0
     samples = np.load(tmp_path / "a.npy")
-    z = np.random.default_rng(0).standard_normal((5, 20)).astype(np.float32)
+    z = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
     np.testing.assert_allclose(samples, r.task.sample(z), atol=1e-6)
