@@ -78,7 +78,7 @@ def train_with_twin(cfg, overwrite):
 
     def measure(run):
         start = time.perf_counter()
-        ours = run.task.evaluate(len(test_images))
+        ours = run.task.test_elbo(len(test_images))
         theirs = twin.evaluate(test_images, eps)
         clock["eval"] += time.perf_counter() - start
         wall = time.perf_counter() - clock["start"]
@@ -117,7 +117,7 @@ def train_with_twin(cfg, overwrite):
     if not rows or rows[-1]["step"] != r.step:             # stopped by --max-steps within an epoch
         measure(r)
     last = rows[-1]
-    r.evaluate(len(test_images))                           # metrics.json, as a run without the twin writes it
+    report = r.evaluate(len(test_images)) if cfg.evaluate else None   # metrics.json, as without the twin
     with open(os.path.join(cfg.out, "torch_twin.json"), "w") as f:
         json.dump(dict(config=dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, z_dim=cfg.z_dim,
                                    hidden=cfg.hidden, seed=cfg.seed, test_images=len(test_images)), rows=rows),
@@ -128,6 +128,8 @@ def train_with_twin(cfg, overwrite):
     print(f"wall-clock: minigan {last['minigan_s']:.0f} s, PyTorch {last['pytorch_s']:.0f} s "
           f"(training, without the test measurements' {clock['eval']:.0f} s); rows in "
           f"{os.path.join(cfg.out, 'torch_twin.json')}")
+    if report is not None:
+        print(r.task.format_report(report))
     return 0
 
 

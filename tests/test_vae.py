@@ -173,10 +173,10 @@ def weights(run):
 
 def test_a_short_run_learns_and_fills_the_run_folder(tmp_path, images):
     r = run_of(config(tmp_path, max_steps=24, epochs=3, lr=3e-3), images[:256])
-    before = r.task.evaluate(100)
+    before = r.task.test_elbo(100)
     losses = []
     assert r.train(callback=lambda run, s: losses.append(float(s["loss"]))) == "stopped"
-    after = r.task.evaluate(100)
+    after = r.task.test_elbo(100)
     assert after["neg_elbo"] < before["neg_elbo"] - 50 and np.mean(losses[-4:]) < np.mean(losses[:4]) - 50
     assert after["neg_elbo"] == pytest.approx(after["reconstruction"] + after["kl"])
     for name in ("checkpoint.npz", "log.csv", "curves.png", "progress.gif", "samples.png", "reconstructions.png",
@@ -191,20 +191,37 @@ def test_a_short_run_learns_and_fills_the_run_folder(tmp_path, images):
     np.testing.assert_array_equal(pairs[0::2], images[:64])     # inputs, each beside its reconstruction
     assert pairs.min() >= -1 and pairs.max() <= 1
     params = r.task.encoder.parameters() + r.task.decoder.parameters()
-    arrays = [p.data for p in params] + [p.grad for p in params] + [b for bufs in r.task.opt.state.values() for b in bufs]
+    arrays = [p.data for p in params] + [p.grad for p in params]
+    arrays += [b for bufs in r.task.opt.state.values() for b in bufs]
     assert {a.dtype for a in arrays} == {np.dtype(np.float32)} and r.task.grid()[0].dtype == np.float32
 
 
-def test_evaluate_is_the_one_draw_negative_elbo_of_the_test_images(tmp_path, images):
+def test_the_test_elbo_is_the_one_draw_negative_elbo_of_the_test_images(tmp_path, images):
     """Batched and seeded: the same number as one batch through negative_elbo with the run's test ε."""
     r = run_of(config(tmp_path), images[:128])
-    report = r.task.evaluate(100, batch_size=30)
+    report = r.task.test_elbo(100, batch_size=30)
     x = vae.to_unit(r.task.test_images[:100])
     whole = vae.negative_elbo(r.task.encoder, r.task.decoder, r.task.reparameterize, x, r.task.test_noise(100),
                               backward=False)
     assert report["neg_elbo"] == pytest.approx(float(whole["loss"]), rel=1e-5)
     assert report["kl"] == pytest.approx(float(whole["kl"]), rel=1e-5)
-    assert r.task.evaluate(100, batch_size=30) == report and r.task.evaluate(100, seed=1)["neg_elbo"] != report["neg_elbo"]
+    assert r.task.test_elbo(100, batch_size=30) == report                  # the same ε every time
+    assert r.task.test_elbo(100, seed=1)["neg_elbo"] != report["neg_elbo"]  # another seed, another ε
+
+
+def test_evaluate_adds_the_gans_sample_metrics_of_prior_samples(tmp_path, images, monkeypatch):
+    """The report sets the VAE beside the GANs: minigan.metrics of n samples from p(z), seeded like a GAN's."""
+    from minigan import metrics
+
+    seen = []
+    fake = dict(n=100, fid=1.0, score=2.0, histogram=[0.1] * 10, digits_present=10, kl_uniform=0.0)
+    monkeypatch.setattr(metrics, "evaluate_samples", lambda samples, **kw: seen.append(samples) or fake)
+    r = run_of(config(tmp_path), images[:128])
+    report = r.task.evaluate(100)
+    assert report["samples"] == fake and report["neg_elbo"] == r.task.test_elbo(100)["neg_elbo"]
+    z = np.random.default_rng([0, 4, 0]).standard_normal((100, 20)).astype(np.float32)
+    np.testing.assert_allclose(seen[0], r.task.sample(z), atol=1e-6)
+    assert "test negative ELBO" in r.task.format_report(report) and "FID 1.00" in r.task.format_report(report)
 
 
 def test_resume_is_exact(tmp_path, images):
@@ -249,7 +266,8 @@ def test_generate_draws_from_the_prior_of_a_vae_run(run_2d, tmp_path):
     spec = importlib.util.spec_from_file_location("generate", os.path.join(ROOT, "examples", "generate.py"))
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
-    assert generate.main([str(out), "--n", "5", "--out", str(tmp_path / "a.png"), "--npy", str(tmp_path / "a.npy")]) == 0
+    args = [str(out), "--n", "5", "--out", str(tmp_path / "a.png"), "--npy", str(tmp_path / "a.npy")]
+    assert generate.main(args) == 0
     samples = np.load(tmp_path / "a.npy")
     z = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
     np.testing.assert_allclose(samples, r.task.sample(z), atol=1e-6)

@@ -186,7 +186,7 @@ class VAE(Task):
         """The ε of the test set's one-draw negative ELBO: (n, z_dim), seeded by (cfg.seed, 6, seed)."""
         return np.random.default_rng([self.cfg.seed, 6, seed]).standard_normal((n, self.cfg.z_dim)).astype(np.float32)
 
-    def evaluate(self, n, seed=0, batch_size=500):
+    def test_elbo(self, n, seed=0, batch_size=500):
         """The negative ELBO on the first ``n`` MNIST test images, nats per image, and its two terms.
 
         One draw z = μ + σ ε per image, as pytorch/examples' test loop does; ε
@@ -205,6 +205,27 @@ class VAE(Task):
         return dict(n=n, neg_elbo=totals["loss"] / n, reconstruction=totals["reconstruction"] / n,
                     kl=totals["kl"] / n)
 
+    def generate(self, n, seed=0, batch_size=500):
+        """``n`` samples from the prior as a NumPy array, z seeded by (cfg.seed, 4, seed), as a GAN's are."""
+        rng = np.random.default_rng([self.cfg.seed, 4, seed])
+        return np.concatenate([to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend)))
+                               for i in range(0, n, batch_size)])
+
+    def evaluate(self, n, seed=0):
+        """The test negative ELBO on ``n`` test images, and minigan.metrics of ``n`` samples from the prior.
+
+        The sample metrics (FID, classifier score, digit histogram) are the ones
+        the GANs report, so the two kinds of model can be set side by side.
+        """
+        from .. import metrics
+
+        report = self.test_elbo(n, seed)
+        report["samples"] = metrics.evaluate_samples(self.generate(n, seed), data_dir=self.cfg.data_dir)
+        return report
+
     def format_report(self, report):
+        from .. import metrics
+
         return (f"test negative ELBO {report['neg_elbo']:.2f} nats per image on {report['n']} MNIST test images "
-                f"(reconstruction {report['reconstruction']:.2f} + KL {report['kl']:.2f})")
+                f"(reconstruction {report['reconstruction']:.2f} + KL {report['kl']:.2f})\n"
+                + metrics.format_report("samples", report["samples"]))
