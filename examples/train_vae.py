@@ -3,6 +3,7 @@
     python examples/train_vae.py                  # pytorch/examples' VAE: 784-400-20, Adam 1e-3, batch 128, 10 epochs
     python examples/train_vae.py --z-dim 2        # a 2-D latent: manifold.png shows the decoder over it
     python examples/train_vae.py --torch-twin     # and the PyTorch twin, side by side (needs PyTorch)
+    python examples/train_vae.py --torch-twin --same-eps   # the twin also gets minigan's ε: only rounding differs
     python examples/train_vae.py --limit 512 --epochs 1 --out runs/smoke   # a smoke run
 
 The run folder gets samples from the prior (a fixed z, every --sample-every
@@ -12,7 +13,9 @@ the negative ELBO on the MNIST test set (metrics.json).
 
 --torch-twin trains benchmarks/twins/vae.py's PyTorch VAE in the same
 process: the same initial weights (copied from minigan's), the same settings,
-the same batches in the same order (its ε is its own, from torch.randn_like).
+the same batches in the same order; its ε is its own (torch.randn_like),
+or with --same-eps minigan's ε of the same step, so that the two runs differ
+only by floating-point rounding.
 After each epoch both are measured on the same test images with the same ε,
 and the script prints both negative ELBOs, the gap, and each framework's
 seconds; the rows go to RUN/torch_twin.json. The twin keeps no checkpoint,
@@ -38,11 +41,16 @@ def main(argv=None):
     p.add_argument("--torch-twin", action="store_true",
                    help="also train the PyTorch twin (benchmarks/twins/vae.py) from the same weights on the same "
                         "batches, and print both test negative ELBOs after every epoch")
+    p.add_argument("--same-eps", action="store_true",
+                   help="with --torch-twin: give the twin minigan's ε at every step instead of its own draws")
     args = p.parse_args(argv)
     try:
         cfg = config_from_args("vae", args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.same_eps and not args.torch_twin:
+        print("error: --same-eps gives the PyTorch twin minigan's ε: add --torch-twin", file=sys.stderr)
         return 2
     if not args.torch_twin:
         return run(cfg, resume=args.resume, overwrite=args.overwrite, allow_changes=args.allow_changes)
@@ -50,10 +58,10 @@ def main(argv=None):
         print("error: --torch-twin trains both models from their first step (the twin keeps no checkpoint): "
               "drop --resume, or resume without --torch-twin", file=sys.stderr)
         return 2
-    return train_with_twin(cfg, args.overwrite)
+    return train_with_twin(cfg, args.overwrite, args.same_eps)
 
 
-def train_with_twin(cfg, overwrite):
+def train_with_twin(cfg, overwrite, same_eps=False):
     """Train minigan's VAE and the PyTorch twin side by side; print and save both test negative ELBOs."""
     try:
         import torch
@@ -95,7 +103,8 @@ def train_with_twin(cfg, overwrite):
     def after_step(run, stats):
         (images, _), = run.real_batches(run.epoch_order(run.epoch), run.batch_in_epoch - 1)  # minigan's batch
         start = time.perf_counter()
-        twin.step(torch.as_tensor(to_numpy(images), device=device))
+        eps = torch.as_tensor(to_numpy(run.task.reparameterize.eps), device=device) if same_eps else None
+        twin.step(torch.as_tensor(to_numpy(images), device=device), eps=eps)
         clock["twin"] += time.perf_counter() - start
         if run.batch_in_epoch == run.batches_per_epoch:
             measure(run)
@@ -120,7 +129,8 @@ def train_with_twin(cfg, overwrite):
     report = r.evaluate(len(test_images)) if cfg.evaluate else None   # metrics.json, as without the twin
     with open(os.path.join(cfg.out, "torch_twin.json"), "w") as f:
         json.dump(dict(config=dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, z_dim=cfg.z_dim,
-                                   hidden=cfg.hidden, seed=cfg.seed, test_images=len(test_images)), rows=rows),
+                                   hidden=cfg.hidden, seed=cfg.seed, test_images=len(test_images), same_eps=same_eps),
+                       rows=rows),
                   f, indent=2)
     print(f"{status} at step {r.step}: test negative ELBO on {len(test_images)} images, minigan "
           f"{last['minigan']:.2f}, PyTorch {last['pytorch']:.2f} nats per image; gap {100 * last['gap']:+.2f}% "
