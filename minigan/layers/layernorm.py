@@ -95,7 +95,7 @@ class LayerNorm(Layer):
             self.a = dy * self.weight.data                          # a = dL/dx_hat = gamma * dy
         else:
             self.a = dy
-        self.c = self._mean(self.a * self.x_hat)                    # mean(a * x_hat), through var
+        self.c = self._mean(self.a * self.x_hat)                    # c = mean(a * x_hat), the path through var
         self.dx = self.inv_std * (self.a - self._mean(self.a) - self.x_hat * self.c)  # dL/dx = s Pi(a)
         return self.dx
 
@@ -113,9 +113,9 @@ class LayerNorm(Layer):
         if self.elementwise_affine and self.requires_grad:
             self.weight.grad += (self.dy * s * pi_ddx).sum(axis=self._batch_axes(ddx))  # dP/dgamma = sum_n dy s Pi(ddx)
         ddy = gamma * s * pi_ddx                                    # dP/d(dy) = gamma s Pi(ddx)
-        dx_extra = (-s * (self._mean(ddx * self.dx) * x_hat         # through s:      -(s/m) <ddx, dx> x_hat
-                          + self._mean(ddx * x_hat) * self.dx)      # through x_hat in Pi: -(s/m) <ddx, x_hat> dx
-                    - s * s * self.c * pi_ddx)                      # through x_hat in c:  -s^2 mean(a x_hat) Pi(ddx)
+        dx_extra = (- s * self._mean(ddx * self.dx) * x_hat         # dP/dx through s:             -(s/m) <ddx, dx> x_hat
+                    - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in c:          -(s/m) <ddx, x_hat> dx
+                    - s * s * self.c * pi_ddx)                      # through the x_hat times c:   -s^2 c Pi(ddx)
         return ddy, dx_extra
 
     def __repr__(self):

@@ -24,7 +24,7 @@ from ..gan import GANConfig, GANStep, GANTask
 from ..layers import BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU
 from ..nn import Sequential
 from ..objectives import Wasserstein
-from ..penalties import check_critic, penalize_input_gradient, wgan_gp_term
+from ..penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
 from . import mlp_gan, register
 
 NORMS = {"none": None, "layernorm": LayerNorm, "batchnorm": BatchNorm1d}
@@ -54,7 +54,7 @@ class WGANGPStep(GANStep):
     def __init__(self, *args, gp_weight=10.0, penalty_rng=None, **kwargs):
         super().__init__(*args, **kwargs)
         check_critic(self.D)                     # a layer without double backward (batchnorm) is refused now
-        self.gp_weight = gp_weight
+        self.gp_weight = check_weight("WGANGPStep", gp_weight)
         self.penalty_rng = penalty_rng if penalty_rng is not None else np.random.default_rng(0)
 
     def interpolate(self, real, fake):
