@@ -7,6 +7,7 @@ penalty itself, for every parameter of an MLP critic and of a conv critic, in fl
 import numpy as np
 import pytest
 
+import minigan
 from minigan import (BatchNorm1d, Conv2d, Dense, DoubleBackwardError, Flatten, LayerNorm, LeakyReLU, Sequential,
                      gradient_penalty, r1_penalty)
 from minigan.gradcheck import numerical_gradient, rel_error
@@ -151,3 +152,19 @@ def test_a_critic_with_several_outputs_per_sample_is_refused(rng):
     with pytest.raises(ValueError, match=r"one critic value per sample") as err:
         gradient_penalty(D, rng.standard_normal((4, 1, 4, 4)).astype(np.float32))
     assert "returned shape (4, 2)" in str(err.value)
+
+
+@pytest.mark.skipif(not minigan.cupy_available(), reason="CuPy with a visible GPU is not available")
+def test_the_penalty_on_cupy_matches_numpy():
+    """Same critic, same x̂: the penalty and every weight's gradient agree across backends (float32)."""
+    x = np.random.default_rng(1).standard_normal((4, 1, 8, 8)).astype(np.float32)
+    results = []
+    for name in ("numpy", "cupy"):
+        D = conv_critic(np.random.default_rng(0)).to(name)
+        D.zero_grad()
+        value = gradient_penalty(D, minigan.to_device(x, name))
+        results.append((float(value), [minigan.to_numpy(p.grad) for p in D.parameters()]))
+    (v0, g0), (v1, g1) = results
+    assert v1 == pytest.approx(v0, rel=1e-4)
+    for a, b in zip(g0, g1):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -6,6 +6,9 @@ and G's gradient through the critic are checked in float64. Then the model as a 
 it: the settings it refuses, a short run, and an exact resume (the ε of x̂ included).
 """
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +20,8 @@ from minigan.models import mlp_gan, wgan_gp
 from minigan.objectives import Wasserstein
 from minigan.priors import Gaussian
 from minigan.run import Run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_step(rng, norm="layernorm"):
@@ -146,3 +151,20 @@ def test_anchor_gives_the_papers_settings():
     assert (cfg.gp_weight, cfg.lr, cfg.beta1, cfg.beta2, cfg.k) == (10.0, 1e-4, 0.5, 0.9, 5)
     assert cfg.critic_norm == "none" and cfg.ema == 0
     assert "--k" not in train_parser("wgan_gp").format_help()        # n_critic is --n-critic here
+
+
+def test_the_example_script_trains_on_mnist_and_resumes(tmp_path):
+    """examples/train_wgan_gp.py as a user runs it: a 2-step smoke run on 128 real images, then --resume."""
+    from minigan.data import MNISTNotFoundError, load_mnist
+
+    try:
+        load_mnist("train", download=False, limit=1)
+    except MNISTNotFoundError:
+        pytest.skip("MNIST files not found: set MINIGAN_DATA_DIR")
+    args = [sys.executable, os.path.join(ROOT, "examples", "train_wgan_gp.py"), "--limit", "128", "--batch-size", "32",
+            "--n-critic", "2", "--epochs", "1", "--out", str(tmp_path), "--no-eval", "--no-progress"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "finished at step 2" in done.stdout, done.stderr
+    again = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "finished at step 2" in again.stdout, again.stderr
+    assert (tmp_path / "checkpoint.npz").exists() and (tmp_path / "progress.gif").exists()
