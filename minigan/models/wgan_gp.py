@@ -79,7 +79,7 @@ class Config(GANConfig):
 
     model: str = setting("wgan_gp", cli=False, kind="structure")
     out: str = setting("runs/wgan_gp", "the run folder", text, kind="run")
-    epochs: int = setting(20, "passes over the training images (each G step takes n_critic batches)", integer(1),
+    epochs: int = setting(60, "passes over the training images (each G step takes n_critic batches)", integer(1),
                           kind="run")
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
     k: int = setting(5, "critic steps per G step (n_critic), each on its own real batch", integer(1),
@@ -106,7 +106,7 @@ class WGANGP(GANTask):
     Config = Config
     description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
     #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
-    tuned = dict(ema=0.999)
+    tuned = dict(k=2, lr=2e-4, ema=0.999)
 
     def __init__(self, cfg):
         super().__init__(cfg)
