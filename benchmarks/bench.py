@@ -625,7 +625,7 @@ def table_step(args, ctx):
                  "minigan: minigan.gan.GANStep.step; PyTorch: the pytorch/examples dcgan loop (TorchGANStep), "
                  "same layers, BCE-with-logits, non-saturating G loss, Adam(2e-4, (0.5, 0.999)), float32",
                  "models below the MLP GAN and the DCGAN: the example's (tuned) settings against the PyTorch twin "
-                 "in benchmarks/twins/<model>.py; WGANGP: n_critic critic steps (each with the gradient penalty, "
+                 "in benchmarks/twins/<model>.py; WGAN-GP: n_critic critic steps (each with the gradient penalty, "
                  "PyTorch's by torch.autograd.grad(..., create_graph=True)) then one G step; batch = images per "
                  "critic step",
                  "minigan/PyTorch > 1: minigan is slower by that factor"],

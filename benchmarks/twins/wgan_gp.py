@@ -180,15 +180,23 @@ def build(task, device="cpu"):
     return Twin(task, device)
 
 
-def median_ms(fn, repeats=20, warmup=3):
+def interleaved_median_ms(fns, repeats=20, warmup=3):
+    """Median ms per call of each function, timed in alternation (A, B, A, B, ...).
+
+    On a shared machine the load changes over seconds; alternating the two
+    frameworks step by step exposes both to the same conditions, where timing
+    each as one block would not.
+    """
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        for fn, t in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - t0)
+    return [1e3 * statistics.median(t) for t in times]
 
 
 def main(argv=None):
@@ -215,10 +223,9 @@ def main(argv=None):
     real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
     batches = [(b, None) for b in np.split(real, task.cfg.k)]
     real_t = torch.from_numpy(real)
-    t_mg = median_ms(lambda: task.step(batches), args.repeats)
-    time.sleep(0.1)
-    t_pt = median_ms(lambda: twin.step(real_t), args.repeats)
+    t_mg, t_pt = interleaved_median_ms([lambda: task.step(batches), lambda: twin.step(real_t)], args.repeats)
     print(f"one step (n_critic = {task.cfg.k} critic steps with the penalty, then G), batch {args.batch}, "
+          f"median of {args.repeats} steps each, the two frameworks in alternation, "
           f"1 thread each (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.get_num_threads()}):")
     print(f"  minigan {t_mg:.1f} ms   PyTorch {t_pt:.1f} ms   minigan/PyTorch {t_mg / t_pt:.2f}x")
 
