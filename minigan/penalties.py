@@ -24,7 +24,7 @@ before any work, with an error that names the layer.
 import numpy as np
 
 from .backend import get_array_module
-from .nn import DoubleBackwardError, Layer
+from .nn import Layer
 
 
 def layer_without_double_backward(D):
@@ -68,7 +68,8 @@ def wgan_gp_term(g, norms, weight):
     gap = norms - 1                                                     # ‖g_n‖ - 1
     value = g.dtype.type(weight) * (gap * gap).mean()
     unit = g / _per_sample(xp.maximum(norms, np.finfo(g.dtype).tiny), g)   # g_n / ‖g_n‖ (0 where g_n = 0)
-    return value, _per_sample(g.dtype.type(2 * weight / len(g)) * gap, g) * unit  # dP/dg_n = 2λ/N (‖g_n‖-1) g_n/‖g_n‖
+    coef = g.dtype.type(2 * weight / len(g)) * gap                      # 2λ/N (‖g_n‖ - 1)
+    return value, _per_sample(coef, g) * unit                           # dP/dg_n = coef_n g_n / ‖g_n‖
 
 
 def r1_term(g, norms, weight):
@@ -125,6 +126,9 @@ def gradient_penalty(D, x_hat, weight=10.0):
 
 
 def r1_penalty(D, real, weight=10.0):
-    """R1's penalty γ/2 E[‖∇D(x)‖₂²] on real images, its gradient added into D's ``.grad``. Returns the penalty."""
+    """R1's penalty γ/2 E[‖∇D(x)‖₂²] on real images, its gradient added into D's ``.grad``.
+
+    Returns the penalty; ``weight`` is γ (Mescheder et al. 2018). As :func:`gradient_penalty`, the gradient is *added*.
+    """
     value, _ = penalize_input_gradient(D, real, r1_term, check_weight("r1_penalty", weight))
     return value

@@ -10,7 +10,7 @@ PyTorch's rules, which these tests spell out:
 import numpy as np
 import pytest
 
-from minigan import LayerNorm, Sequential, ShapeError
+from minigan import LayerNorm, Sequential
 
 # normalized_shape, input shape
 CASES = [(5, (3, 5)), ((4,), (1, 4)), ((2, 3, 3), (2, 2, 3, 3)), ((3, 2), (2, 4, 3, 2))]

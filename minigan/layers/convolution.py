@@ -101,7 +101,7 @@ class Conv2d(Layer):
         ddx_cols, (ho, wo) = im2col(ddx, self.kernel_size, self.stride, self.padding)   # dP/d(dcols) = im2col(ddx)
         w_mat = kernel_matrix(self.weight.data)
         if self.requires_grad:
-            self.weight.grad += kernel_tensor(self.dy_mat.T @ ddx_cols, self.weight.shape)  # dP/dWm = dy_mat^T im2col(ddx)
+            self.weight.grad += kernel_tensor(self.dy_mat.T @ ddx_cols, self.weight.shape)  # dP/dWm = dy^T im2col(ddx)
         ddy = ddx_cols @ w_mat.T                                                 # dP/d(dy) = im2col(ddx) Wm^T
         return ddy.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2), None  # (N, C_out, Ho, Wo)
 

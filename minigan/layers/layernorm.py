@@ -113,9 +113,9 @@ class LayerNorm(Layer):
         if self.elementwise_affine and self.requires_grad:
             self.weight.grad += (self.dy * s * pi_ddx).sum(axis=self._batch_axes(ddx))  # dP/dgamma = sum_n dy s Pi(ddx)
         ddy = gamma * s * pi_ddx                                    # dP/d(dy) = gamma s Pi(ddx)
-        dx_extra = (- s * self._mean(ddx * self.dx) * x_hat         # dP/dx through s:             -(s/m) <ddx, dx> x_hat
-                    - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in c:          -(s/m) <ddx, x_hat> dx
-                    - s * s * self.c * pi_ddx)                      # through the x_hat times c:   -s^2 c Pi(ddx)
+        dx_extra = (- s * self._mean(ddx * self.dx) * x_hat         # dP/dx through s:           -(s/m) <ddx, dx> x_hat
+                    - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in c:        -(s/m) <ddx, x_hat> dx
+                    - s * s * self.c * pi_ddx)                      # through the x_hat times c: -s^2 c Pi(ddx)
         return ddy, dx_extra
 
     def __repr__(self):
