@@ -71,6 +71,7 @@ class Conv2d(Layer):
     def forward(self, x):
         n = x.shape[0]
         self.x_shape = x.shape
+        self.dy_mat = None                                   # the previous backward's dy is stale: let it go
         self.cols, (ho, wo) = im2col(x, self.kernel_size, self.stride, self.padding)  # (N*Ho*Wo, kH*kW*C_in)
         w_mat = kernel_matrix(self.weight.data)                                          # (C_out, kH*kW*C_in)
         y = self.cols @ w_mat.T                                                          # (N*Ho*Wo, C_out)

@@ -28,6 +28,7 @@ class Dense(Layer):
 
     def forward(self, x):
         self.x = x                                  # backward needs x for dL/dW
+        self.dy = None                              # the previous backward's dy is stale: let it go
         y = x @ self.weight.data
         if self.bias is not None:
             y += self.bias.data

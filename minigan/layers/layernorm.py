@@ -76,6 +76,7 @@ class LayerNorm(Layer):
 
     def forward(self, x):
         xp = get_array_module(x)
+        self.dy = self.a = self.dx = None                           # the previous backward's caches are stale
         mu = self._mean(x)
         xc = x - mu
         var = self._mean(xc * xc)                                   # biased: divides by m
