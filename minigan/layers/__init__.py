@@ -6,9 +6,10 @@ from .convolution import Conv2d, ConvTranspose2d
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding, OneHot, one_hot
+from .layernorm import LayerNorm
 from .reparameterize import Reparameterize
 from .reshape import Flatten, Reshape, Upsample2d
 
-__all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LeakyReLU", "ReLU",
+__all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "LeakyReLU", "ReLU",
            "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
            "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize"]
