@@ -7,7 +7,8 @@
     python benchmarks/bench.py --backend cupy           # CuPy vs PyTorch on CUDA (TF32 off; --tf32 for on)
 
 Tables:
-  1. step    one full GAN training step (minigan.gan.GANStep vs the pytorch/examples dcgan loop)
+  1. step    one full GAN training step (minigan.gan.GANStep vs the pytorch/examples dcgan loop), and one step
+             of each model with a PyTorch twin in benchmarks/twins/<model>.py (WGAN-GP)
   2. layers  forward + backward of each layer type at DCGAN sizes
   3. memory  peak memory of a training step, each in a fresh subprocess
   4. flops   achieved GFLOP/s of the convolutions against the machine's float32 GEMM rate
@@ -449,6 +450,36 @@ def build_gan_pair(model, batch, ctx, shared_noise=False, seed=0):
     return (lambda: gan.step([real])), (lambda: tstep.step(real_t)), (gan, tstep)
 
 
+# ---- the models with a twin module (benchmarks/twins/<model>.py) -----------------------------
+def twin_models():
+    """{model name: its twin module} for every registered model with a ``benchmarks/twins/<name>.py``.
+
+    A twin module has ``build(task, device)``, returning an object whose ``step(images, labels)``
+    runs one training step of the same algorithm in PyTorch (``images``: the step's
+    ``task.batches_per_step`` batches concatenated) and whose ``parity()`` returns
+    ``[(what, relative error)]`` from one step of both started from the same weights and draws.
+    """
+    import importlib
+
+    folder = Path(__file__).resolve().parent / "twins"
+    return {name: importlib.import_module(f"twins.{name}") for name in models.names()
+            if name not in MODELS and (folder / f"{name}.py").exists()}
+
+
+def build_twin_pair(name, module, batch, ctx, seed=0):
+    """The model with the example's (tuned) settings and its PyTorch twin: (minigan step fn, PyTorch step fn, twin)."""
+    task_cls = models.get(name)
+    task = task_cls(task_cls.Config(seed=seed, backend=ctx.backend, batch_size=batch, **task_cls.tuned))
+    twin = module.build(task, ctx.device)
+    k = task.batches_per_step
+    images = random_images(k * batch, seed)
+    labels = np.random.default_rng(seed).integers(0, 10, k * batch)
+    batches = [(to_device(i, ctx.backend), to_device(y, ctx.backend))
+               for i, y in zip(np.split(images, k), np.split(labels, k))]
+    images_t, labels_t = torch.from_numpy(images).to(ctx.device), torch.from_numpy(labels).to(ctx.device)
+    return (lambda: task.step(batches)), (lambda: twin.step(images_t, labels_t)), twin
+
+
 # ---- single layers --------------------------------------------------------------------------
 LayerSpec = namedtuple("LayerSpec", "name shape make_minigan make_torch conv")
 
@@ -548,6 +579,10 @@ def check_parity(args, ctx):
             d_loss, g_loss = t_step()
             errors += [(f"{MODELS[model]} step {i} D loss", rel_error(float(stats["d_loss"]), d_loss)),
                        (f"{MODELS[model]} step {i} G loss", rel_error(float(stats["g_loss"]), g_loss))]
+    twins = twin_models()
+    for name, module in twins.items():  # each new model's own checks (WGAN-GP: its penalty's gradients first)
+        twin = build_twin_pair(name, module, PARITY_BATCH, ctx)[2]
+        errors += [(f"{name}: {what}", e) for what, e in twin.parity()]
     bad = [(what, e) for what, e in errors if not e <= tol]
     if bad:
         lines = "\n".join(f"  {what}: relative error {e:.2e}" for what, e in bad)
@@ -555,7 +590,9 @@ def check_parity(args, ctx):
                  f"so the timings would not compare like with like:\n{lines}")
     worst = max(e for _, e in errors)
     print(f"\nparity ok: {len(specs)} layers (output, input and parameter gradients) and "
-          f"{len(MODELS)} GANs x 2 training steps (losses) agree with PyTorch; "
+          f"{len(MODELS)} GANs x 2 training steps (losses)"
+          + (f", and {len(twins)} models against their twins ({', '.join(twins)})" if twins else "")
+          + " agree with PyTorch; "
           f"worst relative error {worst:.1e} (tolerance {tol:g})")
     sys.stdout.flush()
 
@@ -573,12 +610,24 @@ def table_step(args, ctx):
                          fmt_num(1e3 * batch / t_mg), fmt_num(t_t and 1e3 * batch / t_t), fmt_ratio(t_mg, t_t)])
             del mg_fn, t_fn
             gc.collect()
+    for name, module in twin_models().items():
+        for batch in args.batch_sizes:
+            mg_fn, t_fn, _ = build_twin_pair(name, module, batch, ctx)
+            t_mg, t_t = time_pair(mg_fn, t_fn, args, ctx)
+            rows.append([getattr(module, "LABEL", name), batch, fmt_ms(t_mg), fmt_ms(t_t),
+                         fmt_num(1e3 * batch / t_mg), fmt_num(1e3 * batch / t_t), fmt_ratio(t_mg, t_t)])
+            del mg_fn, t_fn
+            gc.collect()
     print_table("1. One GAN training step (D on real + fake, Adam; G through D on the same fake batch, Adam)",
                 ["model", "batch", "minigan ms", "PyTorch ms", "minigan img/s", "PyTorch img/s", "minigan/PyTorch"],
                 rows,
                 [f"median of {args.repeats} steps after {args.warmup} warm-up steps; images/s = batch / step time",
                  "minigan: minigan.gan.GANStep.step; PyTorch: the pytorch/examples dcgan loop (TorchGANStep), "
                  "same layers, BCE-with-logits, non-saturating G loss, Adam(2e-4, (0.5, 0.999)), float32",
+                 "models below the MLP GAN and the DCGAN: the example's (tuned) settings against the PyTorch twin "
+                 "in benchmarks/twins/<model>.py; WGAN-GP: n_critic critic steps (each with the gradient penalty, "
+                 "PyTorch's by torch.autograd.grad(..., create_graph=True)) then one G step; batch = images per "
+                 "critic step",
                  "minigan/PyTorch > 1: minigan is slower by that factor"],
                 args.markdown)
 

@@ -3,15 +3,17 @@
 Every layer has a hand-written forward and backward pass; one switch moves the
 same code between NumPy (CPU) and CuPy (NVIDIA GPU).
 """
-from . import backend, gradcheck, init, layers, losses, objectives, optim, priors
+from . import backend, gradcheck, init, layers, losses, objectives, optim, penalties, priors
 from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend,
                       set_backend, to_device, to_numpy)
-from .gradcheck import check_layer, numerical_gradient, rel_error
+from .gradcheck import check_double_backward, check_layer, numerical_gradient, rel_error
 from .init import seed
 from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                     Fork, Identity, LeakyReLU, OneHot, Parallel, ReLU, Reshape, Sigmoid, Tanh, Upsample2d)
-from .losses import BCE, BCEWithLogits, SoftmaxCrossEntropy
+                     Fork, Identity, LayerNorm, LeakyReLU, OneHot, Parallel, ReLU, Reparameterize, Reshape, Sigmoid,
+                     Tanh, Upsample2d)
+from .losses import BCE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
 from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
 from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
+from .penalties import gradient_penalty, r1_penalty
 
 __version__ = "0.1.0"

@@ -71,3 +71,48 @@ def check_layer(layer, x, dy=None, h=1e-5, seed=0):
     for name, p in layer.named_parameters():
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, p.data, h))
     return errors
+
+
+def check_double_backward(layer, x, dy=None, ddx=None, h=1e-5, seed=0):
+    """Compare ``layer.double_backward`` with finite differences of ``layer.backward``.
+
+    Backward is a function dx = B(x, θ, dy). Take the scalar
+    P = sum(B(x, θ, dy) * ddx), whose gradient with respect to dx is ``ddx``
+    (random if not given, like ``dy``): double backward must return
+    dP/d(dy) and the second-order term dP/dx, and add dP/dθ into ``.grad``.
+    Each is compared with centred differences of P. Returns
+    ``{"dy": err, "x": err, "weight": err, ...}``. Run it in float64.
+    """
+    xp = get_array_module(x)
+    r = np.random.default_rng(seed)
+    x = x.copy()
+    y = layer(x)
+    if dy is None:
+        dy = xp.asarray(r.standard_normal(y.shape)).astype(y.dtype)
+    dy = dy.copy()
+    if ddx is None:
+        ddx = xp.asarray(r.standard_normal(x.shape)).astype(x.dtype)
+
+    def first_backward():
+        """B(x, θ, dy) from a fresh forward, leaving .grad alone."""
+        layer.requires_grad_(False)
+        try:
+            layer(x)
+            return layer.backward(dy)
+        finally:
+            layer.requires_grad_(True)
+
+    layer.zero_grad()
+    first_backward()
+    ddy, dx_extra = layer.double_backward(ddx)                  # adds dP/dθ into .grad
+    analytic = {"dy": ddy, "x": xp.zeros_like(x) if dx_extra is None else dx_extra}
+    analytic.update({name: p.grad.copy() for name, p in layer.named_parameters()})
+
+    def P():
+        return xp.sum(first_backward() * ddx)
+
+    errors = {"dy": rel_error(analytic["dy"], numerical_gradient(P, dy, h)),
+              "x": rel_error(analytic["x"], numerical_gradient(P, x, h))}
+    for name, p in layer.named_parameters():
+        errors[name] = rel_error(analytic[name], numerical_gradient(P, p.data, h))
+    return errors

@@ -2,7 +2,9 @@
 
 A loss is the end of the chain, so its "backward" needs no upstream gradient:
 ``loss, dlogits = BCEWithLogits()(logits, targets)`` and then
-``model.backward(dlogits)``.
+``model.backward(dlogits)``. The VAE's two terms (:class:`BernoulliNLL`,
+:class:`GaussianKL`) sum over each image's entries and average over the batch:
+nats per image, as the VAE literature reports them.
 """
 from .backend import check_same_device, get_array_module
 from .layers.activations import sigmoid
@@ -87,3 +89,49 @@ class SoftmaxCrossEntropy:
         grad[rows, labels] -= 1                                               # - onehot(y)
         grad /= logits.dtype.type(n)                                          # the mean over N
         return loss, grad
+
+
+class BernoulliNLL:
+    """-log p(t | z) for pixels that are Bernoulli with logits z: BCE with logits, summed over each
+    sample's entries and averaged over the batch, so the loss reads in nats per image (a VAE's
+    reconstruction term).
+
+        L       = (1/N) sum_n sum_j [max(z_nj, 0) - z_nj t_nj + log(1 + exp(-|z_nj|))]
+        dL/dz   = (s(z) - t) / N                                   s = sigmoid
+
+    Targets in [0, 1]; pytorch/examples' VAE uses the grey levels themselves, not binarised.
+    """
+
+    def __call__(self, logits, targets):
+        _check_pair("BernoulliNLL", "logits", logits, targets)
+        xp = get_array_module(logits)
+        z, t = logits, targets
+        n = z.dtype.type(len(z))
+        loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).sum() / n
+        grad = (sigmoid(z) - t) / n                         # dL/dz = (s(z) - t) / N: summed, then the batch mean
+        return loss, grad
+
+
+class GaussianKL:
+    """KL(N(mu, diag sigma^2) || N(0, I)) in closed form, summed over the latent dimensions and
+    averaged over the batch (nats per image; a VAE's regulariser). Takes (mu, log sigma^2).
+
+        KL          = (1/N) sum_n sum_j (mu^2 + sigma^2 - 1 - log sigma^2) / 2
+        dKL/dmu     = mu / N
+        dKL/dlog s2 = (sigma^2 - 1) / (2 N)
+
+    Returns (kl, (dmu, dlog_var)).
+    """
+
+    def __call__(self, mu, log_var):
+        check_same_device("GaussianKL", mu, log_var)
+        if mu.shape != log_var.shape or mu.ndim != 2:
+            raise ValueError(f"GaussianKL: mu and log_var must have one shape (N, z_dim), got "
+                             f"{tuple(mu.shape)} and {tuple(log_var.shape)}")
+        xp = get_array_module(mu)
+        n, half = mu.dtype.type(len(mu)), mu.dtype.type(0.5)
+        var = xp.exp(log_var)                               # sigma^2
+        kl = (mu * mu + var - 1 - log_var).sum() * half / n
+        dmu = mu / n                                        # dKL/dmu = mu, per image, then the batch mean
+        dlog_var = (var - 1) * half / n                     # dKL/dlog sigma^2 = (sigma^2 - 1) / 2, then the mean
+        return kl, (dmu, dlog_var)

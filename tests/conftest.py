@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from minigan import ShapeError, check_layer
+from minigan import ShapeError, check_double_backward, check_layer
 
 TOL = 1e-6          # largest relative error accepted between backward and finite differences
 GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}
@@ -39,6 +39,27 @@ def gradcheck():
             seen[name] = max(seen.get(name, 0.0), err)
         bad = {k: v for k, v in errors.items() if not v < TOL}
         assert not bad, f"{layer!r}: relative errors above {TOL}: {bad}"
+        return errors
+    return check
+
+
+@pytest.fixture
+def double_gradcheck():
+    """check(family, layer, x, dy=None, ddx=None): double backward vs. centred differences of backward, float64.
+
+    dP/d(dy), the second-order term dP/dx and dP/dθ of P = sum(backward(dy) * ddx)
+    must each agree with finite differences to ``TOL``. Kept in ``GRAD_ERRORS``
+    under ``"<family> (double backward)"``. Returns the errors.
+    """
+    def check(family, layer, x, dy=None, ddx=None):
+        assert x.dtype == np.float64, "finite differences need float64"
+        layer.to(dtype=np.float64)
+        errors = check_double_backward(layer, x, dy, ddx)
+        seen = GRAD_ERRORS.setdefault(f"{family} (double backward)", {})
+        for name, err in errors.items():
+            seen[name] = max(seen.get(name, 0.0), err)
+        bad = {k: v for k, v in errors.items() if not v < TOL}
+        assert not bad, f"{layer!r}: double backward's relative errors above {TOL}: {bad}"
         return errors
     return check
 

@@ -1,4 +1,9 @@
-"""Elementwise nonlinearities. Each backward is dL/dx = dL/dy * f'(x)."""
+"""Elementwise nonlinearities. Each backward is dL/dx = dL/dy * f'(x).
+
+Each double backward differentiates that once more, given ddx = dP/d(dx):
+dP/d(dy) = ddx * f'(x), and the second-order term dP/dx = ddx * dy * f''(x),
+zero (None) for the piecewise-linear ReLU and LeakyReLU (docs/wgan_gp.md).
+"""
 from ..backend import get_array_module
 from ..nn import Layer
 
@@ -29,6 +34,10 @@ class LeakyReLU(Layer):
         s = dy.dtype.type(self.negative_slope)
         return dy * (self.mask * (1 - s) + s)                     # f'(x) = 1 if x > 0 else slope
 
+    def double_backward(self, ddx):
+        s = ddx.dtype.type(self.negative_slope)
+        return ddx * (self.mask * (1 - s) + s), None              # dP/d(dy) = ddx f'(x); f'' = 0 off the kink
+
     def __repr__(self):
         return f"LeakyReLU(negative_slope={self.negative_slope})"
 
@@ -43,6 +52,9 @@ class ReLU(Layer):
     def backward(self, dy):
         return dy * self.mask                                     # f'(x) = 1 if x > 0 else 0
 
+    def double_backward(self, ddx):
+        return ddx * self.mask, None                              # dP/d(dy) = ddx f'(x); f'' = 0 off the kink
+
 
 class Tanh(Layer):
     """f(x) = tanh(x)."""
@@ -52,7 +64,13 @@ class Tanh(Layer):
         return self.y
 
     def backward(self, dy):
+        self.dy = dy                                              # double_backward's x term needs dy
         return dy * (1 - self.y * self.y)                         # f'(x) = 1 - tanh(x)^2
+
+    def double_backward(self, ddx):
+        slope = 1 - self.y * self.y                               # f'(x)
+        curvature = -2 * self.y * slope                           # f''(x) = -2 tanh(x) (1 - tanh(x)^2)
+        return ddx * slope, ddx * self.dy * curvature             # dP/d(dy) = ddx f'(x); dP/dx = ddx dy f''(x)
 
 
 def sigmoid(x):
@@ -70,4 +88,10 @@ class Sigmoid(Layer):
         return self.y
 
     def backward(self, dy):
+        self.dy = dy                                              # double_backward's x term needs dy
         return dy * self.y * (1 - self.y)                         # f'(x) = f(x) (1 - f(x))
+
+    def double_backward(self, ddx):
+        slope = self.y * (1 - self.y)                             # f'(x)
+        curvature = slope * (1 - 2 * self.y)                      # f''(x) = f'(x) (1 - 2 f(x))
+        return ddx * slope, ddx * self.dy * curvature             # dP/d(dy) = ddx f'(x); dP/dx = ddx dy f''(x)

@@ -71,6 +71,7 @@ class Conv2d(Layer):
     def forward(self, x):
         n = x.shape[0]
         self.x_shape = x.shape
+        self.dy_mat = None                                   # the previous backward's dy is stale: let it go
         self.cols, (ho, wo) = im2col(x, self.kernel_size, self.stride, self.padding)  # (N*Ho*Wo, kH*kW*C_in)
         w_mat = kernel_matrix(self.weight.data)                                          # (C_out, kH*kW*C_in)
         y = self.cols @ w_mat.T                                                          # (N*Ho*Wo, C_out)
@@ -80,6 +81,7 @@ class Conv2d(Layer):
 
     def backward(self, dy):
         dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)                 # (N*Ho*Wo, C_out)
+        self.dy_mat = dy_mat                                                  # double_backward's dP/dWm needs it
         w_mat = kernel_matrix(self.weight.data)
         if self.requires_grad:
             self.weight.grad += kernel_tensor(dy_mat.T @ self.cols, self.weight.shape)  # dL/dWm = dL/dy^T cols
@@ -87,6 +89,22 @@ class Conv2d(Layer):
                 self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
         return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
+
+    def double_backward(self, ddx):
+        """Differentiate backward's dx = col2im(dy_mat Wm) once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
+
+        dx is linear in dy and in the kernels and does not depend on x. The
+        adjoint of col2im is im2col, so dP/d(dcols) = im2col(ddx): it gives
+        dP/d(dy) (the forward's convolution of ddx, no bias) and dP/dWm (the
+        mixed term). No second-order term for x.
+        """
+        n = ddx.shape[0]
+        ddx_cols, (ho, wo) = im2col(ddx, self.kernel_size, self.stride, self.padding)   # dP/d(dcols) = im2col(ddx)
+        w_mat = kernel_matrix(self.weight.data)
+        if self.requires_grad:
+            self.weight.grad += kernel_tensor(self.dy_mat.T @ ddx_cols, self.weight.shape)  # dP/dWm = dy^T im2col(ddx)
+        ddy = ddx_cols @ w_mat.T                                                 # dP/d(dy) = im2col(ddx) Wm^T
+        return ddy.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2), None  # (N, C_out, Ho, Wo)
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

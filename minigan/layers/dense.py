@@ -28,17 +28,30 @@ class Dense(Layer):
 
     def forward(self, x):
         self.x = x                                  # backward needs x for dL/dW
+        self.dy = None                              # the previous backward's dy is stale: let it go
         y = x @ self.weight.data
         if self.bias is not None:
             y += self.bias.data
         return y
 
     def backward(self, dy):
+        self.dy = dy                                # double_backward needs dy for its dP/dW
         if self.requires_grad:                      # (False: only dL/dx is wanted)
             self.weight.grad += self.x.T @ dy       # dL/dW = x^T dL/dy        (in, out)
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=0)    # dL/db = sum_n dL/dy_n     (out,)
         return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
+
+    def double_backward(self, ddx):
+        """Differentiate backward's dx = dy W^T once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
+
+        dx is linear in dy and in W and does not depend on x: dP/d(dy) is the
+        forward's x W applied to ddx (no bias), dP/dW is the mixed term, and
+        there is no second-order term for x.
+        """
+        if self.requires_grad:
+            self.weight.grad += ddx.T @ self.dy     # dP/dW = ddx^T dy           (in, out)
+        return ddx @ self.weight.data, None         # dP/d(dy) = ddx W            (N, out)
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, bias={self.bias is not None})"

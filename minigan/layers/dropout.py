@@ -49,5 +49,10 @@ class Dropout(Layer):
             return dy                                          # identity in eval
         return dy * self.scale                                 # dL/dx = dL/dy * mask / (1 - p)
 
+    def double_backward(self, ddx):
+        if self.scale is None:
+            return ddx, None                                   # identity in eval
+        return ddx * self.scale, None                          # dP/d(dy) = ddx * mask / (1 - p); linear: no x term
+
     def __repr__(self):
         return f"Dropout(p={self.p})"

@@ -17,6 +17,9 @@ class Flatten(Layer):
     def backward(self, dy):
         return dy.reshape(self.x_shape)                     # same numbers, original shape
 
+    def double_backward(self, ddx):
+        return ddx.reshape(ddx.shape[0], -1), None          # backward is a reshape: its derivative is the forward
+
 
 class Reshape(Layer):
     """(N, ...) -> (N, *shape); ``shape`` excludes the batch axis, as in Keras."""
@@ -38,6 +41,9 @@ class Reshape(Layer):
 
     def backward(self, dy):
         return dy.reshape(self.x_shape)
+
+    def double_backward(self, ddx):
+        return ddx.reshape((ddx.shape[0],) + self.shape), None   # backward is a reshape: its derivative is the forward
 
     def __repr__(self):
         return f"Reshape{self.shape}"

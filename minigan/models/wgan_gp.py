@@ -1,0 +1,131 @@
+r"""WGAN-GP (Gulrajani et al. 2017): the Wasserstein critic, kept 1-Lipschitz by a gradient penalty.
+
+The critic D maximises E[D(x)] - E[D(G(z))] (``objectives.Wasserstein``) and,
+instead of clipping its weights, pays
+
+    λ E[(‖∇D(x̂)‖₂ - 1)²]      at x̂ = εx + (1-ε)G(z),  ε ~ U[0, 1] per sample,
+
+whose gradient with respect to D's weights differentiates D's backward pass
+once more (``minigan/penalties.py``, each layer's ``double_backward``). G
+minimises -E[D(G(z))]; D takes ``n_critic`` steps per G step.
+
+G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh (the MLP GAN's generator).
+D: image -> flatten -> [Dense (-> LayerNorm) -> LeakyReLU] x 3 -> Dense -> critic value.
+No batchnorm in D: it mixes the samples of a batch, and the penalty needs each sample's own
+gradient. See docs/wgan_gp.md.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import to_device
+from ..config import integer, number, one_of, setting, text
+from ..gan import GANConfig, GANStep, GANTask
+from ..layers import BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU
+from ..nn import Sequential
+from ..objectives import Wasserstein
+from ..penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
+from . import mlp_gan, register
+
+NORMS = {"none": None, "layernorm": LayerNorm, "batchnorm": BatchNorm1d}
+
+
+def critic(in_dim=784, hidden=(512, 256, 128), slope=0.2, norm="none", dtype=np.float32, rng=None):
+    """image -> flatten -> [Dense (-> norm) -> LeakyReLU] per hidden size -> Dense -> one number per image."""
+    layers, d = [Flatten()], in_dim
+    for h in hidden:
+        layers.append(Dense(d, h, dtype=dtype, rng=rng))
+        if NORMS[norm] is not None:
+            layers.append(NORMS[norm](h, dtype=dtype))
+        layers.append(LeakyReLU(slope))
+        d = h
+    layers.append(Dense(d, 1, dtype=dtype, rng=rng))
+    return Sequential(*layers)
+
+
+class WGANGPStep(GANStep):
+    """The GAN step with the gradient penalty added to the critic's loss.
+
+    L_D = -E[D(x)] + E[D(G(z))] + λ E[(‖∇D(x̂)‖ - 1)²]. The interpolation
+    weights ε are drawn from ``penalty_rng`` (a NumPy generator, saved in
+    checkpoints), so a resumed run draws the same x̂.
+    """
+
+    def __init__(self, *args, gp_weight=10.0, penalty_rng=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        check_critic(self.D)                     # a layer without double backward (batchnorm) is refused now
+        self.gp_weight = check_weight("WGANGPStep", gp_weight)
+        self.penalty_rng = penalty_rng if penalty_rng is not None else np.random.default_rng(0)
+
+    def interpolate(self, real, fake):
+        """x̂ = ε x + (1 - ε) G(z), one ε ~ U[0, 1] per sample."""
+        shape = (len(real),) + (1,) * (real.ndim - 1)
+        eps = to_device(self.penalty_rng.random(shape).astype(real.dtype), self.backend)
+        return eps * real + (1 - eps) * fake
+
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
+        if real_condition is not None or fake_condition is not None:
+            raise NotImplementedError("WGANGPStep: the penalty is written for an unconditional critic D(x)")
+        stats = super().d_gradients(real, fake)              # .grad = d/dθ (-E[D(x)] + E[D(G(z))])
+        x_hat = self.interpolate(real, fake)
+        gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.gp_weight)  # .grad += dGP/dθ
+        stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
+        return stats
+
+
+@dataclass
+class Config(GANConfig):
+    """The paper's settings (Gulrajani et al. 2017, MNIST): λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5."""
+
+    model: str = setting("wgan_gp", cli=False, kind="structure")
+    out: str = setting("runs/wgan_gp", "the run folder", text, kind="run")
+    epochs: int = setting(60, "passes over the training images (each G step takes n_critic batches)", integer(1),
+                          kind="run")
+    z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
+    k: int = setting(5, "critic steps per G step (n_critic), each on its own real batch", integer(1),
+                     kind="structure", flag="--n-critic")
+    lr: float = setting(1e-4, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
+    beta2: float = setting(0.9, "Adam's beta2", number(0, 1, high_open=True))
+    gp_weight: float = setting(10.0, "λ, the weight of the gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]", number(0))
+    critic_norm: str = setting("none", "normalisation after each hidden layer of the critic (batchnorm is refused: "
+                                       "it mixes the samples of a batch)", one_of(*NORMS), kind="structure")
+
+    def check(self):
+        problem = super().check()
+        if problem is None and self.critic_norm == "batchnorm":
+            return ("--critic-norm batchnorm: " + BatchNorm1d.double_backward_hint
+                    + " (--critic-norm layernorm)")
+        return problem
+
+
+@register
+class WGANGP(GANTask):
+    """WGAN-GP with fully connected networks (docs/wgan_gp.md)."""
+
+    name = "wgan_gp"
+    Config = Config
+    description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
+    #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
+    tuned = dict(k=2, lr=2e-4, ema=0.999)
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.penalty_rng = np.random.default_rng([cfg.seed, 6])      # ε of x̂; saved in checkpoints
+        self.gan = WGANGPStep(self.G, self.D, self.opt_G, self.opt_D, self.prior, self.objective,
+                              noise_rng=self.noise_rng, backend=cfg.backend, gp_weight=cfg.gp_weight,
+                              penalty_rng=self.penalty_rng)
+        self.panels = dict(self.objective.panels, **{
+            "gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]": (("gp",), None),
+            "‖∇D(x̂)‖, batch mean": (("grad_norm",), 1.0)})
+
+    def networks(self, rng):
+        cfg = self.cfg
+        G = mlp_gan.generator(z_dim=cfg.z_dim, rng=rng)
+        D = critic(norm=cfg.critic_norm, rng=rng)
+        return G, D
+
+    def make_objective(self):
+        return Wasserstein()
+
+    def rngs(self):
+        return dict(super().rngs(), penalty=self.penalty_rng)
