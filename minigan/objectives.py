@@ -145,5 +145,5 @@ class Hinge(Objective):
 
 #: The objectives a ``--g-loss`` flag may name.
 BCE_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax}
-#: Every objective by name (``--objective``).
-OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax, "hinge": Hinge, "wasserstein": Wasserstein}
+#: The objectives of the original GAN's family a ``--g-loss`` flag may name (BCE for D, or the hinge).
+GAN_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax, "hinge": Hinge}

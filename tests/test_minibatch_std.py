@@ -41,3 +41,10 @@ def test_a_batch_that_does_not_divide_into_groups_is_refused(rng):
         MinibatchStd(4)(rng.standard_normal((6, 1, 2, 2)))
     with pytest.raises(ValueError, match="group_size must be an integer >= 2"):
         MinibatchStd(1)
+
+
+@pytest.mark.parametrize("n, g", [(8, 4), (3, 4)])
+def test_double_backward_matches_finite_differences_of_backward(rng, double_gradcheck, n, g):
+    """R1 through a D with this layer differentiates its backward: dP/d(dy) and dP/dx, second order."""
+    errors = double_gradcheck("MinibatchStd", MinibatchStd(g), rng.standard_normal((n, 2, 3, 3)))
+    assert set(errors) == {"dy", "x"}

@@ -89,3 +89,27 @@ def test_only_dense_and_conv2d_can_be_wrapped():
         SpectralNorm(LeakyReLU(0.2))
     with pytest.raises(ValueError, match="n_power_iterations must be an integer >= 1"):
         SpectralNorm(Dense(2, 2), n_power_iterations=0)
+
+
+@pytest.mark.parametrize("make, shape", [(lambda r: Dense(5, 4, rng=r), (3, 5)),
+                                         (lambda r: Conv2d(2, 3, 3, padding=1, rng=r), (2, 2, 4, 4))],
+                         ids=["dense", "conv2d"])
+def test_double_backward_goes_on_to_the_learned_weight(rng, double_gradcheck, make, shape):
+    """For R1 through a normalised D: the wrapped layer's double backward, then the same chain W_sn -> W."""
+    layer = SpectralNorm(make(rng), rng=rng).to(dtype=np.float64)
+    layer(rng.standard_normal(shape))
+    layer.eval()
+    errors = double_gradcheck("SpectralNorm", layer, rng.standard_normal(shape))
+    assert "weight" in errors and "layer.bias" in errors
+
+
+def test_spectral_normalize_wraps_every_dense_and_conv_inside_containers(rng):
+    from minigan import Flatten, Fork
+    from minigan.layers import spectral_normalize
+
+    model = Sequential(Conv2d(1, 2, 3, rng=rng), LeakyReLU(0.2), Flatten(), Fork(Dense(8, 1, rng=rng), Dense(8, 2, rng=rng)))
+    before = [p.data.copy() for p in model.parameters()]
+    model = spectral_normalize(model, rng=rng)
+    assert isinstance(model[0], SpectralNorm) and all(isinstance(h, SpectralNorm) for h in model[3].heads)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))
+    assert spectral_normalize(Dense(2, 2)).__class__ is SpectralNorm

@@ -10,8 +10,8 @@ from .layernorm import LayerNorm
 from .minibatch_std import MinibatchStd
 from .reparameterize import Reparameterize
 from .reshape import Flatten, Reshape, Upsample2d
-from .spectral_norm import SpectralNorm
+from .spectral_norm import SpectralNorm, spectral_normalize
 
 __all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "LeakyReLU", "ReLU",
            "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
-           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm", "MinibatchStd"]
+           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm", "spectral_normalize", "MinibatchStd"]

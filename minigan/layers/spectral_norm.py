@@ -133,3 +133,22 @@ class SpectralNorm(Layer):
 
     def __repr__(self):
         return f"SpectralNorm({self.layer!r})"
+
+
+def spectral_normalize(model, rng=None, n_power_iterations=1):
+    """Wrap every Dense and Conv2d inside ``model`` (containers included) in :class:`SpectralNorm`; return it.
+
+    ``model`` itself is returned wrapped if it is a Dense or Conv2d. Weights are
+    kept as they are (initialise first, then normalise).
+    """
+    def wrap(layer):
+        if isinstance(layer, (Dense, Conv2d)):
+            return SpectralNorm(layer, n_power_iterations, rng=rng)
+        for name, value in list(vars(layer).items()):
+            if isinstance(value, Layer) and not isinstance(value, SpectralNorm):
+                setattr(layer, name, wrap(value))
+            elif isinstance(value, list) and value and all(isinstance(v, Layer) for v in value):
+                setattr(layer, name, [v if isinstance(v, SpectralNorm) else wrap(v) for v in value])
+        return layer
+
+    return wrap(model)

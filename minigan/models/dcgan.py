@@ -12,8 +12,8 @@ import numpy as np
 from .. import init
 from ..config import integer, one_of, setting, text
 from ..gan import BCEGANConfig, GANTask
-from ..layers import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape,
-                      Tanh, Upsample2d)
+from ..layers import (BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LayerNorm, LeakyReLU,
+                      MinibatchStd, ReLU, Reshape, Tanh, Upsample2d)
 from ..nn import Sequential
 from . import register
 
@@ -42,26 +42,43 @@ def generator(z_dim=100, base=64, upsample="convtranspose", dtype=np.float32, rn
     return init.dcgan_init(g, rng)
 
 
-def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, dtype=np.float32, rng=None, seed=None):
-    """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> Dense -> logit.
+#: D's normalisation after its second convolution: batchnorm (the DCGAN paper's), LayerNorm over each
+#: sample's (2b, 7, 7) features (no mixing of samples: gradient penalties can go through it), or none.
+D_NORMS = ("batch", "layer", "none")
+
+
+def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, dtype=np.float32, rng=None,
+                  seed=None):
+    """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> norm -> LReLU -> Dense -> logit.
 
     With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
     7x7 feature map, i.e. a sum of scores of 10x10 patches: no part of D sees a
     whole digit. ``hidden=h`` puts Dense(2b*7*7, h) -> LReLU in between, so D can
-    judge the digit's global shape (docs/tuning.md).
+    judge the digit's global shape (docs/tuning.md). ``mbstd=g`` appends the
+    minibatch standard deviation of groups of g samples as one more 7x7 channel
+    (``layers/minibatch_std.py``), so D can see a batch that lacks variety.
     """
     c1, c2 = base, 2 * base
     layers = [Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=seed))
-    layers += [Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype),
-               LeakyReLU(slope)]
+    layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng))
+    if norm == "batch":
+        layers.append(BatchNorm2d(c2, dtype=dtype))
+    elif norm == "layer":
+        layers.append(LayerNorm((c2, 7, 7), dtype=dtype))
+    elif norm != "none":
+        raise ValueError(f"norm must be one of {D_NORMS}, got {norm!r}")
+    layers.append(LeakyReLU(slope))
     if dropout:
         layers.append(Dropout(dropout, seed=None if seed is None else seed + 1))
+    if mbstd:
+        layers.append(MinibatchStd(mbstd))
+    features = (c2 + (1 if mbstd else 0)) * 7 * 7
     layers.append(Flatten())
     if hidden:
-        layers += [Dense(c2 * 7 * 7, hidden, dtype=dtype, rng=rng), LeakyReLU(slope)]
-    layers.append(Dense(hidden or c2 * 7 * 7, 1, dtype=dtype, rng=rng))
+        layers += [Dense(features, hidden, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    layers.append(Dense(hidden or features, 1, dtype=dtype, rng=rng))
     return init.dcgan_init(Sequential(*layers), rng)
 
 
@@ -75,6 +92,19 @@ class Config(BCEGANConfig):
                             kind="structure")
     upsample: str = setting("convtranspose", "how G doubles the image size: ConvTranspose2d, or Upsample2d + "
                                              "Conv2d", one_of("convtranspose", "nearest"), kind="structure")
+    g_base: int = setting(64, "G's width: 2 g_base channels at 7x7, g_base at 14x14", integer(1), kind="structure")
+    d_norm: str = setting("batch", "D's normalisation after its second convolution: batch, layer (LayerNorm, "
+                                   "which a gradient penalty can go through) or none", one_of(*D_NORMS),
+                          kind="structure")
+    mbstd: int = setting(0, "D sees the minibatch standard deviation of groups of this many samples (0: off)",
+                         integer(0), kind="structure")
+
+    def check(self):
+        if self.mbstd == 1:
+            return "--mbstd 1: a standard deviation needs groups of at least 2 samples (0: off)"
+        if self.mbstd and self.batch_size % self.mbstd:
+            return f"--mbstd {self.mbstd}: must divide --batch-size {self.batch_size}"
+        return super().check()
 
 
 @register
@@ -89,6 +119,7 @@ class DCGAN(GANTask):
 
     def networks(self, rng):
         cfg = self.cfg
-        G = generator(z_dim=cfg.z_dim, upsample=cfg.upsample, rng=rng)
-        D = discriminator(dropout=cfg.d_dropout, hidden=cfg.d_hidden, rng=rng, seed=cfg.seed)
+        G = generator(z_dim=cfg.z_dim, base=cfg.g_base, upsample=cfg.upsample, rng=rng)
+        D = discriminator(dropout=cfg.d_dropout, hidden=cfg.d_hidden, norm=cfg.d_norm, mbstd=cfg.mbstd, rng=rng,
+                          seed=cfg.seed)
         return G, D
