@@ -300,3 +300,10 @@ def test_generate_draws_one_code_and_refuses_one_past_the_categorical_size(tmp_p
         assert status == 2 and err.count("\n") == 1 and f"--code {bad}" in err and "0 to 9" in err
     assert not (tmp_path / "bad.png").exists()
     assert np.load(tmp_path / "seven.npy").shape == (4, 1, 28, 28) and task.prior.categories == 10
+
+
+def test_dropout_in_d_is_refused_not_ignored(tmp_path, capsys):
+    assert main("infogan", ["--d-dropout", "0.3", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--d-dropout 0.3: InfoGAN's D has no dropout" in err
+    assert not (tmp_path / "run").exists()

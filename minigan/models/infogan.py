@@ -160,11 +160,17 @@ class Config(BCEGANConfig):
     out: str = setting("runs/infogan", "the run folder", text, kind="run")
     epochs: int = setting(5, "passes over the training images", integer(1), kind="run")
     z_dim: int = setting(62, "size of the noise vector z (beside 10 + 2 code entries)", integer(1), kind="structure")
+    lr_g: float = setting(1e-3, "G's learning rate (unset: --lr)", number(0, low_open=True, none_ok=True))
     lambda_cat: float = setting(1.0, "weight λ of the categorical code's information term", number(0))
     lambda_cont: float = setting(0.1, "weight λ of the continuous codes' information term", number(0))
     d_hidden: int = setting(1024, "width of the Dense layer D's two heads share", integer(1), kind="structure")
     q_hidden: int = setting(128, "width of Q's hidden layer", integer(1), kind="structure")
     g_hidden: int = setting(1024, "width of G's first Dense layer", integer(1), kind="structure")
+
+    def check(self):
+        if self.d_dropout:
+            return f"--d-dropout {self.d_dropout!r}: InfoGAN's D has no dropout (Q reads the codes through its body)"
+        return super().check()
 
 
 @register
@@ -175,8 +181,8 @@ class InfoGAN(GANTask):
     Config = Config
     description = "Train InfoGAN (a categorical and two continuous codes beside the noise) on MNIST."
     step_class = InfoGANStep
-    #: the paper's settings (Adam, lr_D 2e-4, lr_G 1e-3), see docs/infogan.md
-    tuned = dict(lr_d=2e-4, lr_g=1e-3)
+    #: the Config's defaults are the paper's (Adam, lr_D 2e-4, lr_G 1e-3, λ_cat 1); see docs/infogan.md
+    tuned = {}
     pictures_written = tuple(f"sweep_u{j + 1}" for j in range(CONTINUOUS)) + ("categories",)
 
     def __init__(self, cfg):
