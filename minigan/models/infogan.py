@@ -201,10 +201,6 @@ class InfoGAN(GANTask):
     def make_prior(self):
         return InfoGANPrior(self.cfg.z_dim, CATEGORIES, CONTINUOUS)
 
-    def load_state(self, state):
-        super().load_state(state)
-        self.gan.info.lambda_cat, self.gan.info.lambda_cont = self.cfg.lambda_cat, self.cfg.lambda_cont
-
     # ---- pictures ----------------------------------------------------------------------------------
     def pictures(self):
         """Each continuous code's sweep (rows = c, columns = u_j from -2 to 2), and c against (z, u) draws."""
