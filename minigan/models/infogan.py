@@ -189,7 +189,7 @@ class InfoGAN(GANTask):
         super().__init__(cfg)
         self.gan.info = InfoLoss(lambda_cat=cfg.lambda_cat, lambda_cont=cfg.lambda_cont)
         self.panels = dict(self.objective.panels)
-        self.panels["information: I(c; G) bound (nats), Q's accuracy on c"] = (("mi_cat", "q_acc"), math.log(CATEGORIES))
+        self.panels["I(c; x) bound (nats), Q's accuracy"] = (("mi_cat", "q_acc"), math.log(CATEGORIES))
         self.panels["Gaussian NLL of u (nats)"] = (("nll_cont",), None)
 
     def networks(self, rng):
