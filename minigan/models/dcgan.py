@@ -42,16 +42,17 @@ def generator(z_dim=100, base=64, upsample="convtranspose", dtype=np.float32, rn
     return init.dcgan_init(g, rng)
 
 
-def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, dtype=np.float32, rng=None, seed=None):
+def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, in_channels=1, dtype=np.float32, rng=None, seed=None):
     """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LReLU -> Dense -> logit.
 
     With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
     7x7 feature map, i.e. a sum of scores of 10x10 patches: no part of D sees a
     whole digit. ``hidden=h`` puts Dense(2b*7*7, h) -> LReLU in between, so D can
-    judge the digit's global shape (docs/tuning.md).
+    judge the digit's global shape (docs/tuning.md). ``in_channels`` > 1 takes
+    planes beside the image (the conditional GAN's label planes, models/cgan.py).
     """
     c1, c2 = base, 2 * base
-    layers = [Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    layers = [Conv2d(in_channels, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=seed))
     layers += [Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype),
