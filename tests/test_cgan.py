@@ -121,8 +121,8 @@ def check(f, analytic, x, rows=None):
     return True
 
 
-def step_of(G, D):
-    return GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), GaussianWithLabel(3),
+def step_of(G, D, cls=GANStep):
+    return cls(G, D, SGD(G.parameters()), SGD(D.parameters()), GaussianWithLabel(3),
                    NonSaturating(label_smoothing=0.1))
 
 
@@ -159,6 +159,32 @@ def test_discriminator_loss_gradient_through_image_and_label(body, label):
     dx, dy = D.backward(dout)
     assert dy is None
     assert check(lambda: gan.objective.d_real(D((x, y_real)))[0], dx, x)
+
+
+@pytest.mark.parametrize("body, label", [("mlp", "embedding"), ("dcgan", "onehot")])
+def test_mismatch_term_gradient_and_its_wrong_labels(body, label):
+    """L_D + w * l_fake(D(x, y~)) with y~ != y: the third term's gradient, and every y~ differs from y."""
+    G, D, (z, y_fake), (x, y_real) = tiny(body, label, np.random.default_rng(4))
+    gan = step_of(G, D, cls=cgan.CGANStep)
+    gan.mismatch = 0.5
+    fake = G((z, y_fake))
+    seen = []
+    original = D.forward
+    D.forward = lambda xs: (seen.append(xs[1].copy()), original(xs))[1]
+
+    def d_loss():  # the same wrong labels at every call: the draw is part of the function being differentiated
+        gan.noise_rng = np.random.default_rng(7)
+        return gan.d_gradients(x, fake, y_real, y_fake)["d_loss"]
+
+    stats = d_loss()
+    assert len(seen) == 3 and (seen[2] != y_real).all() and seen[2].min() >= 0 and seen[2].max() <= 9
+    without = step_of(G, D).d_gradients(x, fake, y_real, y_fake)["d_loss"]
+    third = gan.objective.d_fake(original((x, seen[2])))[0]
+    assert stats == pytest.approx(without + 0.5 * third, rel=1e-12)
+    d_loss()
+    analytic = {id(p): p.grad.copy() for p in D.parameters()}
+    for p in D.parameters():
+        check(d_loss, analytic[id(p)], p.data, rows=np.arange(10) if p is label_table(D) else None)
 
 
 @pytest.mark.parametrize("body, label", BUILDS, ids=IDS)

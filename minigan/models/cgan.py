@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import metrics
-from ..config import integer, one_of, setting, text
-from ..gan import BCEGANConfig, GANTask
-from ..layers import Concat, Embedding, Flatten, Identity, OneHot, Parallel, Reshape, Upsample2d
+from ..backend import to_device
+from ..config import integer, number, one_of, setting, text
+from ..gan import BCEGANConfig, GANStep, GANTask
+from ..layers import Concat, Embedding, Flatten, Identity, OneHot, Parallel, Reshape, Upsample2d, sigmoid
 from ..nn import Sequential
 from ..priors import GaussianWithLabel
 from . import dcgan, mlp_gan, register
@@ -79,8 +80,32 @@ def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hi
     channels = 1 + (NUM_CLASSES if label == "onehot" else 1)
     body = dcgan.discriminator(base, dropout=dropout, hidden=d_hidden, in_channels=channels, dtype=dtype, rng=rng,
                                seed=seed)
-    D = Sequential(Parallel(Identity(), planes), Concat(axis=1), *body.layers)                # (x, y) -> [x | planes(y)]
+    D = Sequential(Parallel(Identity(), planes), Concat(axis=1), *body.layers)             # (x, y) -> [x | P(y)]
     return G, D
+
+
+class CGANStep(GANStep):
+    """GANStep, and with ``mismatch`` > 0 a third term in D's loss: real images with wrong labels are fakes.
+
+        L_D = l_real(D(x, y)) + l_fake(D(G(z, y'), y')) + mismatch * l_fake(D(x, y~)),   y~ != y
+
+    (the "matching-aware" discriminator of Reed et al. 2016): D is taught
+    directly that a good image of the wrong digit is not a real pair.
+    """
+
+    mismatch = 0.0
+
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
+        stats = super().d_gradients(real, fake, real_condition, fake_condition)
+        if self.mismatch:
+            shift = self.noise_rng.integers(1, NUM_CLASSES, len(real))            # any label but the true one
+            wrong = (real_condition + to_device(shift, self.backend)) % NUM_CLASSES
+            out = self.D((real, wrong))
+            loss, dout = self.objective.d_fake(out)
+            self.D.backward(dout * out.dtype.type(self.mismatch))               # adds mismatch * dl/dθ_D
+            stats["d_loss"] = stats["d_loss"] + self.mismatch * loss
+            stats["d_mismatch"] = sigmoid(out).mean()
+        return stats
 
 
 @dataclass
@@ -94,6 +119,8 @@ class Config(BCEGANConfig):
     embedding_dim: int = setting(10, "size of G's label embedding (and the MLP D's) with --label embedding",
                                  integer(1), kind="structure")
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
+    mismatch: float = setting(0.0, "weight of D's third term: real images with wrong labels, as fakes (0: off)",
+                              number(0))
     d_hidden: int = setting(0, "--model dcgan: width of a hidden Dense layer before D's logit (0: none)",
                             integer(0), kind="structure")
 
@@ -104,6 +131,7 @@ class CGAN(GANTask):
 
     name = "cgan"
     Config = Config
+    step_class = CGANStep
     description = "Train the conditional GAN (G(z, y), D(x, y)) on MNIST digits with their labels."
     tuned = dict(ema=0.999, d_dropout=0.3, label_smoothing=0.1)
 
@@ -117,6 +145,10 @@ class CGAN(GANTask):
 
     def make_prior(self):
         return GaussianWithLabel(self.cfg.z_dim, NUM_CLASSES)
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.gan.mismatch = cfg.mismatch
 
     # ---- judging: the metrics of the unconditional models, and does G draw the digit asked? ----
     def evaluate(self, n, seed=0):
