@@ -369,3 +369,16 @@ def test_the_body_and_label_are_structure(cgan_run):
     saved = json.loads((cgan_run / "config.json").read_text())
     assert saved["body"] == "mlp" and saved["model"] == "cgan"
     assert main("cgan", ["--model", "dcgan", "--out", str(cgan_run), "--resume", "--no-progress"]) == 2
+
+
+def test_each_body_starts_from_its_own_tuned_settings_and_a_flag_wins():
+    from minigan.cli import config_from_args, train_parser
+
+    def cfg(*argv):
+        return config_from_args("cgan", train_parser("cgan").parse_args(list(argv)))
+
+    assert {k: getattr(cfg(), k) for k in cgan.CGAN.TUNED["mlp"]} == cgan.CGAN.TUNED["mlp"]
+    dc = cfg("--model", "dcgan")
+    assert dc.body == "dcgan" and {k: getattr(dc, k) for k in cgan.CGAN.TUNED["dcgan"]} == cgan.CGAN.TUNED["dcgan"]
+    assert cfg("--model", "dcgan", "--epochs", "2").epochs == 2
+    assert cfg("--model", "dcgan", "--anchor").ema == 0.0

@@ -9,7 +9,8 @@ D(x, y) in PyTorch, layer for layer, with their weights copied over. One
 ``step(images, labels)`` is the algorithm of :class:`minigan.gan.GANStep` with
 the task's settings: fresh (z, y) with y uniform over the digits; D on the real
 batch with its labels and on ``fake.detach()`` with the labels asked for (BCE
-on logits, real targets 1 - label smoothing); ``opt_D.step()``; then G's
+on logits, real targets 1 - label smoothing), and with ``cfg.mismatch`` on the
+real batch with wrong labels as fakes; ``opt_D.step()``; then G's
 non-saturating loss through a D that asks for no parameter gradients, on the
 same fake batch; ``opt_G.step()``; and, with ``cfg.ema``, the average of G's
 weights (``torch._foreach_lerp_``). Both losses are read with ``.item()``, as
@@ -112,7 +113,7 @@ def torch_networks(cfg):
 class TorchCGAN:
     """One cGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu", noise=None):
+    def __init__(self, task, device="cpu", noise=None, shift=None):
         cfg = task.cfg
         if cfg.optimizer != "adam" or cfg.g_loss != "nonsaturating" or cfg.k != 1:
             raise ValueError("the twin runs Adam, the non-saturating G loss and one D step per G step")
@@ -125,6 +126,7 @@ class TorchCGAN:
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)
         self.noise = noise or (lambda n: (torch.randn(n, cfg.z_dim, device=device),
                                           torch.randint(0, 10, (n,), device=device)))
+        self.shift = shift or (lambda n: torch.randint(1, 10, (n,), device=device))
         self.ema = [p.detach().clone() for p in self.G.parameters()] if cfg.ema else None
         self.ema_t = 0
 
@@ -141,6 +143,11 @@ class TorchCGAN:
         err_real.backward()
         err_fake = self.bce(self.D(fake.detach(), y), 0.0)
         err_fake.backward()
+        err_d = err_real + err_fake
+        if self.cfg.mismatch:  # + w BCE(D(x, y~), 0) with y~ != y: real images with wrong labels
+            err_mis = self.cfg.mismatch * self.bce(self.D(images, (labels + self.shift(len(images))) % 10), 0.0)
+            err_mis.backward()
+            err_d = err_d + err_mis
         self.opt_D.step()
         # (2) G: minimise BCE(D(G(z, y'), y'), 1) on the same fake batch; D gives dL/dx only
         for p in self.D.parameters():
@@ -156,7 +163,7 @@ class TorchCGAN:
             with torch.no_grad():
                 torch._foreach_lerp_(self.ema, [p.detach() for p in self.G.parameters()], 1 - beta)
             self.ema_t += 1
-        return (err_real + err_fake).item(), err_g.item()
+        return err_d.item(), err_g.item()
 
     def parity(self, batch=16, seed=0):
         """Two steps of each from the same weights, batch and draws: [(what, relative error)], float32.
@@ -181,7 +188,10 @@ class TorchCGAN:
             z, y = task.prior.sample(n, draws)
             return torch.from_numpy(to_numpy(z)).to(self.device), torch.from_numpy(to_numpy(y)).to(self.device)
 
-        twin = TorchCGAN(task, self.device, noise)
+        def shift(n):
+            return torch.from_numpy(draws.integers(1, 10, n)).to(self.device)
+
+        twin = TorchCGAN(task, self.device, noise, shift)
         rng = np.random.default_rng(seed)
         images = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
         labels = rng.integers(0, 10, batch)
@@ -233,12 +243,16 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="cGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--model", choices=["mlp", "dcgan"], default="mlp", help="the body")
     p.add_argument("--label", choices=["onehot", "embedding"], default="onehot")
+    p.add_argument("--mismatch", type=float, default=None, help="weight of D's mismatch term (default: tuned)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--repeats", type=int, default=20)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     Task = get("cgan")
-    cfg = Task.Config(**dict(Task.tuned, body=args.model, label=args.label, out="unused"))  # the example's settings
+    given = dict(body=args.model, label=args.label)
+    if args.mismatch is not None:
+        given["mismatch"] = args.mismatch
+    cfg = Task.Config(**{**Task.tuned_settings(given), **given, "out": "unused"})  # the example's settings
     task = Task(cfg)
     twin = build(task)
     for what, err in twin.parity():

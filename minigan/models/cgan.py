@@ -112,7 +112,8 @@ class CGANStep(GANStep):
 class Config(BCEGANConfig):
     model: str = setting("cgan", cli=False, kind="structure")
     out: str = setting("runs/cgan", "the run folder", text, kind="run")
-    body: str = setting("mlp", "the networks: fully connected (mlp_gan's) or convolutional (dcgan's)",
+    body: str = setting("mlp", "the networks: fully connected (mlp_gan's) or convolutional (dcgan's); each starts "
+                               "from its own tuned settings",
                         one_of("mlp", "dcgan"), kind="structure", flag="--model")
     label: str = setting("onehot", "how the label enters G and D: a one-hot vector or a learned embedding",
                          one_of("onehot", "embedding"), kind="structure")
@@ -133,7 +134,15 @@ class CGAN(GANTask):
     Config = Config
     step_class = CGANStep
     description = "Train the conditional GAN (G(z, y), D(x, y)) on MNIST digits with their labels."
-    tuned = dict(ema=0.999, d_dropout=0.3, label_smoothing=0.1)
+    #: the settings each body's example starts from (docs/cgan.md); ``--anchor`` goes back to the Config's
+    TUNED = {"mlp": dict(ema=0.999, label_smoothing=0.1),
+             "dcgan": dict(ema=0.999, label_smoothing=0.1, lr_d=5e-5, lr_g=8e-4, d_hidden=256, epochs=5)}
+    tuned = TUNED["mlp"]  # the default body's (what --help shows)
+
+    @classmethod
+    def tuned_settings(cls, given):
+        """The tuned settings of the body asked for with ``--model`` (the MLP's by default)."""
+        return dict(cls.TUNED[given.get("body", cls.Config.body)])
 
     def networks(self, rng):
         cfg = self.cfg
