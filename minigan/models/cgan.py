@@ -158,6 +158,8 @@ class CGAN(GANTask):
     def __init__(self, cfg):
         super().__init__(cfg)
         self.gan.mismatch = cfg.mismatch
+        if cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
+            self.panels = {**self.panels, "D(x, wrong y)": (("d_mismatch",), 0.0)}
 
     # ---- judging: the metrics of the unconditional models, and does G draw the digit asked? ----
     def evaluate(self, n, seed=0):
