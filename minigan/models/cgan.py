@@ -14,10 +14,12 @@ The bodies are those of the two unconditional models (``--model mlp|dcgan``):
   extra input channels: one-hot, ten constant 28x28 planes (plane k is 1 for label k), or an
   embedding, one learned 28x28 plane per label.
 
-The step is :class:`minigan.gan.GANStep` unchanged: the prior
+The step is :class:`minigan.gan.GANStep`'s: the prior
 (:class:`minigan.priors.GaussianWithLabel`) draws (z, y), and the step shows D
 each real image with its own label and each fake with the label G was asked
-for. See docs/cgan.md.
+for. :class:`CGANStep` adds one optional term to D's loss (``--mismatch``, on in
+the tuned settings): real images with a wrong label count as fakes. See
+docs/cgan.md.
 """
 from dataclasses import dataclass
 
@@ -144,6 +146,12 @@ class CGAN(GANTask):
         """The tuned settings of the body asked for with ``--model`` (the MLP's by default)."""
         return dict(cls.TUNED[given.get("body", cls.Config.body)])
 
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.gan.mismatch = cfg.mismatch
+        if cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
+            self.panels = {**self.panels, "D(x, wrong y)": (("d_mismatch",), 0.0)}
+
     def networks(self, rng):
         cfg = self.cfg
         common = dict(z_dim=cfg.z_dim, label=cfg.label, embedding_dim=cfg.embedding_dim, dropout=cfg.d_dropout,
@@ -154,12 +162,6 @@ class CGAN(GANTask):
 
     def make_prior(self):
         return GaussianWithLabel(self.cfg.z_dim, NUM_CLASSES)
-
-    def __init__(self, cfg):
-        super().__init__(cfg)
-        self.gan.mismatch = cfg.mismatch
-        if cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
-            self.panels = {**self.panels, "D(x, wrong y)": (("d_mismatch",), 0.0)}
 
     # ---- judging: the metrics of the unconditional models, and does G draw the digit asked? ----
     def evaluate(self, n, seed=0):
