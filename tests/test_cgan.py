@@ -404,3 +404,16 @@ def test_cupy_steps_match_numpy(body, label):
         for a, b in zip(tasks["numpy"].modules()[name].parameters(), tasks["cupy"].modules()[name].parameters()):
             np.testing.assert_allclose(to_numpy(b.data), a.data, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(to_numpy(tasks["cupy"].grid()[0]), tasks["numpy"].grid()[0], rtol=1e-3, atol=1e-3)
+
+
+def test_pytorch_twin_computes_the_same_step():
+    """benchmarks/twins/cgan.py: two steps from the same weights and draws agree with minigan (float32)."""
+    pytest.importorskip("torch", reason="PyTorch is not installed (the benchmark's twin needs it)")
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        from twins.cgan import build
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    task = cgan.CGAN(cgan.Config(**{**cgan.CGAN.TUNED["mlp"], "label": "embedding", "out": "unused"}))
+    errors = dict(build(task).parity(batch=8))
+    assert len(errors) == 7 and max(errors.values()) < 1e-3, errors

@@ -138,7 +138,8 @@ class CGAN(GANTask):
     description = "Train the conditional GAN (G(z, y), D(x, y)) on MNIST digits with their labels."
     #: the settings each body's example starts from (docs/cgan.md); ``--anchor`` goes back to the Config's
     TUNED = {"mlp": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, epochs=15),
-             "dcgan": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, lr_d=5e-5, lr_g=8e-4, d_hidden=256, epochs=5)}
+             "dcgan": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, lr_d=5e-5, lr_g=8e-4, d_hidden=256, epochs=5,
+                           label="embedding")}
     tuned = TUNED["mlp"]  # the default body's (what --help shows)
 
     @classmethod
