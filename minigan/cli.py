@@ -55,11 +55,10 @@ def train_parser(name):
 def config_from_args(name, args):
     """The Config's textbook defaults, then the tuned ones (unless --anchor), then the flags given."""
     task = models.get(name)
-    settings = {} if args.anchor else dict(task.tuned)
-    for f in dataclasses.fields(task.Config):
-        value = getattr(args, f.name, None)
-        if f.metadata.get("cli", True) and value is not None:
-            settings[f.name] = value
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(task.Config)
+             if f.metadata.get("cli", True) and getattr(args, f.name, None) is not None}
+    settings = {} if args.anchor else task.tuned_settings(given)
+    settings.update(given)
     return validate(task.Config(**settings))
 
 

@@ -334,10 +334,13 @@ class GANTask(Task):
     def grid(self):
         return self.sample(self.fixed_latent), self.grid_nrow
 
-    def generate(self, n, seed=0, batch_size=500):
-        """``n`` samples as a NumPy array, from draws seeded by (cfg.seed, 4, seed): independent of training's."""
+    def generate(self, n, seed=0, batch_size=500, **fixed):
+        """``n`` samples as a NumPy array, from draws seeded by (cfg.seed, 4, seed): independent of training's.
+
+        ``fixed`` goes to the prior (``digit=3`` for a conditional model).
+        """
         rng = np.random.default_rng([self.cfg.seed, 4, seed])
-        out = [to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend)))
+        out = [to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend, **fixed)))
                for i in range(0, n, batch_size)]
         return np.concatenate(out)
 

@@ -365,6 +365,49 @@ def matched_accuracy(codes, digits, n_codes=10, n_digits=10):
     }
 
 
+def digit_accuracy(images, digits, classifier=None):
+    """How often the classifier labels a conditional model's samples as the digit they were asked to be.
+
+    .. math::
+
+        a_k = \\frac{\\#\\{i : y_i = k,\\ \\arg\\max_c p(c \\mid x_i) = k\\}}{\\#\\{i : y_i = k\\}}
+
+    Parameters
+    ----------
+    images : array (N, 1, 28, 28) in [-1, 1], NumPy or CuPy
+    digits : array (N,) of integers 0-9: the digit each image was asked to be
+    classifier : Sequential, optional
+        Default: the committed classifier.
+
+    Returns
+    -------
+    dict
+        ``per_digit``: a_0..a_9 (None for a digit never asked), ``min`` over the digits asked,
+        ``overall``: the fraction of all images labelled as asked, ``n_per_digit``: images asked per digit.
+    """
+    digits = np.asarray(to_numpy(digits))
+    if digits.ndim != 1 or len(digits) != len(images):
+        raise ValueError(f"digit_accuracy: need one digit per image, got {len(images)} images and digits of "
+                         f"shape {digits.shape}")
+    if len(digits) == 0 or digits.min() < 0 or digits.max() > 9:
+        raise ValueError("digit_accuracy: digits must be integers 0-9 (and at least one)")
+    predicted = classifier_outputs(images, classifier)[1].argmax(axis=1)
+    counts = np.bincount(digits, minlength=10)
+    hits = np.bincount(digits[predicted == digits], minlength=10)
+    per_digit = [float(h / c) if c else None for h, c in zip(hits, counts)]
+    return {"per_digit": per_digit, "min": min(a for a in per_digit if a is not None),
+            "overall": float(hits.sum() / counts.sum()), "n_per_digit": counts.tolist()}
+
+
+def real_digit_accuracy(n=10000, seed=0, classifier=None, data_dir=None):
+    """:func:`digit_accuracy` of the :func:`real_floor` images with their own labels: the classifier's own errors."""
+    from .data import load_mnist
+
+    images, labels = load_mnist("train", data_dir=data_dir)
+    idx = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
+    return digit_accuracy(images[idx], labels[idx], classifier)
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -427,3 +470,11 @@ def format_report(name, report):
     return (f"{name:>10}: FID {report['fid']:.2f}  score {report['score']:.2f}  digits present "
             f"{report['digits_present']}  KL to uniform {report['kl_uniform']:.3f}\n"
             f"            histogram 0-9: {hist}")
+
+
+def format_accuracy(name, accuracy):
+    """Two readable lines for one :func:`digit_accuracy` result."""
+    per = " ".join("  -  " if a is None else f"{100 * a:5.1f}" for a in accuracy["per_digit"])
+    return (f"{name:>10}: labelled as the digit asked: min {100 * accuracy['min']:.1f}%  overall "
+            f"{100 * accuracy['overall']:.2f}%  ({max(accuracy['n_per_digit'])} per digit)\n"
+            f"            per digit 0-9 (%): {per}")

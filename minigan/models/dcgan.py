@@ -47,8 +47,8 @@ def generator(z_dim=100, base=64, upsample="convtranspose", dtype=np.float32, rn
 D_NORMS = ("batch", "layer", "none")
 
 
-def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, dtype=np.float32, rng=None,
-                  seed=None):
+def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, in_channels=1, dtype=np.float32,
+                  rng=None, seed=None):
     """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> norm -> LReLU -> Dense -> logit.
 
     With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
@@ -57,9 +57,11 @@ def discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd
     judge the digit's global shape (docs/tuning.md). ``mbstd=g`` appends the
     minibatch standard deviation of groups of g samples as one more 7x7 channel
     (``layers/minibatch_std.py``), so D can see a batch that lacks variety.
+    ``in_channels`` > 1 takes planes beside the image (the conditional GAN's label
+    planes, models/cgan.py).
     """
     c1, c2 = base, 2 * base
-    layers = [Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
+    layers = [Conv2d(in_channels, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=seed))
     layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng))
