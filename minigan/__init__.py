@@ -12,6 +12,6 @@ from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, 
                      Fork, Identity, LeakyReLU, OneHot, Parallel, ReLU, Reshape, Sigmoid, Tanh, Upsample2d)
 from .losses import BCE, BCEWithLogits, SoftmaxCrossEntropy
 from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
-from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
+from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
 
 __version__ = "0.1.0"
