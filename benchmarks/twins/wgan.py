@@ -1,7 +1,7 @@
 """The WGAN's training step in PyTorch, written as the WGAN reference code writes it: the benchmark's twin.
 
-    python benchmarks/twins/wgan.py                # parity, then ms per step at batch 64, 1 thread each
-    python benchmarks/twins/wgan.py --arch mlp     # the MLP bodies instead of the DCGAN ones
+    python benchmarks/twins/wgan.py                # the example's networks: parity, then ms per step at batch 64
+    python benchmarks/twins/wgan.py --arch mlp     # the MLP bodies (the anchor's other settings) instead
 
 ``build(task)`` returns a :class:`TorchWGAN` holding the task's G and D in
 PyTorch, layer for layer, with their weights copied over. One ``step`` is the
@@ -171,7 +171,8 @@ def main(argv=None):
         print("note: set OMP_NUM_THREADS=1 (or run through /work/bin/cpuslot) for NumPy's 1 thread")
     torch.set_num_threads(1)
     Task = get("wgan")
-    task = Task(Task.Config(arch=args.arch, out="unused"))
+    settings = dict(Task.tuned, ema=0.0) if args.arch == "dcgan" else {}   # the example's networks and rates;
+    task = Task(Task.Config(arch=args.arch, out="unused", **settings))   # EMA only reads G, and the twin has none
     twin = build(task)
     for what, err in twin.parity():
         print(f"parity  {what:<30} {err:.2e}")
