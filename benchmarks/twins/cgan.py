@@ -35,9 +35,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from minigan import Embedding, to_numpy  # noqa: E402
-from minigan.gradcheck import rel_error  # noqa: E402
-from twins.common import TWINS, copy_weights, paired_params  # noqa: E402
+from minigan import Embedding, to_device, to_numpy  # noqa: E402
+from twins.common import TWINS, copy_weights, paired_params, rel_error  # noqa: E402
 
 TWINS[Embedding] = nn.Embedding  # the learned label table: the same (K, D) layout in both
 
@@ -198,7 +197,7 @@ class TorchCGAN:
         t_images, t_labels = torch.from_numpy(images).to(self.device), torch.from_numpy(labels).to(self.device)
         out = []
         for i in (1, 2):
-            stats = task.step([(images, labels)])
+            stats = task.step([(to_device(images, task.cfg.backend), to_device(labels, task.cfg.backend))])
             d_loss, g_loss = twin.step(t_images, t_labels)
             out += [(f"step {i} D loss", rel_error(np.float64(stats["d_loss"]), np.float64(d_loss))),
                     (f"step {i} G loss", rel_error(np.float64(stats["g_loss"]), np.float64(g_loss)))]

@@ -35,10 +35,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from minigan import to_numpy  # noqa: E402
-from minigan.gradcheck import rel_error  # noqa: E402
+from minigan import to_device, to_numpy  # noqa: E402
 from minigan.models.infogan import CATEGORIES, CONTINUOUS  # noqa: E402
-from twins.common import copy_weights, paired_params  # noqa: E402
+from twins.common import copy_weights, paired_params, rel_error  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -168,7 +167,7 @@ class TorchInfoGAN:
         t_images = torch.from_numpy(images).to(self.device)
         out = []
         for i in (1, 2):
-            stats = task.step([(images, None)])
+            stats = task.step([(to_device(images, task.cfg.backend), None)])
             z, c, u = twin.noise(batch)                           # twin.step, in its parts, to read D's gradients
             fake = twin.G(z, c, u)
             d_loss, q_loss = twin.d_step(t_images, fake, c, u)
