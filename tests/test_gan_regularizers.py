@@ -98,12 +98,14 @@ def test_the_hinge_objective_trains_through_the_step():
 
 
 @pytest.mark.parametrize("flags, words", [
-    (["--r1", "5"], "--r1 5.0: BatchNorm2d(128"),
+    (["--r1", "5"], "--r1 5.0: BatchNorm"),
     (["--r1", "-1"], "--r1 -1.0: must be a number in [0, inf]"),
     (["--r1-every", "0"], "--r1-every 0: must be an integer >= 1"),
-    (["--g-loss", "hinge"], "--label-smoothing 0.1: applies to the BCE losses, not to --g-loss hinge"),
+    (["--g-loss", "hinge", "--label-smoothing", "0.1"], "--label-smoothing 0.1: applies to the BCE losses, not to --g-loss hinge"),
     (["--mbstd", "1"], "--mbstd 1: a standard deviation needs groups of at least 2"),
     (["--mbstd", "3"], "--mbstd 3: must divide --batch-size 64"),
+    (["--d-hidden", "0"], "--d-hidden-norm batch: D has no hidden layer to normalise (set --d-hidden)"),
+    (["--slope", "1.5"], "--slope 1.5: must be a number in [0, 1]"),
 ])
 def test_the_new_dcgan_settings_refuse_what_cannot_work(tmp_path, capsys, flags, words):
     status = main("dcgan", flags + ["--out", str(tmp_path / "run"), "--limit", "64"])
