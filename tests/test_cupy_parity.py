@@ -25,8 +25,9 @@ if not minigan.cupy_available():
 import cupy  # noqa: E402  (only reached with CuPy and a GPU)
 
 from minigan import (BCEWithLogits, Adam, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d,  # noqa: E402
-                     Dense, DeviceMismatchError, Flatten, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh,
-                     Upsample2d, to_device, to_numpy)
+                     Dense, DeviceMismatchError, Flatten, LayerNorm, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh,
+                     Upsample2d, gradient_penalty, r1_penalty, to_device, to_numpy)
+from minigan.layers import MinibatchStd, SpectralNorm  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
 SEED = 2024
@@ -94,6 +95,10 @@ LAYERS = [
     ("sigmoid", lambda: Sigmoid(), (4, 7), "train"),
     ("upsample2d", lambda: Upsample2d(2), (2, 3, 4, 4), "train"),
     ("flatten", lambda: Flatten(), (2, 3, 4, 4), "train"),
+    ("layernorm", lambda: LayerNorm((3, 4, 4)), (2, 3, 4, 4), "train"),
+    ("minibatch-std", lambda: MinibatchStd(2), (4, 3, 4, 4), "train"),
+    ("spectral-norm-dense", lambda: SpectralNorm(Dense(6, 5)), (4, 6), "train"),
+    ("spectral-norm-conv2d", lambda: SpectralNorm(Conv2d(3, 4, 3, padding=1)), (2, 3, 6, 6), "train"),
 ]
 
 
@@ -257,3 +262,24 @@ def test_set_backend_cupy_puts_new_weights_on_the_gpu():
     assert minigan.get_array_module(layer.weight.data) is cupy
     assert minigan.get_array_module(np.zeros(1), layer.weight.data) is cupy
     assert minigan.cupy_available() is True
+
+
+@pytest.mark.parametrize("penalty", [gradient_penalty, r1_penalty], ids=["wgan-gp", "r1"])
+def test_penalty_and_its_double_backward_parity(penalty):
+    """The gradient penalties (a backward, then its double backward into the weights) agree across backends."""
+    def critic():
+        return Sequential(Conv2d(1, 4, 4, stride=2, padding=1), LeakyReLU(0.2), Conv2d(4, 8, 4, stride=2, padding=1),
+                          LayerNorm((8, 2, 2)), LeakyReLU(0.2), Flatten(), Dense(32, 1))
+
+    x = np.tanh(randn((4, 1, 8, 8), 5))
+    out = {}
+    for name in ("numpy", "cupy"):
+        D = build(critic, name)
+        D.zero_grad()
+        value = penalty(D, to_device(x, name), 10.0)
+        out[name] = (float(value), {n: to_numpy(p.grad) for n, p in D.named_parameters()})
+    assert out["numpy"][0] > 0
+    np.testing.assert_allclose(out["cupy"][0], out["numpy"][0], rtol=RTOL)
+    for n, g in out["numpy"][1].items():
+        assert g.ndim < 2 or np.abs(g).max() > 0, f"{n} got no gradient from the penalty"
+        close(out["cupy"][1][n], g, f"penalty gradient of {n}")
