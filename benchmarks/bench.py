@@ -100,14 +100,14 @@ PARITY_BATCH = 4
 # setup: threads, backend, TF32, synchronisation
 # ---------------------------------------------------------------------------------------------
 def load_torch():
-    global torch, nn, copy_weights, paired_params
+    global torch, nn, copy_weights, paired_params, rel_error
     try:
         import torch as torch_module
         from torch import nn as nn_module
     except ImportError:
         return None
     torch, nn = torch_module, nn_module
-    from twins.common import copy_weights, paired_params  # noqa: F811 (needs torch)
+    from twins.common import copy_weights, paired_params, rel_error  # noqa: F811 (needs torch)
     return torch
 
 
@@ -541,13 +541,6 @@ def layer_pair(spec, batch, ctx, seed=0):
 # ---------------------------------------------------------------------------------------------
 # parity: minigan and PyTorch compute the same thing
 # ---------------------------------------------------------------------------------------------
-def rel_error(a, b):
-    """max |a - b| / max |b|, on NumPy copies of minigan (a) and PyTorch (b) arrays."""
-    a = np.asarray(to_numpy(a), dtype=np.float64)
-    b = np.asarray(b.detach().cpu().numpy() if hasattr(b, "detach") else b, dtype=np.float64)
-    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
-
-
 def check_parity(args, ctx):
     """Same weights, inputs and noise: outputs, gradients and losses must agree, else exit."""
     if torch is None:

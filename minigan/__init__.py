@@ -13,7 +13,7 @@ from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, 
                      Tanh, Upsample2d)
 from .losses import BCE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
 from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
-from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value
+from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
 from .penalties import gradient_penalty, r1_penalty
 
 __version__ = "0.1.0"

@@ -40,8 +40,9 @@ def train_parser(name):
                            default=None, help=f.metadata["help"])
             continue
         choices = getattr(f.metadata.get("check"), "choices", None)
-        p.add_argument(flag_name(f), dest=f.name, type=f.type, default=None, choices=choices,
-                       metavar=None if choices else f.name.upper(), help=f"{f.metadata['help']}; default {shown}")
+        metavar = None if choices else flag_name(f)[2:].replace("-", "_").upper()   # --n-critic N_CRITIC
+        p.add_argument(flag_name(f), dest=f.name, type=f.type, default=None, choices=choices, metavar=metavar,
+                       help=f"{f.metadata['help']}; default {shown}")
     p.add_argument("--anchor", action="store_true",
                    help="start from the textbook settings (the PyTorch DCGAN example's) instead of the tuned ones")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -55,11 +56,10 @@ def train_parser(name):
 def config_from_args(name, args):
     """The Config's textbook defaults, then the tuned ones (unless --anchor), then the flags given."""
     task = models.get(name)
-    settings = {} if args.anchor else dict(task.tuned)
-    for f in dataclasses.fields(task.Config):
-        value = getattr(args, f.name, None)
-        if f.metadata.get("cli", True) and value is not None:
-            settings[f.name] = value
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(task.Config)
+             if f.metadata.get("cli", True) and getattr(args, f.name, None) is not None}
+    settings = {} if args.anchor else task.tuned_settings(given)
+    settings.update(given)
     return validate(task.Config(**settings))
 
 

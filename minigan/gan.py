@@ -20,9 +20,12 @@ import numpy as np
 
 from . import metrics as _metrics
 from .backend import to_numpy
-from .config import RunConfig, integer, number, one_of, setting
+from .config import ConfigError, RunConfig, boolean, integer, number, one_of, setting
 from .ema import EMA
-from .objectives import BCE_OBJECTIVES
+from .layers.spectral_norm import spectral_normalize
+from .nn import DoubleBackwardError
+from .objectives import BCE_OBJECTIVES, GAN_OBJECTIVES
+from .penalties import check_critic, penalize_input_gradient, r1_term
 from .optim import SGD, Adam, RMSprop
 from .priors import Gaussian
 from .task import Task
@@ -42,10 +45,11 @@ class GANStep:
     backend : where the draws go.
     """
 
-    def __init__(self, G, D, opt_G, opt_D, prior, objective, noise_rng=None, backend="numpy"):
+    def __init__(self, G, D, opt_G, opt_D, prior, objective, noise_rng=None, backend="numpy", r1=0.0, r1_every=1):
         self.G, self.D, self.opt_G, self.opt_D = G, D, opt_G, opt_D
         self.prior, self.objective, self.backend = prior, objective, backend
         self.noise_rng = noise_rng if noise_rng is not None else np.random.default_rng(0)
+        self.r1, self.r1_every, self.last_r1 = r1, r1_every, 0.0
 
     # ---- what D sees ----------------------------------------------------------------------
     @staticmethod
@@ -78,7 +82,22 @@ class GANStep:
         out_fake = self.D(self.d_input(fake, fake_condition))
         loss_fake, dout = self.objective.d_fake(out_fake)
         self.D.backward(dout)                                   # ... plus the fake half
-        return dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+        stats = dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+        if self.r1:
+            stats["r1"] = self.r1_penalty(real)
+        return stats
+
+    def r1_penalty(self, real):
+        """R1 (Mescheder et al. 2018): γ/2 E‖∇ₓD(x)‖² on real images, added into D's .grad (``penalties.py``).
+
+        Lazy (Karras et al. 2020): with ``r1_every = k`` it is applied on every
+        k-th D step with weight k γ, the same gradient on average for a k-th of
+        the cost. Returns the penalty last applied (γ/2 E‖∇ₓD‖², unscaled), for the log.
+        """
+        if self.opt_D.t % self.r1_every == 0:                   # opt_D.t: D steps so far (saved, so resume is exact)
+            value, _ = penalize_input_gradient(self.D, real, r1_term, self.r1 * self.r1_every)
+            self.last_r1 = value / self.r1_every
+        return self.last_r1
 
     def after_d_step(self):
         """What happens right after D's update (WGAN clips D's weights here)."""
@@ -141,17 +160,30 @@ class GANConfig(RunConfig):
     beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
     lr_decay: str = setting("none", "linear: constant learning rates for the first half of the epochs, then down "
                                     "to 0", one_of("none", "linear"))
+    r1: float = setting(0.0, "R1 penalty gamma on real images (Mescheder et al. 2018; 0: off); D needs a double "
+                             "backward in every layer (no batchnorm)", number(0))
+    r1_every: int = setting(1, "apply R1 on every k-th D step, weighted by k (lazy regularisation)", integer(1))
+    spectral_norm: bool = setting(False, "spectral normalisation of every Dense and Conv2d weight of D (Miyato et "
+                                         "al. 2018)", boolean, kind="structure")
     ema: float = setting(0.0, "sample from an exponential moving average of G's weights with this decay (0: off)",
                          number(0, 1, high_open=True), kind="structure")
 
 
 @dataclass
 class BCEGANConfig(GANConfig):
-    """The original GAN's objective: binary cross-entropy on D's logits."""
+    """The original GAN's objective (binary cross-entropy on D's logits), or the hinge loss."""
 
-    g_loss: str = setting("nonsaturating", "G's loss", one_of(*BCE_OBJECTIVES))
-    label_smoothing: float = setting(0.0, "one-sided: real labels become 1 - this", number(0, 1, high_open=True))
+    g_loss: str = setting("nonsaturating", "the objective: BCE for D with G's non-saturating or minimax loss, or "
+                                           "the hinge loss (docs/hinge.md)", one_of(*GAN_OBJECTIVES))
+    label_smoothing: float = setting(0.0, "one-sided: real labels become 1 - this (BCE only)",
+                                     number(0, 1, high_open=True))
     d_dropout: float = setting(0.0, "dropout in D", number(0, 1, high_open=True), kind="structure")
+
+    def check(self):
+        if self.g_loss not in BCE_OBJECTIVES and self.label_smoothing:
+            return (f"--label-smoothing {self.label_smoothing!r}: applies to the BCE losses, not to "
+                    f"--g-loss {self.g_loss}; drop it")
+        return super().check()
 
 
 # ---- the task -----------------------------------------------------------------------------------
@@ -171,16 +203,22 @@ class GANTask(Task):
     def __init__(self, cfg):
         super().__init__(cfg)
         G, D = self.networks(np.random.default_rng(cfg.seed))
+        if getattr(cfg, "spectral_norm", False):
+            D = spectral_normalize(D, rng=np.random.default_rng([cfg.seed, 7]))
         self.G, self.D = G.to(cfg.backend), D.to(cfg.backend)
         self.prior = self.make_prior()
+        self._check_r1()
         self.objective = self.make_objective()
-        self.panels = self.objective.panels
+        self.panels = dict(self.objective.panels)
+        if getattr(cfg, "r1", 0):
+            self.panels["R1 penalty"] = (("r1",), None)
         self.ema = EMA(self.G, copy.deepcopy(self.G), cfg.ema) if cfg.ema else None
         self.opt_G = self.make_optimizer(self.G.parameters(), cfg.lr_g or cfg.lr)
         self.opt_D = self.make_optimizer(self.D.parameters(), cfg.lr_d or cfg.lr)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])
         self.gan = self.step_class(self.G, self.D, self.opt_G, self.opt_D, self.prior, self.objective,
-                                   noise_rng=self.noise_rng, backend=cfg.backend)
+                                   noise_rng=self.noise_rng, backend=cfg.backend, r1=getattr(cfg, "r1", 0.0),
+                                   r1_every=getattr(cfg, "r1_every", 1))
         self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
 
     # ---- what a model says ---------------------------------------------------------------------
@@ -192,7 +230,21 @@ class GANTask(Task):
         return Gaussian(self.cfg.z_dim)
 
     def make_objective(self):
-        return BCE_OBJECTIVES[self.cfg.g_loss](label_smoothing=self.cfg.label_smoothing)
+        objective = GAN_OBJECTIVES[self.cfg.g_loss]
+        if self.cfg.g_loss in BCE_OBJECTIVES:
+            return objective(label_smoothing=self.cfg.label_smoothing)
+        return objective()
+
+    def _check_r1(self):
+        """R1 differentiates D's backward: refuse, before any work, a D it cannot go through."""
+        if not getattr(self.cfg, "r1", 0):
+            return
+        if self.prior.conditional:
+            raise ConfigError(f"--r1 {self.cfg.r1!r}: the penalty is written for an unconditional D(x)")
+        try:
+            check_critic(self.D)
+        except DoubleBackwardError as exc:
+            raise ConfigError(f"--r1 {self.cfg.r1!r}: {exc}") from None
 
     def make_optimizer(self, params, lr):
         cfg = self.cfg
@@ -282,10 +334,13 @@ class GANTask(Task):
     def grid(self):
         return self.sample(self.fixed_latent), self.grid_nrow
 
-    def generate(self, n, seed=0, batch_size=500):
-        """``n`` samples as a NumPy array, from draws seeded by (cfg.seed, 4, seed): independent of training's."""
+    def generate(self, n, seed=0, batch_size=500, **fixed):
+        """``n`` samples as a NumPy array, from draws seeded by (cfg.seed, 4, seed): independent of training's.
+
+        ``fixed`` goes to the prior (``digit=3`` for a conditional model).
+        """
         rng = np.random.default_rng([self.cfg.seed, 4, seed])
-        out = [to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend)))
+        out = [to_numpy(self.sample(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend, **fixed)))
                for i in range(0, n, batch_size)]
         return np.concatenate(out)
 

@@ -6,6 +6,8 @@ A loss is the end of the chain, so its "backward" needs no upstream gradient:
 :class:`GaussianKL`) sum over each image's entries and average over the batch:
 nats per image, as the VAE literature reports them.
 """
+import math
+
 from .backend import check_same_device, get_array_module
 from .layers.activations import sigmoid
 
@@ -135,3 +137,29 @@ class GaussianKL:
         dmu = mu / n                                        # dKL/dmu = mu, per image, then the batch mean
         dlog_var = (var - 1) * half / n                     # dKL/dlog sigma^2 = (sigma^2 - 1) / 2, then the mean
         return kl, (dmu, dlog_var)
+class GaussianNLL:
+    """Negative log-likelihood of targets c under N(mu, sigma^2 I), mu (N, D), summed over D, averaged over N.
+
+        -log q(c | mu) = sum_j [ (c_j - mu_j)^2 / (2 sigma^2) + log sigma + log(2 pi) / 2 ]
+        dl/dmu_j       = (mu_j - c_j) / sigma^2          (divided by N for the mean)
+
+    sigma is fixed (InfoGAN's continuous codes use sigma = 1, as the paper's
+    MNIST code does): then the loss is half the squared error plus a constant.
+    """
+
+    def __init__(self, sigma=1.0):
+        if not sigma > 0:
+            raise ValueError(f"GaussianNLL: sigma must be > 0, got {sigma!r}")
+        self.sigma = sigma
+
+    def __call__(self, mean, targets):
+        _check_pair("GaussianNLL", "means", mean, targets)
+        if mean.ndim != 2:
+            raise ValueError(f"GaussianNLL: means must have shape (N, D), got {tuple(mean.shape)}")
+        n, d = mean.shape
+        var = self.sigma ** 2
+        diff = mean - targets                                                   # mu - c
+        constant = d * (math.log(self.sigma) + 0.5 * math.log(2 * math.pi))    # sum_j log(sigma sqrt(2 pi))
+        loss = (diff * diff).sum(axis=1).mean() / (2 * var) + constant
+        grad = diff / mean.dtype.type(var * n)                                  # dL/dmu = (mu - c) / (sigma^2 N)
+        return loss, grad

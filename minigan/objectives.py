@@ -1,4 +1,4 @@
-r"""What D and G minimise, as objects: the original GAN's two G losses and the Wasserstein one.
+r"""What D and G minimise, as objects: the original GAN's two G losses, the Wasserstein one, the hinge.
 
 Every GAN objective here splits D's loss into a term on real outputs and a
 term on fake outputs,
@@ -113,5 +113,37 @@ class Wasserstein(Objective):
         return dict(wasserstein=out_real.mean() - out_fake.mean())
 
 
+class Hinge(Objective):
+    r"""The hinge loss of SNGAN, SAGAN and BigGAN (Lim & Ye 2017; Miyato et al. 2018).
+
+    D minimises :math:`E[\max(0, 1 - D(x))] + E[\max(0, 1 + D(G(z)))]`: a real
+    output above 1 or a fake one below -1 costs nothing, so D stops pushing on
+    samples it already separates by a margin. G minimises :math:`-E[D(G(z))]`,
+    as in WGAN. Each term's gradient is :math:`\mp 1/N` where its hinge is
+    active and 0 elsewhere.
+    """
+
+    panels = {"D output (raw)": (("d_real", "d_fake"), 0.0), "D accuracy": (("d_acc",), 0.5)}
+
+    def d_real(self, out):
+        active = out < 1                                         # where 1 - D(x) > 0
+        n = out.dtype.type(out.size)
+        return (active * (1 - out)).sum() / n, -active.astype(out.dtype) / n   # d/dout = -[D(x) < 1] / N
+
+    def d_fake(self, out):
+        active = out > -1                                        # where 1 + D(G(z)) > 0
+        n = out.dtype.type(out.size)
+        return (active * (1 + out)).sum() / n, active.astype(out.dtype) / n    # d/dout = [D(G(z)) > -1] / N
+
+    def g(self, out):
+        return Wasserstein._mean(out, -1.0)                      # -E[D(G(z))]
+
+    def stats(self, out_real, out_fake):
+        acc = ((out_real > 0).mean() + (out_fake < 0).mean()) / 2
+        return dict(d_real=out_real.mean(), d_fake=out_fake.mean(), d_acc=acc)
+
+
 #: The objectives a ``--g-loss`` flag may name.
 BCE_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax}
+#: The objectives of the original GAN's family a ``--g-loss`` flag may name (BCE for D, or the hinge).
+GAN_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax, "hinge": Hinge}

@@ -1,4 +1,4 @@
-"""Optimizers over a list of parameters, and gradient clipping.
+"""Optimizers over a list of parameters, gradient clipping, and WGAN's weight clipping.
 
 Each ``step()`` reads ``p.grad`` and updates ``p.data`` in place; the
 optimizer never calls backward. Formulas follow PyTorch's documentation, so
@@ -187,3 +187,22 @@ def clip_grad_norm(params, max_norm):
     for p in params:
         p.grad *= scale
     return total
+
+
+def clip_weights(params, c):
+    r"""Clamp every entry of every parameter into [-c, c], in place: WGAN's critic constraint.
+
+    Not a gradient clip: this moves the *weights* ``p.data`` back into the box
+    :math:`[-c, c]^{|\theta|}` after the optimizer's step (Arjovsky et al.
+    2017, Algorithm 1, line 7). A network whose weights all lie in a compact box
+    is K-Lipschitz for some K that depends only on c and the architecture, which
+    is what makes :math:`E[D(x)] - E[D(G(z))]` a (scaled) Wasserstein-1 estimate
+    (docs/wgan.md). Every parameter is clamped, biases and batchnorm's scale and
+    shift included, as in the paper's code (``p.data.clamp_(-c, c)`` for all
+    ``netD.parameters()``); gradients and optimizer state are left alone.
+    """
+    if not c > 0:
+        raise ValueError(f"clip_weights: c must be > 0, got {c!r}")
+    for p in params:
+        xp = get_array_module(p.data)
+        xp.clip(p.data, -c, c, out=p.data)                # θ <- clip(θ, -c, c)

@@ -22,6 +22,15 @@ class Task:
     def __init__(self, cfg):
         self.cfg = cfg
 
+    @classmethod
+    def tuned_settings(cls, given):
+        """The settings the example starts from, given the flags set on the command line (``{name: value}``).
+
+        ``tuned`` for most models; a model whose best settings depend on a
+        structural choice (the conditional GAN's body) picks them here.
+        """
+        return dict(cls.tuned)
+
     # ---- what a checkpoint holds ---------------------------------------------------------
     def modules(self):
         """``{name: Layer}`` whose state a checkpoint keeps."""

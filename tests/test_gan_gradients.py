@@ -48,6 +48,16 @@ def tiny_dcgan_hidden(rng):
     return G, D, 3, (1, 28, 28)
 
 
+def tiny_dcgan_dense(rng):
+    """The DCGAN example's networks: a hidden Dense layer with batchnorm at the start of G and before D's logit."""
+    G = dcgan.generator(z_dim=3, base=2, hidden=5, dtype=np.float64, rng=rng)
+    D = dcgan.discriminator(base=2, hidden=3, hidden_norm="batch", slope=0.1, dtype=np.float64, rng=rng)
+    for net in (G, D):
+        for p in net.parameters():
+            p.data[...] = rng.normal(0, 0.5, p.data.shape)
+    return G, D, 3, (1, 28, 28)
+
+
 def make_step(builder, g_loss="nonsaturating"):
     rng = np.random.default_rng(0)
     G, D, z_dim, shape = builder(rng)
@@ -58,7 +68,8 @@ def make_step(builder, g_loss="nonsaturating"):
     return gan, z, real
 
 
-@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan, tiny_dcgan_hidden], ids=["mlp", "dcgan", "dcgan-hidden"])
+@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan, tiny_dcgan_hidden, tiny_dcgan_dense],
+                         ids=["mlp", "dcgan", "dcgan-hidden", "dcgan-dense"])
 def test_discriminator_gradient_matches_finite_differences(builder):
     gan, z, real = make_step(builder)
     fake = gan.G(z)
@@ -74,7 +85,7 @@ def test_discriminator_gradient_matches_finite_differences(builder):
 
 
 @pytest.mark.parametrize("g_loss", ["nonsaturating", "minimax"])
-@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan], ids=["mlp", "dcgan"])
+@pytest.mark.parametrize("builder", [tiny_mlp_gan, tiny_dcgan, tiny_dcgan_dense], ids=["mlp", "dcgan", "dcgan-dense"])
 def test_generator_gradient_flows_through_discriminator(builder, g_loss):
     gan, z, real = make_step(builder, g_loss)
     gan.g_gradients(gan.G(z))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.objectives import BCE_OBJECTIVES, Minimax, NonSaturating, Wasserstein
+from minigan.objectives import BCE_OBJECTIVES, Hinge, Minimax, NonSaturating, Wasserstein
 
 TERMS = ("d_real", "d_fake", "g")
 
@@ -14,11 +14,13 @@ def sig(z):
 
 @pytest.fixture
 def out(rng):
-    return rng.standard_normal((7, 1)) * 2
+    out = rng.standard_normal((7, 1)) * 2
+    out[np.abs(np.abs(out) - 1) < 1e-3] += 0.01   # away from the hinge's kinks at ±1
+    return out
 
 
-@pytest.mark.parametrize("objective", [NonSaturating(), NonSaturating(0.1), Minimax(0.2), Wasserstein()],
-                         ids=["nonsaturating", "nonsaturating-ls", "minimax-ls", "wasserstein"])
+@pytest.mark.parametrize("objective", [NonSaturating(), NonSaturating(0.1), Minimax(0.2), Wasserstein(), Hinge()],
+                         ids=["nonsaturating", "nonsaturating-ls", "minimax-ls", "wasserstein", "hinge"])
 @pytest.mark.parametrize("term", TERMS)
 def test_each_terms_gradient_matches_finite_differences(objective, term, out):
     loss, grad = getattr(objective, term)(out)
@@ -63,6 +65,18 @@ def test_label_smoothing_outside_zero_one_is_refused():
 
 def test_the_terms_keep_float32(rng):
     out = rng.standard_normal((4, 1)).astype(np.float32)
-    for objective in (NonSaturating(0.1), Minimax(), Wasserstein()):
+    for objective in (NonSaturating(0.1), Minimax(), Wasserstein(), Hinge()):
         for term in TERMS:
             assert getattr(objective, term)(out)[1].dtype == np.float32
+
+
+def test_the_hinge_terms_are_the_formulas(out, rng):
+    h = Hinge()
+    real = rng.standard_normal((7, 1)) * 2
+    np.testing.assert_allclose(h.d_real(real)[0], np.mean(np.maximum(0, 1 - real)))
+    np.testing.assert_allclose(h.d_fake(out)[0], np.mean(np.maximum(0, 1 + out)))
+    np.testing.assert_allclose(h.g(out)[0], -out.mean())
+    # outputs beyond the margin cost nothing and get no gradient
+    beyond = np.array([[2.0], [1.5]])
+    assert h.d_real(beyond)[0] == 0 and not h.d_real(beyond)[1].any()
+    assert h.d_fake(-beyond)[0] == 0 and not h.d_fake(-beyond)[1].any()

@@ -60,3 +60,13 @@ def copy_weights(mg_model, t_model):
             if isinstance(a, (BatchNorm1d, BatchNorm2d)):
                 put(b.running_mean, a.running_mean)
                 put(b.running_var, a.running_var)
+
+
+def rel_error(a, b):
+    """max |a - b| / max |b| for minigan's a and PyTorch's b, CPU or CUDA (a gradient PyTorch never made counts as 0)."""
+    a = np.asarray(to_numpy(a), dtype=np.float64)
+    b = np.zeros_like(a) if b is None else b
+    b = np.asarray(b.detach().cpu().numpy() if hasattr(b, "detach") else b, dtype=np.float64)
+    if not np.abs(b).max() and not np.abs(a).max():
+        return 0.0
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))

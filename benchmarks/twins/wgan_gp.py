@@ -32,7 +32,7 @@ from torch import nn  # noqa: E402
 
 from minigan import (BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU, Reshape, Tanh, gradient_penalty,  # noqa: E402
                      to_device, to_numpy)
-from twins.common import TWINS, copy_weights, paired_params  # noqa: E402
+from twins.common import TWINS, copy_weights, paired_params, rel_error  # noqa: E402
 
 TWINS[LayerNorm] = nn.LayerNorm
 LABEL = "WGAN-GP"   # its rows in benchmarks/bench.py's step table
@@ -116,16 +116,6 @@ class TorchWGANGP:
         self.ema_t += 1
 
 
-def rel_error(a, b):
-    """max |a - b| / max |b| for minigan's a and PyTorch's b (a gradient PyTorch never made counts as 0)."""
-    a = np.asarray(to_numpy(a), dtype=np.float64)
-    b = np.zeros_like(a) if b is None else b
-    b = np.asarray(b.detach().cpu().numpy() if hasattr(b, "detach") else b, dtype=np.float64)
-    if not np.abs(b).max() and not np.abs(a).max():
-        return 0.0
-    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
-
-
 class Twin:
     """minigan's task and its PyTorch twin, built from the same weights."""
 
@@ -157,8 +147,8 @@ class Twin:
         copy_weights(task.G, twin.G)
         copy_weights(task.D, twin.D)
         noise, eps = copy.deepcopy(task.noise_rng), copy.deepcopy(task.penalty_rng)
-        twin.noise = lambda n: torch.from_numpy(noise.standard_normal((n, twin.z_dim)).astype(np.float32))
-        twin.epsilon = lambda n: torch.from_numpy(eps.random((n, 1, 1, 1)).astype(np.float32))
+        twin.noise = lambda n: torch.from_numpy(noise.standard_normal((n, twin.z_dim)).astype(np.float32)).to(self.device)
+        twin.epsilon = lambda n: torch.from_numpy(eps.random((n, 1, 1, 1)).astype(np.float32)).to(self.device)
         batches = [(to_device(b, task.cfg.backend), None) for b in np.split(real, task.cfg.k)]
         stats = task.step(batches)
         stats_t = twin.step(torch.from_numpy(real).to(self.device))

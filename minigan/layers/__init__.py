@@ -7,9 +7,11 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding, OneHot, one_hot
 from .layernorm import LayerNorm
+from .minibatch_std import MinibatchStd
 from .reparameterize import Reparameterize
 from .reshape import Flatten, Reshape, Upsample2d
+from .spectral_norm import SpectralNorm, spectral_normalize
 
 __all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "LeakyReLU", "ReLU",
            "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
-           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize"]
+           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm", "spectral_normalize", "MinibatchStd"]

@@ -1,0 +1,79 @@
+"""What a model's settings cost per training step: the example's defaults against the textbook anchor.
+
+    python benchmarks/step_settings.py dcgan                          # the example's defaults vs --anchor
+    python benchmarks/step_settings.py dcgan --with "--mbstd 4" --with "--r1 5 --d-norm none"
+    python benchmarks/step_settings.py dcgan --threads 1 --rounds 9
+
+Each setting's step (one D step and one G step on a batch, as ``Run`` calls
+it, R1 and EMA included) is timed in alternating blocks over several rounds
+(``timing.py``); the table shows ms per step (median over rounds, min-max) and
+the ratio to the anchor's step, round by round. No PyTorch needed. bench.py
+times the anchor's step against PyTorch; this script says what the example's
+choices add to it.
+"""
+import argparse
+import os
+import sys
+
+if __name__ == "__main__":  # NumPy reads the thread count when it is imported
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ[var] = sys.argv[i + 1]
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import alternate, ratio_spread, spread  # noqa: E402
+from minigan import models, to_device  # noqa: E402
+from minigan.cli import config_from_args, train_parser  # noqa: E402
+
+
+def step_fn(model, flags, batch, backend):
+    """A zero-argument function running one training step of ``model`` with these command-line flags."""
+    task_cls = models.get(model)
+    cfg = config_from_args(model, train_parser(model).parse_args(
+        flags + ["--batch-size", str(batch), "--backend", backend, "--out", "unused"]))
+    task = task_cls(cfg)
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (cfg.k * batch, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, cfg.k * batch)
+    batches = [(to_device(x, backend), to_device(y, backend))
+               for x, y in zip(np.split(real, cfg.k), np.split(labels, cfg.k))]
+    conditional = getattr(task.prior, "conditional", False)
+    batches = [(x, y if conditional else None) for x, y in batches]
+
+    return lambda: task.step(batches)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("model")
+    p.add_argument("--with", dest="extra", action="append", default=[], metavar="FLAGS",
+                   help="another setting to time, as the example's flags in one string (repeatable)")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--block-s", type=float, default=1.0, help="seconds per block of steps")
+    p.add_argument("--threads", type=int, default=None, help="BLAS threads (set before NumPy loads)")
+    p.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
+    args = p.parse_args(argv)
+    settings = [("anchor (--anchor)", ["--anchor"]), ("example's defaults", [])]
+    settings += [(flags, flags.split()) for flags in args.extra]
+    fns = [step_fn(args.model, flags, args.batch, args.backend) for _, flags in settings]
+    sync = lambda: None  # noqa: E731
+    if args.backend == "cupy":
+        import cupy
+        sync = cupy.cuda.Device().synchronize
+    ms = alternate(fns, rounds=args.rounds, block_s=args.block_s, sync=sync)
+    threads = os.environ.get("OMP_NUM_THREADS", "default")
+    print(f"{args.model}, batch {args.batch}, backend {args.backend}, BLAS threads {threads}, "
+          f"{args.rounds} rounds of alternating blocks\n")
+    print("| setting | ms per step (median, min-max) | / anchor (median, min-max) |")
+    print("| --- | --- | --- |")
+    for (label, _), times in zip(settings, ms):
+        s, r = spread(times), ratio_spread(times, ms[0])
+        print(f"| {label} | {s.median:.1f} ({s.min:.1f}-{s.max:.1f}) | {r.median:.2f}x ({r.min:.2f}-{r.max:.2f}) |")
+
+
+if __name__ == "__main__":
+    main()

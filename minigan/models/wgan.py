@@ -1,0 +1,85 @@
+"""WGAN with weight clipping (Arjovsky, Chintala & Bottou 2017), on MNIST.
+
+The critic D has no sigmoid: it scores an image with a real number, and
+maximises E[D(x)] - E[D(G(z))] (``objectives.Wasserstein``), an estimate of the
+Wasserstein-1 distance between the data and G's samples as long as D stays
+Lipschitz. Clipping every critic weight into [-c, c] after each of its steps
+(:func:`minigan.optim.clip_weights`, in :meth:`WGANStep.after_d_step`) is how
+the paper keeps it so. The critic takes ``--n-critic`` steps, each on its own
+real batch, for each G step; both nets use RMSprop (the paper's: lr 5e-5,
+c = 0.01, n_critic = 5 are the ``--anchor`` settings).
+
+The networks are the DCGAN or the MLP GAN's bodies (``--arch``), the critic
+with its logit read as a score. See docs/wgan.md.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import integer, number, one_of, setting, text
+from ..gan import GANConfig, GANStep, GANTask
+from ..objectives import Wasserstein
+from ..optim import clip_weights
+from . import dcgan, mlp_gan, register
+
+
+class WGANStep(GANStep):
+    """:class:`minigan.gan.GANStep` whose critic is clipped into [-clip, clip] after each of its updates."""
+
+    def __init__(self, *args, clip=0.01, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clip = clip
+
+    def after_d_step(self):
+        clip_weights(self.D.parameters(), self.clip)           # Algorithm 1, line 7: w <- clip(w, -c, c)
+
+
+@dataclass
+class Config(GANConfig):
+    """The defaults are the paper's (Algorithm 1): RMSprop, lr 5e-5, c = 0.01, n_critic = 5."""
+
+    model: str = setting("wgan", cli=False, kind="structure")
+    out: str = setting("runs/wgan", "the run folder", text, kind="run")
+    epochs: int = setting(16, "passes over the training images (each G step uses n_critic batches)", integer(1),
+                          kind="run")
+    z_dim: int = setting(100, "size of the noise vector z", integer(1), kind="structure")
+    k: int = setting(5, "critic steps per G step (each on its own real batch)", integer(1), kind="structure",
+                     flag="--n-critic")
+    optimizer: str = setting("rmsprop", "optimizer of both nets", one_of("rmsprop", "adam", "sgd"))
+    lr: float = setting(5e-5, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
+    clip: float = setting(0.01, "every critic weight is clipped into [-clip, clip] after each critic step",
+                          number(0, low_open=True))
+    arch: str = setting("dcgan", "the networks' bodies: DCGAN's convolutions, or the MLP GAN's dense layers",
+                        one_of("dcgan", "mlp"), kind="structure")
+    d_hidden: int = setting(0, "dcgan: width of a hidden Dense layer before the critic's output (0: none)",
+                            integer(0), kind="structure")
+
+
+@register
+class WGAN(GANTask):
+    """The weight-clipped WGAN: 16 epochs on a CPU give all ten digits (docs/wgan.md)."""
+
+    name = "wgan"
+    Config = Config
+    step_class = WGANStep
+    description = "Train the WGAN with weight clipping (Arjovsky et al. 2017) on MNIST."
+    #: the settings found for a 16-epoch run (docs/wgan.md); ``--anchor`` goes back to the paper's
+    tuned = dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999)
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.gan.clip = cfg.clip
+
+    def networks(self, rng):
+        cfg = self.cfg
+        if cfg.arch == "dcgan":
+            G = dcgan.generator(z_dim=cfg.z_dim, rng=rng)
+            D = dcgan.discriminator(hidden=cfg.d_hidden, rng=rng)
+        else:
+            G = mlp_gan.generator(z_dim=cfg.z_dim, rng=rng)
+            D = mlp_gan.discriminator(rng=rng)
+        clip_weights(D.parameters(), cfg.clip)                  # the critic starts inside the box it is kept in
+        return G, D
+
+    def make_objective(self):
+        return Wasserstein()
