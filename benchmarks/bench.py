@@ -11,7 +11,7 @@ Tables:
              of each model with a PyTorch twin in benchmarks/twins/<model>.py (WGAN-GP)
   2. layers  forward + backward of each layer type at DCGAN sizes
   3. memory  peak memory of a training step, each in a fresh subprocess
-  4. flops   achieved GFLOP/s of the convolutions against the machine's float32 GEMM rate
+  4. flops   the machine's float32 GEMM rate; each training step's and each convolution's GFLOP/s against it
 
 Threads: NumPy's BLAS reads OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS
 once, when NumPy is imported. So this script sets all three to ``--threads`` *before*
@@ -30,10 +30,8 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -77,13 +75,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))      # and its PyTorch 
 import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, to_device, to_numpy)
-from minigan.conv import conv_output_size  # noqa: E402
 from minigan import models  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
 from minigan.models import dcgan, mlp_gan  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
 from minigan.priors import Gaussian  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
+from flops import GemmFlops, conv_macs  # noqa: E402  (benchmarks/flops.py)
 from timing import alternate, ratio_spread, spread  # noqa: E402  (benchmarks/timing.py)
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
@@ -593,7 +591,7 @@ def step_cells(args, ctx):
     for model, label in MODELS.items():
         for batch in args.batch_sizes:
             yield label, batch, (lambda m=model, b=batch: build_gan_pair(m, b, ctx)[:2])
-    for name, module in twin_models().items():
+    for name, module in (twin_models() if torch is not None else {}).items():  # twins need PyTorch
         for batch in args.batch_sizes:
             yield (getattr(module, "LABEL", name), batch,
                    (lambda n=name, m=module, b=batch: build_twin_pair(n, m, b, ctx)[:2]))
@@ -635,10 +633,10 @@ def table_step(args, ctx):
 
 
 def timing_note(args, what):
-    return (f"ms: median over {args.rounds} rounds; each round times a block of consecutive {what} of each "
-            f"framework (about {args.block_s:g} s, at least 3), alternating which goes first, after "
-            f"{args.warmup} warm-up {what}; a block counts its median call; the ratio is taken per round "
-            f"and shown as median (min-max over the rounds)")
+    return (f"ms: median over {args.rounds} round(s); a round times one block of consecutive {what} of each "
+            f"framework (about {args.block_s:g} s, at least 3 {what}; its median {what[:-1]} counts), the "
+            f"order alternating from round to round, after {args.warmup} warm-up {what} each; the ratio is "
+            f"taken within each round and shown as median (min-max over the rounds)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -831,75 +829,8 @@ def table_memory(args, ctx):
 
 
 # ---------------------------------------------------------------------------------------------
-# table 4: achieved GFLOP/s of the convolutions
+# table 4: the machine's GEMM rate; each step's and each convolution's GFLOP/s against it
 # ---------------------------------------------------------------------------------------------
-def conv_macs(layer, x_shape):
-    """Multiply-adds of one forward pass (a transposed conv: those of the conv it is the adjoint of)."""
-    n, _, h, w = x_shape
-    kh, kw = layer.kernel_size
-    if isinstance(layer, ConvTranspose2d):
-        return n * h * w * layer.in_channels * layer.out_channels * kh * kw
-    ho = conv_output_size(h, kh, layer.stride, layer.padding)
-    wo = conv_output_size(w, kw, layer.stride, layer.padding)
-    return n * ho * wo * layer.out_channels * layer.in_channels * kh * kw
-
-
-class GemmFlops:
-    """Counts the FLOPs of minigan's matrix products (Dense, Conv2d, ConvTranspose2d) while active.
-
-        with GemmFlops() as flops:
-            step()
-        flops.gflop      # 2 x the multiply-adds of every forward, backward and double backward
-
-    A forward counts the layer's MACs; a backward its input gradient's MACs (the same number),
-    plus the weight gradient's when the layer's ``requires_grad`` is set; a double backward the
-    same two. Elementwise work (batchnorm, activations, Adam) is not counted: it is not what a
-    GEMM rate measures. The very step that is timed is counted (PyTorch does the same products,
-    except the input gradient of D's first layer, which it skips: less than 1% of a DCGAN step).
-    """
-
-    def __init__(self):
-        self.macs, self._saved, self._x_shape = 0, [], {}
-
-    @staticmethod
-    def forward_macs(layer, x_shape):
-        if isinstance(layer, Dense):
-            return x_shape[0] * layer.in_features * layer.out_features
-        return conv_macs(layer, x_shape)
-
-    def __enter__(self):
-        counter = self
-
-        def counted(cls, name):
-            original = cls.__dict__[name]
-            counter._saved.append((cls, name, original))
-
-            def wrapped(layer, arr):
-                if name == "forward":
-                    counter._x_shape[id(layer)] = tuple(arr.shape)
-                    counter.macs += counter.forward_macs(layer, arr.shape)
-                else:  # backward (dy: the forward's x shape counts) or double_backward (ddx: x's shape)
-                    shape = counter._x_shape[id(layer)] if name == "backward" else tuple(arr.shape)
-                    counter.macs += counter.forward_macs(layer, shape) * (1 + bool(layer.requires_grad))
-                return original(layer, arr)
-            setattr(cls, name, wrapped)
-
-        for cls in (Dense, Conv2d, ConvTranspose2d):
-            for name in ("forward", "backward", "double_backward"):
-                if name in cls.__dict__:
-                    counted(cls, name)
-        return self
-
-    def __exit__(self, *exc):
-        for cls, name, original in reversed(self._saved):
-            setattr(cls, name, original)
-        self._saved = []
-
-    @property
-    def gflop(self):
-        return 2 * self.macs / 1e9
-
-
 def gemm_rate(m, k, n, args, ctx):
     """(minigan's array library, PyTorch) float32 GEMM rate in GFLOP/s for (m, k) @ (k, n), medians over rounds."""
     rng = np.random.default_rng(0)
@@ -974,7 +905,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Time minigan against PyTorch on the same GAN work.")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="numpy: NumPy vs PyTorch CPU (default); cupy: CuPy vs PyTorch CUDA")
-    p.add_argument("--rounds", "--repeats", type=int, default=7,
+    p.add_argument("--rounds", type=int, default=7,
                    help="rounds per measurement; each times a block of calls of each framework, alternating (7)")
     p.add_argument("--block-s", type=float, default=0.3,
                    help="seconds of one block of calls (at least 3 calls; 0: 3 calls) (0.3)")
