@@ -11,7 +11,7 @@ Tables:
              of each model with a PyTorch twin in benchmarks/twins/<model>.py (WGAN-GP)
   2. layers  forward + backward of each layer type at DCGAN sizes
   3. memory  peak memory of a training step, each in a fresh subprocess
-  4. flops   achieved GFLOP/s of the convolutions against the machine's float32 GEMM rate
+  4. flops   the machine's float32 GEMM rate; each training step's and each convolution's GFLOP/s against it
 
 Threads: NumPy's BLAS reads OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS
 once, when NumPy is imported. So this script sets all three to ``--threads`` *before*
@@ -30,10 +30,8 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -77,13 +75,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))      # and its PyTorch 
 import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, to_device, to_numpy)
-from minigan.conv import conv_output_size  # noqa: E402
 from minigan import models  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
 from minigan.models import dcgan, mlp_gan  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
 from minigan.priors import Gaussian  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
+from flops import GemmFlops, conv_macs  # noqa: E402  (benchmarks/flops.py)
+from timing import alternate, ratio_spread, spread  # noqa: E402  (benchmarks/timing.py)
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
 copy_weights = paired_params = None  # from twins/common.py, also set by load_torch()
@@ -92,7 +91,6 @@ LR, BETAS = 2e-4, (0.5, 0.999)  # Adam, as in the DCGAN paper and pytorch/exampl
 MODELS = {"mlp": "MLP GAN", "dcgan": "DCGAN"}
 TABLES = ("step", "layers", "memory", "flops")
 MEMORY_STEPS = 3       # training steps run by each memory child (the first allocates Adam's state)
-SETTLE_S = 0.1         # pause between frameworks, so one's spinning worker threads go idle first
 PARITY_BATCH = 4
 
 
@@ -145,42 +143,26 @@ def setup(args, need_torch=True):
         def sync():
             pass
     return SimpleNamespace(backend=args.backend, gpu=gpu, device="cuda" if gpu else "cpu", sync=sync,
-                           layer_times={})
+                           layer_times={}, step_times=None)
 
 
 # ---------------------------------------------------------------------------------------------
 # timing and printing
 # ---------------------------------------------------------------------------------------------
-def median_ms(fn, args, ctx):
-    """Median wall time of ``fn()`` in ms over ``--repeats`` calls, after ``--warmup`` calls.
+Timing = namedtuple("Timing", "minigan torch ratio")  # Spreads of ms per call (PyTorch's and the ratio's: or None)
+
+
+def time_pair(minigan_fn, torch_fn, args, ctx):
+    """A :data:`Timing`: the two functions timed in alternating blocks over ``--rounds`` rounds (timing.py).
 
     Each call is followed by a device synchronisation (a no-op on the CPU), so GPU work is
     counted when it finishes, not when it is queued. The garbage collector is off while timing.
     """
-    for _ in range(args.warmup):
-        fn()
-    ctx.sync()
-    gc.collect()
-    gc.disable()
-    try:
-        times = []
-        for _ in range(max(1, args.repeats)):
-            t0 = time.perf_counter()
-            fn()
-            ctx.sync()
-            times.append(time.perf_counter() - t0)
-    finally:
-        gc.enable()
-    return 1e3 * statistics.median(times)
-
-
-def time_pair(minigan_fn, torch_fn, args, ctx):
-    """(minigan ms, PyTorch ms or None), each framework timed as one block."""
-    t_mg = median_ms(minigan_fn, args, ctx)
+    fns = [minigan_fn] + ([torch_fn] if torch_fn is not None else [])
+    ms = alternate(fns, rounds=max(1, args.rounds), block_s=args.block_s, warmup=args.warmup, sync=ctx.sync)
     if torch_fn is None:
-        return t_mg, None
-    time.sleep(SETTLE_S)
-    return t_mg, median_ms(torch_fn, args, ctx)
+        return Timing(spread(ms[0]), None, None)
+    return Timing(spread(ms[0]), spread(ms[1]), ratio_spread(ms[0], ms[1]))
 
 
 def fmt_ms(ms):
@@ -191,6 +173,15 @@ def fmt_ms(ms):
 
 def fmt_ratio(a, b):
     return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}x"
+
+
+def fmt_spread(ratio):
+    """'0.93x (0.90-0.97)': the median ratio over the rounds, and its min and max."""
+    return "n/a" if ratio is None else f"{ratio.median:.2f}x ({ratio.min:.2f}-{ratio.max:.2f})"
+
+
+def median_of(timing):
+    return None if timing is None else timing.median
 
 
 def fmt_num(x, unit=""):
@@ -306,7 +297,7 @@ def print_environment(args, ctx):
                                    f"cuDNN {torch.backends.cudnn.version()}"),
                     ("torch TF32", f"{torch_tf32_flags()} "
                                    f"({'on: --tf32' if args.tf32 else 'off: fair float32; --tf32 turns it on'})")]
-    env.append(("run", f"backend={args.backend}, threads={THREADS}, repeats={args.repeats}, warmup={args.warmup}, "
+    env.append(("run", f"backend={args.backend}, threads={THREADS}, rounds={args.rounds}, block={args.block_s:g} s, warmup={args.warmup}, "
                        f"batch sizes={args.batch_sizes}, layer batch={args.layer_batch}, float32"))
     print("## Environment\n" if args.markdown else "Environment\n===========")
     for k, v in env:
@@ -593,28 +584,44 @@ def check_parity(args, ctx):
 # ---------------------------------------------------------------------------------------------
 # table 1: a full training step
 # ---------------------------------------------------------------------------------------------
-def table_step(args, ctx):
-    rows = []
+def step_cells(args, ctx):
+    """(label, batch, builder) of every cell of the step table: the MLP GAN and the DCGAN, then every
+    registered model with a twin module in benchmarks/twins/ (found there, so a new twin joins unedited).
+    ``builder()`` returns (minigan step fn, PyTorch step fn or None)."""
     for model, label in MODELS.items():
         for batch in args.batch_sizes:
-            mg_fn, t_fn, _ = build_gan_pair(model, batch, ctx)
-            t_mg, t_t = time_pair(mg_fn, t_fn, args, ctx)
-            rows.append([label, batch, fmt_ms(t_mg), fmt_ms(t_t),
-                         fmt_num(1e3 * batch / t_mg), fmt_num(t_t and 1e3 * batch / t_t), fmt_ratio(t_mg, t_t)])
-            del mg_fn, t_fn
-            gc.collect()
-    for name, module in twin_models().items():
+            yield label, batch, (lambda m=model, b=batch: build_gan_pair(m, b, ctx)[:2])
+    for name, module in (twin_models() if torch is not None else {}).items():  # twins need PyTorch
         for batch in args.batch_sizes:
-            mg_fn, t_fn, _ = build_twin_pair(name, module, batch, ctx)
-            t_mg, t_t = time_pair(mg_fn, t_fn, args, ctx)
-            rows.append([getattr(module, "LABEL", name), batch, fmt_ms(t_mg), fmt_ms(t_t),
-                         fmt_num(1e3 * batch / t_mg), fmt_num(1e3 * batch / t_t), fmt_ratio(t_mg, t_t)])
+            yield (getattr(module, "LABEL", name), batch,
+                   (lambda n=name, m=module, b=batch: build_twin_pair(n, m, b, ctx)[:2]))
+
+
+def time_steps(args, ctx):
+    """{(label, batch): (Timing, GFLOP of one minigan step)} for every step cell (cached in ctx)."""
+    if ctx.step_times is None:
+        ctx.step_times = {}
+        for label, batch, builder in step_cells(args, ctx):
+            mg_fn, t_fn = builder()
+            with GemmFlops() as flops:
+                mg_fn()
+            ctx.step_times[label, batch] = time_pair(mg_fn, t_fn, args, ctx), flops.gflop
             del mg_fn, t_fn
             gc.collect()
+    return ctx.step_times
+
+
+def table_step(args, ctx):
+    rows = []
+    for (label, batch), (t, _) in time_steps(args, ctx).items():
+        t_mg, t_t = t.minigan.median, median_of(t.torch)
+        rows.append([label, batch, fmt_ms(t_mg), fmt_ms(t_t), fmt_num(1e3 * batch / t_mg),
+                     fmt_num(t_t and 1e3 * batch / t_t), fmt_spread(t.ratio)])
     print_table("1. One GAN training step (D on real + fake, Adam; G through D on the same fake batch, Adam)",
-                ["model", "batch", "minigan ms", "PyTorch ms", "minigan img/s", "PyTorch img/s", "minigan/PyTorch"],
+                ["model", "batch", "minigan ms", "PyTorch ms", "minigan img/s", "PyTorch img/s",
+                 "minigan/PyTorch (min-max)"],
                 rows,
-                [f"median of {args.repeats} steps after {args.warmup} warm-up steps; images/s = batch / step time",
+                [timing_note(args, "steps"), "images/s = batch / median step time",
                  "minigan: minigan.gan.GANStep.step; PyTorch: the pytorch/examples dcgan loop (TorchGANStep), "
                  "same layers, BCE-with-logits, non-saturating G loss, Adam(2e-4, (0.5, 0.999)), float32",
                  "models below the MLP GAN and the DCGAN: the example's (tuned) settings against the PyTorch twin "
@@ -625,11 +632,18 @@ def table_step(args, ctx):
                 args.markdown)
 
 
+def timing_note(args, what):
+    return (f"ms: median over {args.rounds} round(s); a round times one block of consecutive {what} of each "
+            f"framework (about {args.block_s:g} s, at least 3 {what}; its median {what[:-1]} counts), the "
+            f"order alternating from round to round, after {args.warmup} warm-up {what} each; the ratio is "
+            f"taken within each round and shown as median (min-max over the rounds)")
+
+
 # ---------------------------------------------------------------------------------------------
 # table 2: single layers
 # ---------------------------------------------------------------------------------------------
 def time_layer(spec, args, ctx):
-    """(minigan ms, PyTorch ms) for forward + backward of one layer at --layer-batch (cached)."""
+    """The :data:`Timing` of forward + backward of one layer at --layer-batch (cached)."""
     if spec.name not in ctx.layer_times:
         pair = layer_pair(spec, args.layer_batch, ctx)
         ctx.layer_times[spec.name] = time_pair(pair.run_minigan, pair.run_torch, args, ctx)
@@ -639,12 +653,12 @@ def time_layer(spec, args, ctx):
 def table_layers(args, ctx):
     rows = []
     for spec in layer_specs():
-        t_mg, t_t = time_layer(spec, args, ctx)
-        rows.append([spec.name, fmt_shape((args.layer_batch,) + spec.shape), fmt_ms(t_mg), fmt_ms(t_t),
-                     fmt_ratio(t_mg, t_t)])
+        t = time_layer(spec, args, ctx)
+        rows.append([spec.name, fmt_shape((args.layer_batch,) + spec.shape), fmt_ms(t.minigan.median),
+                     fmt_ms(median_of(t.torch)), fmt_spread(t.ratio)])
     print_table(f"2. Forward + backward per layer, DCGAN sizes, batch {args.layer_batch}",
-                ["layer", "input", "minigan ms", "PyTorch ms", "minigan/PyTorch"], rows,
-                [f"median of {args.repeats} calls after {args.warmup} warm-up calls, training mode",
+                ["layer", "input", "minigan ms", "PyTorch ms", "minigan/PyTorch (min-max)"], rows,
+                [timing_note(args, "calls") + "; training mode",
                  "backward computes the input gradient and accumulates the parameter gradients, in both"],
                 args.markdown)
 
@@ -815,21 +829,10 @@ def table_memory(args, ctx):
 
 
 # ---------------------------------------------------------------------------------------------
-# table 4: achieved GFLOP/s of the convolutions
+# table 4: the machine's GEMM rate; each step's and each convolution's GFLOP/s against it
 # ---------------------------------------------------------------------------------------------
-def conv_macs(layer, x_shape):
-    """Multiply-adds of one forward pass (a transposed conv: those of the conv it is the adjoint of)."""
-    n, _, h, w = x_shape
-    kh, kw = layer.kernel_size
-    if isinstance(layer, ConvTranspose2d):
-        return n * h * w * layer.in_channels * layer.out_channels * kh * kw
-    ho = conv_output_size(h, kh, layer.stride, layer.padding)
-    wo = conv_output_size(w, kw, layer.stride, layer.padding)
-    return n * ho * wo * layer.out_channels * layer.in_channels * kh * kw
-
-
-def gemm_gflops(m, k, n, args, ctx):
-    """(minigan's array library, PyTorch) float32 GEMM rate in GFLOP/s for (m, k) @ (k, n)."""
+def gemm_rate(m, k, n, args, ctx):
+    """(minigan's array library, PyTorch) float32 GEMM rate in GFLOP/s for (m, k) @ (k, n), medians over rounds."""
     rng = np.random.default_rng(0)
     a_np = rng.standard_normal((m, k)).astype(np.float32)
     b_np = rng.standard_normal((k, n)).astype(np.float32)
@@ -838,9 +841,9 @@ def gemm_gflops(m, k, n, args, ctx):
     if torch is not None:
         a_t, b_t = torch.from_numpy(a_np).to(ctx.device), torch.from_numpy(b_np).to(ctx.device)
         t_fn = lambda: torch.mm(a_t, b_t)  # noqa: E731
-    t_xp, t_t = time_pair(lambda: a @ b, t_fn, args, ctx)
+    t = time_pair(lambda: a @ b, t_fn, args, ctx)
     flops = 2.0 * m * k * n
-    return flops / t_xp / 1e6, (flops / t_t / 1e6 if t_t else None)
+    return flops / t.minigan.median / 1e6, (flops / t.torch.median / 1e6 if t.torch else None)
 
 
 def table_flops(args, ctx):
@@ -848,7 +851,7 @@ def table_flops(args, ctx):
     sq = 4096 if ctx.gpu else 1024
     conv_m = args.layer_batch * 7 * 7  # Conv2d 64->128 forward as a GEMM: (N*7*7, 64*4*4) @ (1024, 128)
     gemms = [(f"{sq}x{sq} @ {sq}x{sq}", (sq, sq, sq)), (f"{conv_m}x1024 @ 1024x128 (conv-shaped)", (conv_m, 1024, 128))]
-    rates = [(label, *gemm_gflops(*shape, args, ctx)) for label, shape in gemms]
+    rates = [(label, *gemm_rate(*shape, args, ctx)) for label, shape in gemms]
     peak = max(r for _, r_xp, r_t in rates for r in (r_xp, r_t) if r is not None)
 
     def pct(x):
@@ -861,17 +864,33 @@ def table_flops(args, ctx):
             rows.append([label, "torch.mm", fmt_num(r_t), pct(r_t)])
     print_table(f"4a. float32 matrix multiply rate of this machine (peak = {fmt_num(peak)} GFLOP/s, the best below)",
                 ["GEMM (m x k @ k x n)", "library", "GFLOP/s", "% of peak"], rows,
-                [f"median of {args.repeats} products; FLOPs = 2 m k n"], args.markdown)
+                [f"median over {args.rounds} rounds of alternating blocks; FLOPs = 2 m k n"], args.markdown)
+
+    rows = []
+    for (label, batch), (t, gflop) in time_steps(args, ctx).items():
+        r_mg = gflop / (t.minigan.median / 1e3)
+        r_t = gflop / (t.torch.median / 1e3) if t.torch else None
+        rows.append([label, batch, f"{gflop:.2f}", fmt_ms(1e3 * gflop / peak), fmt_num(r_mg), pct(r_mg),
+                     fmt_num(r_t), pct(r_t)])
+    print_table(f"4b. One training step (table 1's times) against the GEMM rate",
+                ["model", "batch", "GFLOP", "floor ms", "minigan GFLOP/s", "% of peak", "PyTorch GFLOP/s",
+                 "% of peak"], rows,
+                ["GFLOP: the matrix products of one minigan step (Dense, Conv2d, ConvTranspose2d: forward, input "
+                 "and weight gradients, double backward), counted while it runs; both frameworks are credited "
+                 "with the same count",
+                 f"floor ms: that work at {fmt_num(peak)} GFLOP/s, the best GEMM rate of 4a: no step can be faster",
+                 "the rest of a step (batchnorm, activations, im2col copies, Adam) does no counted FLOPs"],
+                args.markdown)
 
     rows = []
     for spec in (s for s in layer_specs() if s.conv):
-        t_mg, t_t = time_layer(spec, args, ctx)
+        t = time_layer(spec, args, ctx)
         layer = spec.make_minigan(None)
         gflop = 2 * 3 * conv_macs(layer, (args.layer_batch,) + spec.shape) / 1e9  # fwd + dW + dx
-        r_mg = gflop / (t_mg / 1e3)
-        r_t = gflop / (t_t / 1e3) if t_t else None
+        r_mg = gflop / (t.minigan.median / 1e3)
+        r_t = gflop / (t.torch.median / 1e3) if t.torch else None
         rows.append([spec.name, f"{gflop:.3f}", fmt_num(r_mg), pct(r_mg), fmt_num(r_t), pct(r_t)])
-    print_table(f"4b. Convolutions, forward + backward, batch {args.layer_batch}: achieved GFLOP/s",
+    print_table(f"4c. Convolutions, forward + backward, batch {args.layer_batch}: achieved GFLOP/s",
                 ["layer", "GFLOP", "minigan GFLOP/s", "% of peak", "PyTorch GFLOP/s", "% of peak"], rows,
                 ["FLOPs = 2 x MACs; forward + backward = 3 x the forward MACs (forward, dW, dx); a transposed "
                  "conv counts the MACs of the conv it is the adjoint of",
@@ -886,8 +905,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Time minigan against PyTorch on the same GAN work.")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="numpy: NumPy vs PyTorch CPU (default); cupy: CuPy vs PyTorch CUDA")
-    p.add_argument("--repeats", type=int, default=20, help="timed calls per measurement, median shown (20)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed calls before each measurement (5)")
+    p.add_argument("--rounds", type=int, default=7,
+                   help="rounds per measurement; each times a block of calls of each framework, alternating (7)")
+    p.add_argument("--block-s", type=float, default=0.3,
+                   help="seconds of one block of calls (at least 3 calls; 0: 3 calls) (0.3)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls of each framework first (3)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for NumPy's BLAS (OMP/OPENBLAS/MKL_NUM_THREADS) and torch.set_num_threads "
                         "($OMP_NUM_THREADS, else the usable CPUs)")
