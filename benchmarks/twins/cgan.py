@@ -21,7 +21,6 @@ import dataclasses
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 if __name__ == "__main__":  # one BLAS thread for NumPy, set before NumPy is imported (PyTorch: set_num_threads)
@@ -36,7 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from minigan import Embedding, to_device, to_numpy  # noqa: E402
-from twins.common import TWINS, copy_weights, paired_params, rel_error  # noqa: E402
+from twins.common import TWINS, copy_weights, median_ms, paired_params, rel_error  # noqa: E402
 
 TWINS[Embedding] = nn.Embedding  # the learned label table: the same (K, D) layout in both
 
@@ -222,16 +221,6 @@ class TorchCGAN:
 def build(task, device="cpu"):
     return TorchCGAN(task, device)
 
-
-def median_ms(fn, repeats, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def main(argv=None):

@@ -5,6 +5,9 @@ package; minigan itself never imports PyTorch. A twin of a model is a module
 of this folder (``twins/<model>.py``) that builds the same networks in PyTorch
 and one training step written the way PyTorch code usually writes it.
 """
+import statistics
+import time
+
 import numpy as np
 import torch
 from torch import nn
@@ -70,3 +73,16 @@ def rel_error(a, b):
     if not np.abs(b).max() and not np.abs(a).max():
         return 0.0
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
+
+
+def median_ms(fn, repeats=10, warmup=3):
+    """Median ms of ``repeats`` calls of ``fn()`` after ``warmup`` calls: a twin script's quick figure
+    (one block per framework; bench.py's alternating rounds are the figures to quote)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)

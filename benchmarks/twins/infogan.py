@@ -21,7 +21,6 @@ import math
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 if __name__ == "__main__":  # one BLAS thread for NumPy, set before NumPy is imported (PyTorch: set_num_threads)
@@ -37,7 +36,7 @@ from torch import nn  # noqa: E402
 
 from minigan import to_device, to_numpy  # noqa: E402
 from minigan.models.infogan import CATEGORIES, CONTINUOUS  # noqa: E402
-from twins.common import copy_weights, paired_params, rel_error  # noqa: E402
+from twins.common import copy_weights, median_ms, paired_params, rel_error  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -193,16 +192,6 @@ class TorchInfoGAN:
 def build(task, device="cpu"):
     return TorchInfoGAN(task, device)
 
-
-def median_ms(fn, repeats, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def main(argv=None):

@@ -15,9 +15,7 @@ run feeds n_critic consecutive batches.
 """
 import copy
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,7 @@ if __name__ == "__main__":  # run as a script: this checkout's minigan and the t
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minigan import to_device, to_numpy  # noqa: E402
-from twins.common import copy_weights, paired_params, rel_error  # noqa: E402
+from twins.common import copy_weights, median_ms, paired_params, rel_error  # noqa: E402
 
 
 def torch_networks(cfg):
@@ -145,16 +143,6 @@ def build(task, device="cpu"):
     """The PyTorch twin of a ``wgan`` task (its weights copied from the task's)."""
     return TorchWGAN(task, device)
 
-
-def median_ms(fn, repeats=10, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def main(argv=None):
