@@ -45,11 +45,11 @@ class GemmFlops:
             step()
         flops.gflop      # 2 x the multiply-adds of every forward, backward and double backward
 
-    A forward counts the layer's MACs; a backward its input gradient's MACs (the same number),
-    plus the weight gradient's when the layer's ``requires_grad`` is set; a double backward the
+    A forward counts the layer's MACs; a backward its input gradient's MACs (the same number)
+    when the layer's ``input_grad`` is set (D's first layer skips it in D's own step, see
+    ``Layer.no_input_grad``), plus the weight gradient's when its ``requires_grad`` is; a double backward the
     same two. Counting wraps the three classes' methods for the duration of the ``with`` block
-    and restores them after. PyTorch does the same products, except the input gradient of D's
-    first layer, which it skips (under 1% of a DCGAN step), so bench.py credits both
+    and restores them after. PyTorch does the same products, so bench.py credits both
     frameworks with this count.
     """
 
@@ -69,7 +69,8 @@ class GemmFlops:
                 counter.macs += forward_macs(layer, arr.shape)              # y = x W
             else:  # backward: dy, sized by the forward's x; double_backward: ddx, which has x's shape
                 x_shape = counter._x_shape[id(layer)] if name == "backward" else tuple(arr.shape)
-                counter.macs += forward_macs(layer, x_shape) * (1 + bool(layer.requires_grad))  # dx (+ dW)
+                first = layer.input_grad or name == "double_backward"                     # dx (or ddy) ...
+                counter.macs += forward_macs(layer, x_shape) * (bool(first) + bool(layer.requires_grad))  # ... + dW
             return original(layer, arr)
         setattr(cls, name, counted)
 

@@ -78,10 +78,12 @@ class GANStep:
         self.D.zero_grad()
         out_real = self.D(self.d_input(real, real_condition))
         loss_real, dout = self.objective.d_real(out_real)
-        self.D.backward(dout)                                   # adds dL/dθ_D from the real half
+        with self.D.no_input_grad():                            # only dL/dθ_D: skip dL/d(images)
+            self.D.backward(dout)                               # adds dL/dθ_D from the real half
         out_fake = self.D(self.d_input(fake, fake_condition))
         loss_fake, dout = self.objective.d_fake(out_fake)
-        self.D.backward(dout)                                   # ... plus the fake half
+        with self.D.no_input_grad():
+            self.D.backward(dout)                               # ... plus the fake half
         stats = dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
         if self.r1:
             stats["r1"] = self.r1_penalty(real)

@@ -16,6 +16,7 @@ dtype or backend differs from the latest output, each raise an error that
 names the layer.
 """
 import collections
+import contextlib
 import functools
 import os
 import tempfile
@@ -140,6 +141,7 @@ class Layer:
     init_kind = None    # "linear" (a weight that mixes inputs) or "norm" (a normalisation's scale)
     training = True
     requires_grad = True  # False: backward computes dL/dx only and leaves .grad alone
+    input_grad = True     # False: backward may skip dL/dx and return None (see no_input_grad)
 
     def __init_subclass__(cls, **kwargs):
         """Every layer's forward remembers its output and every backward checks dL/dy against it."""
@@ -254,6 +256,21 @@ class Layer:
             layer.requires_grad = flag
         return self
 
+    @contextlib.contextmanager
+    def no_input_grad(self):
+        """Inside this block, ``backward`` may skip dL/dx (it returns None): only dL/dθ is wanted.
+
+        D's own step is such a case. Nobody reads the gradient of a batch of
+        images, so D's first layer (a Dense or a Conv2d) can skip its input
+        gradient: a matrix product, and for a convolution a col2im. PyTorch
+        skips it too, since its images don't require grad.
+        """
+        before, self.input_grad = self.input_grad, False
+        try:
+            yield self
+        finally:
+            self.input_grad = before
+
     # ---- moving between backends and dtypes --------------------------------
     def to(self, backend=None, dtype=None):
         """Move every parameter and buffer to ``backend`` and/or cast to ``dtype``. Returns self."""
@@ -361,8 +378,13 @@ class Sequential(Layer):
         return x
 
     def backward(self, dy):
-        for layer in reversed(self.layers):
-            dy = layer.backward(dy)
+        first = self.layers[0]
+        before, first.input_grad = first.input_grad, first.input_grad and self.input_grad  # see no_input_grad
+        try:
+            for layer in reversed(self.layers):
+                dy = layer.backward(dy)
+        finally:
+            first.input_grad = before
         return dy
 
     def double_backward(self, ddx):

@@ -326,3 +326,32 @@ def test_requires_grad_false_gives_the_same_dx_and_leaves_grads_alone():
     net.backward(dy)
     for g, p in zip(grads, net.parameters()):
         np.testing.assert_allclose(p.grad, 2 * g)
+
+
+@pytest.mark.parametrize("first,x_shape", [
+    (lambda r: minigan.Conv2d(1, 4, 4, 2, 1, rng=r), (3, 1, 6, 6)),
+    (lambda r: minigan.ConvTranspose2d(1, 4, 4, 2, 1, rng=r), (3, 1, 6, 6)),
+    (lambda r: Dense(5, 4, rng=r), (3, 5)),
+], ids=["Conv2d", "ConvTranspose2d", "Dense"])
+def test_no_input_grad_skips_only_the_input_gradient(first, x_shape, rng):
+    """D's own step: inside no_input_grad() the first layer skips dL/dx; every dL/dθ is unchanged."""
+    x = rng.standard_normal(x_shape)
+    body = Sequential(first(np.random.default_rng(1)), LeakyReLU(0.2), minigan.Flatten()).to(dtype=np.float64)
+    head = Dense(body(x).shape[1], 1, rng=np.random.default_rng(2)).to(dtype=np.float64)
+    net = Sequential(body, head)                        # nested: the body's first layer is the one that skips
+    dy = rng.standard_normal((3, 1))
+
+    net.zero_grad()
+    net(x)
+    dx = net.backward(dy)
+    wanted = [p.grad.copy() for p in net.parameters()]
+    net.zero_grad()
+    net(x)
+    with net.no_input_grad():
+        assert net.backward(dy) is None                 # the images' gradient: skipped
+    assert dx is not None and dx.shape == x.shape
+    for g, w in zip((p.grad for p in net.parameters()), wanted):
+        np.testing.assert_array_equal(g, w)             # every parameter's gradient: the same
+    assert net.input_grad and body.input_grad and body.layers[0].input_grad  # on again after the block
+    net(x)
+    assert net.backward(dy).shape == x.shape

@@ -40,6 +40,10 @@ class Dense(Layer):
             self.weight.grad += self.x.T @ dy       # dL/dW = x^T dL/dy        (in, out)
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=0)    # dL/db = sum_n dL/dy_n     (out,)
+        if not self.input_grad:                     # (False: nobody reads dL/dx, Layer.no_input_grad)
+            return None
+        if self.out_features == 1:                  # one output: dy W^T is an outer product, which OpenBLAS
+            return dy * self.weight.data.T          # runs 10x slower as a matrix product (0.44 vs 0.04 ms)
         return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
 
     def double_backward(self, ddx):

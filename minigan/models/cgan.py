@@ -104,7 +104,8 @@ class CGANStep(GANStep):
             wrong = (real_condition + to_device(shift, self.backend)) % NUM_CLASSES
             out = self.D((real, wrong))
             loss, dout = self.objective.d_fake(out)
-            self.D.backward(dout * out.dtype.type(self.mismatch))               # adds mismatch * dl/dθ_D
+            with self.D.no_input_grad():
+                self.D.backward(dout * out.dtype.type(self.mismatch))           # adds mismatch * dl/dθ_D
             stats["d_loss"] = stats["d_loss"] + self.mismatch * loss
             stats["d_mismatch"] = sigmoid(out).mean()
         return stats

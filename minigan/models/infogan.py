@@ -133,11 +133,13 @@ class InfoGANStep(GANStep):
         self.D.zero_grad()
         out_real, _ = self.D(real)                                 # Q's guess on real images is not used
         loss_real, dout = self.objective.d_real(out_real)
-        self.D.backward((dout, None))                              # dL/dθ from the real half (not via Q's head)
+        with self.D.no_input_grad():                               # only dL/dθ: skip dL/d(images)
+            self.D.backward((dout, None))                          # dL/dθ from the real half (not via Q's head)
         out_fake, q = self.D(fake)
         loss_fake, dout = self.objective.d_fake(out_fake)
         info, dq, info_stats = self.info(q, codes)
-        self.D.backward((dout, dq))                                # the fake half + λ dL_I/dθ: heads and shared body
+        with self.D.no_input_grad():
+            self.D.backward((dout, dq))                            # the fake half + λ dL_I/dθ: heads and shared body
         return dict(d_loss=loss_real + loss_fake, q_loss=info, **self.objective.stats(out_real, out_fake))
 
     def g_gradients(self, fake, codes=None):
