@@ -3,7 +3,7 @@
 Every layer has a hand-written forward and backward pass; one switch moves the
 same code between NumPy (CPU) and CuPy (NVIDIA GPU).
 """
-from . import backend, gradcheck, init, layers, losses, objectives, optim, penalties, priors
+from . import backend, fastpath, gradcheck, init, layers, losses, objectives, optim, penalties, priors
 from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend,
                       set_backend, to_device, to_numpy)
 from .gradcheck import check_double_backward, check_layer, numerical_gradient, rel_error

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from minigan import ShapeError, check_double_backward, check_layer
+from minigan import ShapeError, check_double_backward, check_layer, fastpath
 
 TOL = 1e-6          # largest relative error accepted between backward and finite differences
 GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}
@@ -21,6 +21,17 @@ GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}
 def rng():
     """A fresh seeded generator per test: every test sees the same numbers every run."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(params=["fast", "plain"])
+def both_paths(request):
+    """Run the test twice: with the CPU fast paths (the default) and with the plain lines only.
+
+    A layer test file that says ``pytestmark = pytest.mark.usefixtures("both_paths")`` has each
+    of its checks (formulas, finite differences, PyTorch parity) hold for both ways of computing.
+    """
+    with fastpath.plain(request.param == "plain"):
+        yield request.param
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import pytest
 
 from minigan import BatchNorm1d, BatchNorm2d
 
+pytestmark = pytest.mark.usefixtures("both_paths")  # fast paths and plain lines alike (conftest.py)
+
 # layer class, input shape, the axes the statistics run over
 CASES = [
     (BatchNorm1d, (4, 3), (0,)),

@@ -4,6 +4,8 @@ import pytest
 
 from minigan import Conv2d
 
+pytestmark = pytest.mark.usefixtures("both_paths")  # fast paths and plain lines alike (conftest.py)
+
 
 def reference_conv2d(x, w, b, stride, padding):
     """Cross-correlation by the definition: one dot product per output pixel.

@@ -4,6 +4,8 @@ import pytest
 
 from minigan import Conv2d, ConvTranspose2d, ShapeError
 
+pytestmark = pytest.mark.usefixtures("both_paths")  # fast paths and plain lines alike (conftest.py)
+
 
 def reference_conv_transpose2d(x, w, b, stride, padding, output_padding):
     """Transposed convolution by its definition: scatter, then crop.

@@ -4,6 +4,8 @@ import pytest
 
 from minigan.conv import col2im, conv_output_size, im2col
 
+pytestmark = pytest.mark.usefixtures("both_paths")  # fast paths and plain lines alike (conftest.py)
+
 
 def reference_im2col(x, kernel_size, stride, padding):
     """One row per window, in the documented order.

@@ -1,0 +1,196 @@
+"""The CPU fast paths (minigan/fastpath.py) compute what the plain lines compute.
+
+Each layer file's own tests run under both (the ``both_paths`` fixture); here the
+two are compared directly, on the sizes and memory layouts a DCGAN step produces,
+and the switch and the pool are pinned down.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minigan import BatchNorm1d, BatchNorm2d, fastpath
+from minigan.conv import col2im, conv_output_size
+
+
+def rel(a, b):
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def channels_last(x):
+    """The same numbers as x, held channels-last in memory (what the convolutions return)."""
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+
+
+# ---- the switch and the pool -------------------------------------------------------------------------
+
+def test_plain_turns_the_fast_paths_off_inside_its_block_only():
+    assert fastpath.enabled()
+    with fastpath.plain():
+        assert not fastpath.enabled()
+        with fastpath.plain(False):
+            assert fastpath.enabled()
+        assert not fastpath.enabled()
+    assert fastpath.enabled()
+    with pytest.raises(KeyError), fastpath.plain():
+        raise KeyError("an error inside the block")
+    assert fastpath.enabled()                               # restored on the way out of an error too
+
+
+def test_the_environment_variable_turns_them_off_for_a_whole_run():
+    code = "from minigan import fastpath; print(fastpath.enabled())"
+    env = dict(os.environ, MINIGAN_PLAIN="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_only_numpy_arrays_take_a_fast_path():
+    x = np.zeros((2, 3), dtype=np.float32)
+    assert fastpath.active(x) and fastpath.active(x, x)
+    assert not fastpath.active(x, np.ma.masked_array(x))    # an ndarray subclass keeps the plain lines
+    with fastpath.plain():
+        assert not fastpath.active(x)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 64, 1000])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_pieces_cover_the_batch_once_in_order(n, threads):
+    before = fastpath.threads()
+    fastpath.set_threads(threads)
+    try:
+        big = fastpath.pieces(n, fastpath.MIN_BYTES)       # each sample alone is worth a thread
+        small = fastpath.pieces(n, 1)                      # the whole batch is too small to split
+    finally:
+        fastpath.set_threads(before)
+    assert [i for p in big for i in range(n)[p]] == list(range(n))
+    assert len(big) == min(n, threads)
+    assert small == [slice(0, n)]
+
+
+def test_map_pieces_runs_every_piece_and_keeps_their_order():
+    before = fastpath.threads()
+    fastpath.set_threads(3)
+    try:
+        out = np.zeros(10)
+
+        def piece(p):
+            out[p] = np.arange(10)[p] ** 2
+            return p.start
+        starts = fastpath.map_pieces(piece, 10, fastpath.MIN_BYTES)
+    finally:
+        fastpath.set_threads(before)
+    assert starts == sorted(starts) and len(starts) == 3
+    np.testing.assert_array_equal(out, np.arange(10) ** 2)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_set_threads_wants_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="set_threads"):
+        fastpath.set_threads(bad)
+
+
+# ---- batchnorm -------------------------------------------------------------------------------------
+
+LAYOUTS = {
+    "NCHW": lambda x: x,
+    "channels-last": channels_last,
+    "strided": lambda x: x[..., ::-1] if x.ndim == 4 else x[:, ::-1],   # neither: the fast path copies once
+}
+
+
+def batchnorm_both_ways(make, x, dy, training, requires_grad=True):
+    """(y, dx, dgamma, dbeta, running mean, running var) from the fast path and from the plain lines."""
+    results = []
+    for plain in (False, True):
+        layer = make()
+        c = layer.num_features
+        layer.weight.data[...] = np.linspace(0.5, 1.5, c)
+        layer.bias.data[...] = np.linspace(-1, 1, c)
+        layer.running_mean[...], layer.running_var[...] = 0.3, 2.0
+        layer.training, layer.requires_grad = training, requires_grad
+        with fastpath.plain(plain):
+            y = layer(x)
+            dx = layer.backward(dy)
+        results.append((y, dx, layer.weight.grad, layer.bias.grad, layer.running_mean, layer.running_var))
+    return results
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("cls,shape", [(BatchNorm2d, (64, 64, 14, 14)), (BatchNorm2d, (64, 128, 7, 7)),
+                                       (BatchNorm1d, (64, 512)), (BatchNorm2d, (3, 2, 5, 4))])
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+def test_batchnorm_fast_path_equals_the_plain_lines(cls, shape, layout, training, dtype, tol, rng):
+    x = LAYOUTS[layout]((3 * rng.standard_normal(shape) + 2).astype(dtype))    # mean far from 0: a fair test
+    dy = rng.standard_normal(shape).astype(dtype)
+    fast, plain = batchnorm_both_ways(lambda: cls(shape[1], dtype=dtype), x, dy, training)
+    for name, f, p in zip(("y", "dx", "dgamma", "dbeta", "running_mean", "running_var"), fast, plain):
+        assert f.dtype == p.dtype == dtype, name
+        assert rel(f, p) < tol, (name, rel(f, p))
+
+
+def test_batchnorm_fast_path_keeps_the_layout_it_was_given(rng):
+    """Channels-last in, channels-last out: the next convolution's im2col then copies contiguous runs."""
+    x = channels_last(rng.standard_normal((4, 8, 5, 5)).astype(np.float32))
+    layer = BatchNorm2d(8)
+    y = layer(x)
+    assert y.strides == x.strides
+    assert layer.backward(np.ones_like(y)).strides == x.strides
+
+
+def test_batchnorm_fast_path_without_parameter_gradients(rng):
+    x, dy = rng.standard_normal((6, 3, 4, 4)), rng.standard_normal((6, 3, 4, 4))
+    fast, plain = batchnorm_both_ways(lambda: BatchNorm2d(3, dtype=np.float64), x, dy, True, requires_grad=False)
+    assert rel(fast[1], plain[1]) < 1e-12
+    assert not fast[2].any() and not fast[3].any()       # .grad untouched
+
+
+# ---- col2im ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,c,h,w,k,s,p", [
+    (64, 64, 14, 14, (4, 4), 2, 1),       # the DCGAN's convolution (whole 2x2 cells)
+    (64, 128, 7, 7, (4, 4), 2, 1),
+    (5, 16, 9, 7, (4, 2), 2, 0),          # rectangular kernel
+    (3, 8, 10, 11, (3, 3), 3, 2),         # stride 3, kernel 3: one cell per window
+    (4, 8, 9, 9, (3, 3), 2, 1),           # stride does not divide the kernel: the plain loop, threaded
+    (4, 8, 8, 8, (4, 4), 2, 0),           # the windows touch fewer rows than the padded image has
+    (2, 1, 28, 28, (4, 4), 2, 1),         # one channel: the plain lines
+])
+def test_col2im_fast_path_equals_the_plain_loop(n, c, h, w, k, s, p, rng):
+    ho, wo = conv_output_size(h, k[0], s, p), conv_output_size(w, k[1], s, p)
+    cols = rng.standard_normal((n * ho * wo, k[0] * k[1] * c))
+    fast = col2im(cols, (n, c, h, w), k, s, p)
+    with fastpath.plain():
+        plain = col2im(cols, (n, c, h, w), k, s, p)
+    assert fast.shape == plain.shape == (n, c, h, w)
+    assert rel(fast, plain) < 1e-13
+
+
+def test_a_whole_dcgan_step_is_the_same_on_both_paths():
+    """One training step (D on real and fake, then G through D) from the same start, both ways.
+
+    Compared: the losses and every parameter's gradient (D's from its step, G's through D).
+    Not the weights after Adam: its first step moves each weight by about lr * sign(gradient),
+    so a gradient of 1e-9 on one path and -1e-9 on the other would differ by 2 lr.
+    """
+    from minigan import models
+    cls = models.get("dcgan")
+    rng = np.random.default_rng(0)
+    batch = [(rng.uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 16))]
+    runs = []
+    for plain in (False, True):
+        task = cls(cls.Config(batch_size=16, seed=0))
+        with fastpath.plain(plain):
+            stats = task.step(batch)
+        runs.append((stats, [p.grad.copy() for p in task.G.parameters()] + [p.grad.copy() for p in task.D.parameters()]))
+    (s_fast, g_fast), (s_plain, g_plain) = runs
+    for key in ("d_loss", "g_loss"):
+        assert abs(float(s_fast[key]) - float(s_plain[key])) < 1e-5 * max(1.0, abs(float(s_plain[key])))
+    assert len(g_fast) == len(g_plain) > 0
+    # Relative to the largest gradient, not each array's own: a convolution's bias just before a
+    # batchnorm has gradient 0 in exact arithmetic (batchnorm subtracts the mean), so both paths
+    # give rounding noise of about 1e-7 there.
+    scale = max(np.abs(p).max() for p in g_plain)
+    assert max(np.abs(f - p).max() for f, p in zip(g_fast, g_plain)) < 1e-5 * scale
