@@ -35,7 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from minigan import Embedding, to_device, to_numpy  # noqa: E402
-from twins.common import TWINS, copy_weights, median_ms, paired_params, rel_error  # noqa: E402
+from twins.common import TWINS, copy_weights, paired_params, rel_error, time_pair  # noqa: E402
 
 TWINS[Embedding] = nn.Embedding  # the learned label table: the same (K, D) layout in both
 
@@ -233,7 +233,7 @@ def main(argv=None):
     p.add_argument("--label", choices=["onehot", "embedding"], default="onehot")
     p.add_argument("--mismatch", type=float, default=None, help="weight of D's mismatch term (default: tuned)")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     Task = get("cgan")
@@ -248,11 +248,11 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, args.batch)
-    ours = median_ms(lambda: task.step([(real, labels)]), args.repeats)
     real_t, labels_t = torch.from_numpy(real), torch.from_numpy(labels)
-    theirs = median_ms(lambda: twin.step(real_t, labels_t), args.repeats)
+    ours, theirs, _, ratio = time_pair(lambda: task.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
+                                       args.rounds)
     print(f"cgan ({args.model} body, {args.label}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
-          f"PyTorch {theirs:.1f} ms/step, ratio {ours / theirs:.2f}x")
+          f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ of this folder (``twins/<model>.py``) that builds the same networks in PyTorch
 and one training step written the way PyTorch code usually writes it.
 """
 import statistics
-import time
 
 import numpy as np
 import torch
 from torch import nn
+
+from timing import alternate, ratio_spread
 
 from minigan import BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, to_numpy
 
@@ -75,14 +76,13 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
 
 
-def median_ms(fn, repeats=10, warmup=3):
-    """Median ms of ``repeats`` calls of ``fn()`` after ``warmup`` calls: a twin script's quick figure
-    (one block per framework; bench.py's alternating rounds are the figures to quote)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+def time_pair(ours, theirs, rounds=5):
+    """minigan's and PyTorch's step timed as bench.py times them: alternating blocks over ``rounds`` rounds.
+
+    Returns (minigan ms, PyTorch ms, ratio) as medians over the rounds, and the ratio's line as
+    bench.py prints it, ``1.18x (1.15-1.21)``: median and min-max of the per-round ratios.
+    """
+    ms_ours, ms_theirs = alternate([ours, theirs], rounds=rounds)
+    ratio = ratio_spread(ms_ours, ms_theirs)
+    line = f"{ratio.median:.2f}x ({ratio.min:.2f}-{ratio.max:.2f})"
+    return statistics.median(ms_ours), statistics.median(ms_theirs), ratio.median, line

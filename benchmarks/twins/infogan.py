@@ -36,7 +36,7 @@ from torch import nn  # noqa: E402
 
 from minigan import to_device, to_numpy  # noqa: E402
 from minigan.models.infogan import CATEGORIES, CONTINUOUS  # noqa: E402
-from twins.common import copy_weights, median_ms, paired_params, rel_error  # noqa: E402
+from twins.common import copy_weights, paired_params, rel_error, time_pair  # noqa: E402
 
 
 class Generator(nn.Module):
@@ -201,7 +201,7 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(description="InfoGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     Task = get("infogan")
@@ -210,11 +210,10 @@ def main(argv=None):
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
     real = np.random.default_rng(0).uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
-    ours = median_ms(lambda: task.step([(real, None)]), args.repeats)
     real_t = torch.from_numpy(real)
-    theirs = median_ms(lambda: twin.step(real_t), args.repeats)
+    ours, theirs, _, ratio = time_pair(lambda: task.step([(real, None)]), lambda: twin.step(real_t), args.rounds)
     print(f"infogan, batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, "
-          f"ratio {ours / theirs:.2f}x")
+          f"ratio {ratio}")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ step does not change when the loss is multiplied by a constant (up to its
 """
 import copy
 import os
-import statistics
 import sys
-import time
 
 if __name__ == "__main__":  # one BLAS thread for NumPy, set before NumPy is imported (PyTorch: set_num_threads)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -28,9 +26,9 @@ from torch import nn
 if __package__ in (None, ""):  # run as a script: find minigan and twins/common.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from twins.common import copy_weights, paired_params
+    from twins.common import copy_weights, paired_params, time_pair
 else:
-    from .common import copy_weights, paired_params
+    from .common import copy_weights, paired_params, time_pair
 
 from minigan import Sequential, rel_error, to_device, to_numpy  # noqa: E402
 from minigan.models import vae as mg_vae  # noqa: E402
@@ -153,17 +151,6 @@ def build(task, device="cpu"):
     return Twin(task, device)
 
 
-def median_ms(fn, repeats=30, warmup=5):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def main(batch=64):
     torch.set_num_threads(1)
     task = mg_vae.VAE(mg_vae.Config(batch_size=batch))
@@ -179,10 +166,8 @@ def main(batch=64):
     images = rng.uniform(-1, 1, (batch,) + mg_vae.IMAGE_SHAPE).astype(np.float32)
     labels = rng.integers(0, 10, batch)
     t_images, t_labels = torch.from_numpy(images), torch.from_numpy(labels)
-    ours = median_ms(lambda: task.step([(images, labels)]))
-    theirs = median_ms(lambda: twin.step(t_images, t_labels))
-    print(f"VAE step, batch {batch}, 1 thread: minigan {ours:.2f} ms, PyTorch {theirs:.2f} ms, "
-          f"ratio {ours / theirs:.2f}")
+    ours, theirs, _, ratio = time_pair(lambda: task.step([(images, labels)]), lambda: twin.step(t_images, t_labels))
+    print(f"VAE step, batch {batch}, 1 thread: minigan {ours:.2f} ms, PyTorch {theirs:.2f} ms, ratio {ratio}")
 
 
 if __name__ == "__main__":

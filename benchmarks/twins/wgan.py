@@ -27,7 +27,7 @@ if __name__ == "__main__":  # run as a script: this checkout's minigan and the t
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minigan import to_device, to_numpy  # noqa: E402
-from twins.common import copy_weights, median_ms, paired_params, rel_error  # noqa: E402
+from twins.common import copy_weights, paired_params, rel_error, time_pair  # noqa: E402
 
 
 def torch_networks(cfg):
@@ -159,7 +159,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="WGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--arch", choices=["dcgan", "mlp"], default="dcgan")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     if os.environ.get("OMP_NUM_THREADS") != "1":
         print("note: set OMP_NUM_THREADS=1 (or run through /work/bin/cpuslot) for NumPy's 1 thread")
@@ -173,11 +173,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
     batches = [(x, None) for x in np.split(real, task.cfg.k)]
-    ours = median_ms(lambda: task.step(batches), args.repeats)
     real_t = torch.from_numpy(real)
-    theirs = median_ms(lambda: twin.step(real_t), args.repeats)
+    ours, theirs, _, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
     print(f"wgan ({args.arch}), batch {args.batch}, n_critic {task.cfg.k}: minigan {ours:.1f} ms/step, "
-          f"PyTorch {theirs:.1f} ms/step, ratio {ours / theirs:.2f}x")
+          f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,6 @@ if __name__ == "__main__":  # one thread for NumPy's BLAS too: it reads these wh
                     os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
 
 import copy  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -32,7 +30,7 @@ from torch import nn  # noqa: E402
 
 from minigan import (BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU, Reshape, Tanh, gradient_penalty,  # noqa: E402
                      to_device, to_numpy)
-from twins.common import TWINS, copy_weights, paired_params, rel_error  # noqa: E402
+from twins.common import TWINS, copy_weights, paired_params, rel_error, time_pair  # noqa: E402
 
 TWINS[LayerNorm] = nn.LayerNorm
 LABEL = "WGAN-GP"   # its rows in benchmarks/bench.py's step table
@@ -170,25 +168,6 @@ def build(task, device="cpu"):
     return Twin(task, device)
 
 
-def interleaved_median_ms(fns, repeats=20, warmup=3):
-    """Median ms per call of each function, timed in alternation (A, B, A, B, ...).
-
-    On a shared machine the load changes over seconds; alternating the two
-    frameworks step by step exposes both to the same conditions, where timing
-    each as one block would not.
-    """
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, t in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            t.append(time.perf_counter() - t0)
-    return [1e3 * statistics.median(t) for t in times]
-
-
 def main(argv=None):
     import argparse
 
@@ -197,7 +176,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="WGAN-GP: minigan against its PyTorch twin (parity, then ms per step)")
     p.add_argument("--anchor", action="store_true", help="the paper's settings instead of the example's tuned ones")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     task_cls = get("wgan_gp")
@@ -213,11 +192,11 @@ def main(argv=None):
     real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
     batches = [(b, None) for b in np.split(real, task.cfg.k)]
     real_t = torch.from_numpy(real)
-    t_mg, t_pt = interleaved_median_ms([lambda: task.step(batches), lambda: twin.step(real_t)], args.repeats)
+    t_mg, t_pt, _, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
     print(f"one step (n_critic = {task.cfg.k} critic steps with the penalty, then G), batch {args.batch}, "
-          f"median of {args.repeats} steps each, the two frameworks in alternation, "
+          f"{args.rounds} rounds of alternating blocks, "
           f"1 thread each (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.get_num_threads()}):")
-    print(f"  minigan {t_mg:.1f} ms   PyTorch {t_pt:.1f} ms   minigan/PyTorch {t_mg / t_pt:.2f}x")
+    print(f"  minigan {t_mg:.1f} ms   PyTorch {t_pt:.1f} ms   minigan/PyTorch {ratio}")
 
 
 if __name__ == "__main__":
