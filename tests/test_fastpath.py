@@ -5,8 +5,10 @@ two are compared directly, on the sizes and memory layouts a DCGAN step produces
 and the switch and the pool are pinned down.
 """
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -83,6 +85,32 @@ def test_map_pieces_runs_every_piece_and_keeps_their_order():
         fastpath.set_threads(before)
     assert starts == sorted(starts) and len(starts) == 3
     np.testing.assert_array_equal(out, np.arange(10) ** 2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_gets_a_pool_of_its_own():
+    """A pool's threads don't survive fork(); the child must start its own, not wait on them forever.
+
+    (Python's ThreadPoolExecutor does so today; this holds minigan to it.)"""
+    before = fastpath.threads()
+    fastpath.set_threads(2)
+    try:
+        fastpath.map_pieces(lambda p: None, 2, fastpath.MIN_BYTES)       # the parent's pool exists now
+        pid = os.fork()
+        if pid == 0:                                                     # the child: must finish, not hang
+            ok = fastpath.map_pieces(lambda p: p.start, 2, fastpath.MIN_BYTES) == [0, 1]
+            os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 20
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if done[0] == 0:                                                 # still waiting on the parent's threads
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung in map_pieces")
+        status = done[1]
+    finally:
+        fastpath.set_threads(before)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
