@@ -9,8 +9,17 @@ iterates,
 smooths that noise out and gives markedly better samples for no extra
 training (Yazıcı et al., "The Unusual Effectiveness of Averaging in GAN
 Training", ICLR 2019). The average is only *read*: it never feeds back into
-training. Early on β is ramped up as min(β, (1 + t) / (10 + t)) so the average
-is not dominated by the random initial weights.
+training. Early on β is ramped up so the average is not dominated by the random
+initial weights, by one of two rules (``warmup``):
+
+    "tf":    β_t = min(β, (1 + t) / (10 + t))   TensorFlow's ExponentialMovingAverage(num_updates);
+                                                 β = 0.999 is reached only at t = 8990
+    "mean":  β_t = min(β, t / (t + 1))           the plain mean of every G so far, until the
+                                                 window 1 / (1 - β) is full (t = 999 for 0.999)
+
+In a short run the rule decides how many G's are averaged: after 4,690 updates
+(5 DCGAN epochs) "tf" has β_t = 0.998, a window of about 500 updates; "mean"
+averages the last 1,000.
 
 Batchnorm's running statistics are not weights: those of the live G describe
 the live G's activations, not the averaged G's. :meth:`EMA.recalibrate`
@@ -21,8 +30,12 @@ measures them afresh by running the averaged G on a few noise batches.
 class EMA:
     """``shadow`` is a copy of ``model`` whose weights track the average of ``model``'s."""
 
-    def __init__(self, model, shadow, beta=0.999):
-        self.model, self.shadow, self.beta = model, shadow, beta
+    RAMPS = {"tf": lambda t: (1 + t) / (10 + t), "mean": lambda t: t / (t + 1)}
+
+    def __init__(self, model, shadow, beta=0.999, warmup="tf"):
+        if warmup not in self.RAMPS:
+            raise ValueError(f"EMA: warmup must be one of {sorted(self.RAMPS)}, got {warmup!r}")
+        self.model, self.shadow, self.beta, self.ramp = model, shadow, beta, self.RAMPS[warmup]
         self.shadow.load_state_dict(model.state_dict())
         self.shadow.eval()
         self.t = 0
@@ -30,7 +43,7 @@ class EMA:
 
     def update(self):
         """Move the average towards the current weights."""
-        beta = min(self.beta, (1 + self.t) / (10 + self.t))
+        beta = min(self.beta, self.ramp(self.t))
         for avg, p in zip(self.shadow.parameters(), self.model.parameters()):
             avg.data *= beta
             avg.data += (1 - beta) * p.data                     # θ_ema = β θ_ema + (1 - β) θ

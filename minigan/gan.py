@@ -169,6 +169,9 @@ class GANConfig(RunConfig):
                                          "al. 2018)", boolean, kind="structure")
     ema: float = setting(0.0, "sample from an exponential moving average of G's weights with this decay (0: off)",
                          number(0, 1, high_open=True), kind="structure")
+    ema_warmup: str = setting("tf", "how the average's decay ramps up to --ema: tf: (1+t)/(10+t), TensorFlow's rule, "
+                                    "full after 9(1/(1-ema) - 1) updates; mean: t/(t+1), the plain mean of every G so "
+                                    "far until 1/(1-ema) updates, then the moving average", one_of("tf", "mean"))
 
 
 @dataclass
@@ -214,7 +217,7 @@ class GANTask(Task):
         self.panels = dict(self.objective.panels)
         if getattr(cfg, "r1", 0):
             self.panels["R1 penalty"] = (("r1",), None)
-        self.ema = EMA(self.G, copy.deepcopy(self.G), cfg.ema) if cfg.ema else None
+        self.ema = EMA(self.G, copy.deepcopy(self.G), cfg.ema, cfg.ema_warmup) if cfg.ema else None
         self.opt_G = self.make_optimizer(self.G.parameters(), cfg.lr_g or cfg.lr)
         self.opt_D = self.make_optimizer(self.D.parameters(), cfg.lr_d or cfg.lr)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])

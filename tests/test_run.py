@@ -168,6 +168,14 @@ def test_ema_is_the_running_average_of_the_generator(tmp_path, images):
         np.testing.assert_allclose(avg.data, beta * s + (1 - beta) * p.data, rtol=1e-6, atol=1e-7)
 
 
+def test_ema_warmup_mean_reaches_the_run(tmp_path, images):
+    """--ema-warmup mean: after the first G step the average is that G itself (β_0 = 0)."""
+    r = Run(config(tmp_path, max_steps=1, epochs=1, ema=0.999, ema_warmup="mean"), images=images[:64])
+    r.train()
+    for p, avg in zip(r.task.G.parameters(), r.task.ema.shadow.parameters()):
+        np.testing.assert_array_equal(avg.data, p.data)
+
+
 def test_averaged_generator_measures_its_own_batchnorm_statistics(tmp_path, images):
     """The averaged G's running mean is the mean of its own batch means over the calibration batches."""
     r = Run(config(tmp_path, max_steps=3, epochs=1, ema=0.5), images=images[:128])
