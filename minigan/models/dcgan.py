@@ -145,7 +145,7 @@ class DCGAN(GANTask):
     Config = Config
     description = "Train the DCGAN (transposed convolutions) on MNIST."
     #: the best settings found for 5 epochs (docs/tuning.md); ``--anchor`` goes back to the Config's defaults
-    tuned = dict(g_hidden=512, d_hidden=512, d_hidden_norm="batch", slope=0.1, mbstd=4, lr_d=2e-4, lr_g=1e-3,
+    tuned = dict(g_hidden=512, d_hidden=512, d_hidden_norm="batch", slope=0.1, mbstd=4, lr_d=2e-4, lr_g=2e-3,
                  ema=0.999)
 
     def networks(self, rng):
