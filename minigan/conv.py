@@ -73,7 +73,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     n, c, h, w = x_shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
     windows = cols.reshape(n, ho, wo, kh, kw, c)
-    if fastpath.active(cols) and c >= 8:  # fewer channels: additions too short to gain from threads
+    if fastpath.active(cols) and c >= 8 and kh % stride == 0 and kw % stride == 0:  # whole cells (below)
         x_pad = _col2im_fast(windows, stride, h + 2 * padding, w + 2 * padding)
     else:
         x_pad = xp.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=cols.dtype)
@@ -86,25 +86,16 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
 
 
 def _col2im_fast(windows, s, hp, wp):
-    """col2im's additions with the batch split over threads, and fewer, longer additions where s divides k.
+    """col2im's additions in whole cells, with the batch split over threads (s divides the kernel).
 
     Offsets u = s*du + a (a < s) with the same du land on s neighbouring rows: window (i, j)'s
     block of offsets (s du .. s du + s-1, s dv .. s dv + s-1) covers the s x s pixels of cell
     (i + du, j + dv) of the image cut into s x s cells. So (kH/s)(kW/s) additions of whole cells
     (4 for a 4x4 kernel at stride 2, instead of 16) do the work, each over runs of s*C numbers.
-    Returns the padded channels-last sum (N, Hp, Wp, C) as the plain loop does.
+    Returns the padded channels-last sum (N, Hp, Wp, C) as the plain loop does. With fewer than
+    8 channels, or a stride that does not divide the kernel, col2im keeps the plain loop.
     """
     n, ho, wo, kh, kw, c = windows.shape
-    if kh % s or kw % s:                                  # no whole cells: the plain loop, split over threads
-        x_pad = np.empty((n, hp, wp, c), dtype=windows.dtype)
-
-        def piece(part):
-            x_pad[part] = 0
-            for u in range(kh):
-                for v in range(kw):
-                    x_pad[part, u:u + s * ho:s, v:v + s * wo:s, :] += windows[part, :, :, u, v, :]
-        fastpath.map_pieces(piece, n, x_pad[0].nbytes)
-        return x_pad
     qh, qw = kh // s, kw // s
     rows, columns = ho + qh - 1, wo + qw - 1              # cells the windows touch (>= the padded image)
     big = np.empty((n, max(rows * s, hp), max(columns * s, wp), c), dtype=windows.dtype)

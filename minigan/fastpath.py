@@ -117,24 +117,3 @@ def map_pieces(fn, n, item_bytes):
         _pool = ThreadPoolExecutor(threads(), thread_name_prefix="minigan-fastpath")
     return list(_pool.map(fn, parts))
 
-
-def flat(*arrays):
-    """The arrays as 1-D views, all in one memory order, for element-wise fast paths; None where they can't be.
-
-    Each must be a NumPy array of the same shape, laid out in one block of memory
-    (C order, or an NCHW view of channels-last memory, ...), and all in the same
-    order, so that element i of one view sits where element i of another does.
-    """
-    if not active(*arrays):
-        return None
-    first = arrays[0]
-    order = [st // first.itemsize for st in first.strides]
-    views = []
-    for a in arrays:
-        if a.shape != first.shape or [st // a.itemsize for st in a.strides] != order:
-            return None
-        f = a.ravel(order="K")
-        if a.size and not np.may_share_memory(f, a):  # ravel copied: the memory has gaps
-            return None
-        views.append(f)
-    return views

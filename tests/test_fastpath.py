@@ -182,7 +182,7 @@ def test_batchnorm_fast_path_without_parameter_gradients(rng):
     (64, 128, 7, 7, (4, 4), 2, 1),
     (5, 16, 9, 7, (4, 2), 2, 0),          # rectangular kernel
     (3, 8, 10, 11, (3, 3), 3, 2),         # stride 3, kernel 3: one cell per window
-    (4, 8, 9, 9, (3, 3), 2, 1),           # stride does not divide the kernel: the plain loop, threaded
+    (4, 8, 9, 9, (3, 3), 2, 1),           # stride does not divide the kernel: the plain loop on both
     (4, 8, 8, 8, (4, 4), 2, 0),           # the windows touch fewer rows than the padded image has
     (2, 1, 28, 28, (4, 4), 2, 1),         # one channel: the plain lines
 ])

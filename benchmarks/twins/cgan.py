@@ -249,7 +249,7 @@ def main(argv=None):
     real = rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, args.batch)
     real_t, labels_t = torch.from_numpy(real), torch.from_numpy(labels)
-    ours, theirs, _, ratio = time_pair(lambda: task.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
+    ours, theirs, ratio = time_pair(lambda: task.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
                                        args.rounds)
     print(f"cgan ({args.model} body, {args.label}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")

@@ -79,10 +79,10 @@ def rel_error(a, b):
 def time_pair(ours, theirs, rounds=5):
     """minigan's and PyTorch's step timed as bench.py times them: alternating blocks over ``rounds`` rounds.
 
-    Returns (minigan ms, PyTorch ms, ratio) as medians over the rounds, and the ratio's line as
-    bench.py prints it, ``1.18x (1.15-1.21)``: median and min-max of the per-round ratios.
+    Returns minigan's and PyTorch's ms (medians over the rounds) and the ratio as bench.py prints
+    it, ``1.18x (1.15-1.21)``: median and min-max of the per-round ratios.
     """
     ms_ours, ms_theirs = alternate([ours, theirs], rounds=rounds)
     ratio = ratio_spread(ms_ours, ms_theirs)
     line = f"{ratio.median:.2f}x ({ratio.min:.2f}-{ratio.max:.2f})"
-    return statistics.median(ms_ours), statistics.median(ms_theirs), ratio.median, line
+    return statistics.median(ms_ours), statistics.median(ms_theirs), line

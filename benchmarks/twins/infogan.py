@@ -211,7 +211,7 @@ def main(argv=None):
         print(f"parity  {what:<40} {err:.2e}")
     real = np.random.default_rng(0).uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
     real_t = torch.from_numpy(real)
-    ours, theirs, _, ratio = time_pair(lambda: task.step([(real, None)]), lambda: twin.step(real_t), args.rounds)
+    ours, theirs, ratio = time_pair(lambda: task.step([(real, None)]), lambda: twin.step(real_t), args.rounds)
     print(f"infogan, batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, "
           f"ratio {ratio}")
 

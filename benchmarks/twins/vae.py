@@ -166,7 +166,7 @@ def main(batch=64):
     images = rng.uniform(-1, 1, (batch,) + mg_vae.IMAGE_SHAPE).astype(np.float32)
     labels = rng.integers(0, 10, batch)
     t_images, t_labels = torch.from_numpy(images), torch.from_numpy(labels)
-    ours, theirs, _, ratio = time_pair(lambda: task.step([(images, labels)]), lambda: twin.step(t_images, t_labels))
+    ours, theirs, ratio = time_pair(lambda: task.step([(images, labels)]), lambda: twin.step(t_images, t_labels))
     print(f"VAE step, batch {batch}, 1 thread: minigan {ours:.2f} ms, PyTorch {theirs:.2f} ms, ratio {ratio}")
 
 

@@ -174,7 +174,7 @@ def main(argv=None):
     real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
     batches = [(x, None) for x in np.split(real, task.cfg.k)]
     real_t = torch.from_numpy(real)
-    ours, theirs, _, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
+    ours, theirs, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
     print(f"wgan ({args.arch}), batch {args.batch}, n_critic {task.cfg.k}: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 

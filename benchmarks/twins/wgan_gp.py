@@ -192,7 +192,7 @@ def main(argv=None):
     real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
     batches = [(b, None) for b in np.split(real, task.cfg.k)]
     real_t = torch.from_numpy(real)
-    t_mg, t_pt, _, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
+    t_mg, t_pt, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
     print(f"one step (n_critic = {task.cfg.k} critic steps with the penalty, then G), batch {args.batch}, "
           f"{args.rounds} rounds of alternating blocks, "
           f"1 thread each (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.get_num_threads()}):")

@@ -85,24 +85,25 @@ class _BatchNorm(Layer):
     # dx = a dy + k1 x + k0 with per-channel a, k1, k0: the plain formula, expanded.
     def _forward_fast(self, x):
         x = _channels_in_one_block(x)
+        y = np.empty_like(x)                                       # laid out as x is
+        xv, yv = _view(x), _view(y)                                # (rows, C) or (N, C, L), see below
         m = x.size // self.num_features
         gamma, beta = self.weight.data, self.bias.data
-        y = np.empty_like(x)                                       # laid out as x is
         if self.training:
-            mu = _sum_per_channel(x) / m
-            np.subtract(_view(x), _coef(x, mu), out=_view(y))          # x - mu
-            var = _dot_per_channel(y, y) / m                           # biased: divides by m
+            mu = _sum_per_channel(xv) / m
+            np.subtract(xv, _coef(xv, mu), out=yv)                     # x - mu
+            var = _dot_per_channel(yv, yv) / m                         # biased: divides by m
             mom = self.momentum
             self.running_mean = (1 - mom) * self.running_mean + mom * mu
             self.running_var = (1 - mom) * self.running_var + mom * var * (m / max(m - 1, 1))  # unbiased
             self.inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))
-            np.multiply(_view(y), _coef(x, gamma * self.inv_std), out=_view(y))  # gamma x_hat
+            yv *= _coef(xv, gamma * self.inv_std)                      # gamma x_hat
         else:
             mu, self.inv_std = self.running_mean, 1 / np.sqrt(self.running_var + x.dtype.type(self.eps))
             a = gamma * self.inv_std
-            np.multiply(_view(x), _coef(x, a), out=_view(y))
-            np.subtract(_view(y), _coef(x, mu * a), out=_view(y))            # gamma (x - mu) / sqrt(var + eps)
-        np.add(_view(y), _coef(x, beta), out=_view(y))                     # + beta
+            np.multiply(xv, _coef(xv, a), out=yv)
+            yv -= _coef(xv, mu * a)                                    # gamma (x - mu) / sqrt(var + eps)
+        yv += _coef(xv, beta)                                          # + beta
         self.x, self.mu = x, mu
         return y
 
@@ -110,23 +111,23 @@ class _BatchNorm(Layer):
         x, mu, inv_std = self.x, self.mu, self.inv_std
         if dy.strides != x.strides:                                # lay dy out as x is
             dy = _copy_laid_out_as(dy, x)
+        dx = np.empty_like(x)
+        xv, dyv, dxv = _view(x), _view(dy), _view(dx)
         m = x.size // self.num_features
         a = self.weight.data * inv_std                             # dy/dx at fixed mu, var: gamma / sqrt(var + eps)
-        sum_dy = _sum_per_channel(dy)                              # dL/dbeta = sum dy
-        sum_dy_x_hat = inv_std * (_dot_per_channel(dy, x) - mu * sum_dy)   # dL/dgamma = sum dy x_hat
+        sum_dy = _sum_per_channel(dyv)                             # dL/dbeta = sum dy
+        sum_dy_x_hat = inv_std * (_dot_per_channel(dyv, xv) - mu * sum_dy)  # dL/dgamma = sum dy x_hat
         if self.requires_grad:
             self.weight.grad += sum_dy_x_hat
             self.bias.grad += sum_dy
-        dx = np.empty_like(x)
-        np.multiply(_view(dy), _coef(x, a), out=_view(dx))                 # a dy
+        np.multiply(dyv, _coef(xv, a), out=dxv)                    # a dy
         if not self.training:
             return dx                                              # dL/dx = gamma dy / sqrt(var + eps)
         # dL/dx = a/m (m dy - sum dy - x_hat sum(dy x_hat)) = a dy + k1 x + k0
         k1 = -a * sum_dy_x_hat * inv_std / m
         k0 = -a * sum_dy / m - k1 * mu
-        dx_view = _view(dx)
-        dx_view += _view(x) * _coef(x, k1)
-        dx_view += _coef(x, k0)
+        dxv += xv * _coef(xv, k1)
+        dxv += _coef(xv, k0)
         return dx
 
     def __repr__(self):
@@ -150,23 +151,21 @@ def _view(x):
     return last.reshape(-1, c) if last.flags.c_contiguous else None
 
 
-def _coef(x, v):
-    """A per-channel vector shaped to broadcast against _view(x)."""
-    return v if _view(x).ndim == 2 else v.reshape(1, -1, 1)
+def _coef(view, v):
+    """A per-channel vector shaped to broadcast against a view from _view."""
+    return v if view.ndim == 2 else v.reshape(1, -1, 1)
 
 
-def _sum_per_channel(a):
-    """sum of a over everything but the channels, as matrix-vector products."""
-    v = _view(a)
+def _sum_per_channel(v):
+    """sum of a (rows, C) or (N, C, L) view over everything but the channels, as matrix-vector products."""
     if v.ndim == 2:
-        return np.ones(v.shape[0], dtype=a.dtype) @ v
+        return np.ones(v.shape[0], dtype=v.dtype) @ v
     n, c, length = v.shape
-    return (v.reshape(n * c, length) @ np.ones(length, dtype=a.dtype)).reshape(n, c).sum(axis=0)
+    return (v.reshape(n * c, length) @ np.ones(length, dtype=v.dtype)).reshape(n, c).sum(axis=0)
 
 
-def _dot_per_channel(a, b):
-    """sum of a * b over everything but the channels (a and b laid out alike)."""
-    u, v = _view(a), _view(b)
+def _dot_per_channel(u, v):
+    """sum of u * v over everything but the channels (two views of the same layout)."""
     return np.einsum("rc,rc->c", u, v) if u.ndim == 2 else np.einsum("ncl,ncl->c", u, v)
 
 
