@@ -62,31 +62,49 @@ class GANStep:
         """dL/d(images) out of D's input gradient (the first entry when D took a tuple)."""
         return dx[0] if isinstance(dx, tuple) else dx
 
+    # ---- D's output: its score, and any extra head (InfoGAN's Q) --------------------------
+    def score(self, out):
+        """D's real/fake score out of D's output (InfoGAN's D also returns Q's guesses)."""
+        return out
+
+    def heads_gradient(self, out, dscore, codes, side):
+        """dL/d(D's output) from dL/d(score), with the loss of any extra head of D; and that loss's stats.
+
+        ``codes`` are what G was fed that an extra head reads back off a fake
+        batch (InfoGAN's codes; None on real images, and for a D with one head).
+        ``side`` is "d" or "g": whose step asks, for the names of the stats.
+        D has one head here: its output is the score.
+        """
+        return dscore, {}
+
     # ---- D ------------------------------------------------------------------------------------
     def d_step(self, real, labels=None):
         """One update of D on a real batch and a fresh fake batch. Returns (stats, fake, latent)."""
         latent = self.prior.sample(len(real), self.noise_rng, self.backend, real.dtype)
         fake = self.G(latent)                                   # G runs forward only: no G update here
         real_condition = labels if self.prior.conditional else None
-        stats = self.d_gradients(real, fake, real_condition, self.prior.condition(latent))
+        stats = self.d_gradients(real, fake, real_condition, self.prior.condition(latent), self.prior.codes(latent))
         self.opt_D.step()
         self.after_d_step()
         return stats, fake, latent
 
-    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
-        """L_D = l_real(D(x)) + l_fake(D(G(z))); set D's .grad to dL_D/dθ_D. Returns the stats."""
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
+        """L_D = l_real(D(x)) + l_fake(D(G(z))) (+ R1); set D's .grad to dL_D/dθ_D. Returns the stats."""
         self.D.zero_grad()
         out_real = self.D(self.d_input(real, real_condition))
-        loss_real, dout = self.objective.d_real(out_real)
+        loss_real, dscore = self.objective.d_real(self.score(out_real))
+        dout, _ = self.heads_gradient(out_real, dscore, None, "d")   # real images: no codes to read back
         with self.D.no_input_grad():                            # only dL/dθ_D: skip dL/d(images)
             self.D.backward(dout)                               # adds dL/dθ_D from the real half
         out_fake = self.D(self.d_input(fake, fake_condition))
-        loss_fake, dout = self.objective.d_fake(out_fake)
+        loss_fake, dscore = self.objective.d_fake(self.score(out_fake))
+        dout, head_stats = self.heads_gradient(out_fake, dscore, codes, "d")
         with self.D.no_input_grad():
-            self.D.backward(dout)                               # ... plus the fake half
-        stats = dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+            self.D.backward(dout)                               # ... plus the fake half (and any extra head's)
+        stats = dict(d_loss=loss_real + loss_fake, **head_stats,
+                     **self.objective.stats(self.score(out_real), self.score(out_fake)))
         if self.r1:
-            stats["r1"] = self.r1_penalty(real)
+            stats["r1"] = self.r1_penalty(real)                 # ... plus R1's gradient, on the real images
         return stats
 
     def r1_penalty(self, real):
@@ -112,18 +130,19 @@ class GANStep:
         hold that forward pass, so we can backpropagate into G without running
         it again (as the PyTorch DCGAN example does).
         """
-        stats = self.g_gradients(fake, self.prior.condition(latent))
+        stats = self.g_gradients(fake, self.prior.condition(latent), self.prior.codes(latent))
         self.opt_G.step()                                       # only G moves
         return stats
 
-    def g_gradients(self, fake, condition=None):
+    def g_gradients(self, fake, condition=None, codes=None):
         """L_G on D(fake); set G's .grad to dL_G/dθ_G, flowing back through D. Returns the stats."""
         out = self.D(self.d_input(fake, condition))             # D after its update
-        g_loss, dout = self.objective.g(out)
+        g_loss, dscore = self.objective.g(self.score(out))
+        dout, head_stats = self.heads_gradient(out, dscore, codes, "g")
         dfake = self.image_gradient(self.d_input_gradient(dout))  # dL/dG(z), D's input gradient
         self.G.zero_grad()
         self.G.backward(dfake)                                  # dL/dθ_G = dL/dG(z) dG(z)/dθ_G
-        return dict(g_loss=g_loss)
+        return dict(g_loss=g_loss, **head_stats)
 
     def d_input_gradient(self, dout):
         """D's backward for dL/d(input) only: D does not move in G's step, so dL/dθ_D is skipped."""
@@ -198,33 +217,46 @@ class GANTask(Task):
     """What every GAN model shares: G, D, optimizers, the step, weight averaging, grids and metrics.
 
     A subclass writes :meth:`networks` (and, where it differs from the original
-    GAN, :meth:`make_prior`, :meth:`make_objective` or ``step_class``).
+    GAN, :meth:`make_prior`, :meth:`make_objective`, ``step_class`` with what
+    :meth:`step_kwargs` hands it, and :meth:`make_panels`).
     """
 
     Config = GANConfig
     step_class = GANStep
-    panels = {}
-
     def __init__(self, cfg):
         super().__init__(cfg)
         G, D = self.networks(np.random.default_rng(cfg.seed))
-        if getattr(cfg, "spectral_norm", False):
+        if cfg.spectral_norm:
             D = spectral_normalize(D, rng=np.random.default_rng([cfg.seed, 7]))
         self.G, self.D = G.to(cfg.backend), D.to(cfg.backend)
         self.prior = self.make_prior()
         self._check_r1()
         self.objective = self.make_objective()
-        self.panels = dict(self.objective.panels)
-        if getattr(cfg, "r1", 0):
-            self.panels["R1 penalty"] = (("r1",), None)
         self.ema = EMA(self.G, copy.deepcopy(self.G), cfg.ema, cfg.ema_warmup) if cfg.ema else None
         self.opt_G = self.make_optimizer(self.G.parameters(), cfg.lr_g or cfg.lr)
         self.opt_D = self.make_optimizer(self.D.parameters(), cfg.lr_d or cfg.lr)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])
-        self.gan = self.step_class(self.G, self.D, self.opt_G, self.opt_D, self.prior, self.objective,
-                                   noise_rng=self.noise_rng, backend=cfg.backend, r1=getattr(cfg, "r1", 0.0),
-                                   r1_every=getattr(cfg, "r1_every", 1))
+        self.gan = self.step_class(**self.step_kwargs())        # every setting reaches the step here, once
+        self.panels = self.make_panels()
         self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
+
+    def step_kwargs(self):
+        """What ``step_class`` is built with: the networks, optimizers, prior, objective and the settings it uses.
+
+        A model whose step takes more (WGAN's clip, WGAN-GP's λ) adds them here,
+        through ``super().step_kwargs()``, so the step is built once, whole.
+        """
+        cfg = self.cfg
+        return dict(G=self.G, D=self.D, opt_G=self.opt_G, opt_D=self.opt_D, prior=self.prior,
+                    objective=self.objective, noise_rng=self.noise_rng, backend=cfg.backend, r1=cfg.r1,
+                    r1_every=cfg.r1_every)
+
+    def make_panels(self):
+        """The curves' panels beyond the losses: the objective's, R1's, and what a model adds via ``super()``."""
+        panels = dict(self.objective.panels)
+        if self.cfg.r1:
+            panels["R1 penalty"] = (("r1",), None)
+        return panels
 
     # ---- what a model says ---------------------------------------------------------------------
     def networks(self, rng):
@@ -242,7 +274,7 @@ class GANTask(Task):
 
     def _check_r1(self):
         """R1 differentiates D's backward: refuse, before any work, a D it cannot go through."""
-        if not getattr(self.cfg, "r1", 0):
+        if not self.cfg.r1:
             return
         if self.prior.conditional:
             raise ConfigError(f"--r1 {self.cfg.r1!r}: the penalty is written for an unconditional D(x)")

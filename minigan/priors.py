@@ -3,7 +3,7 @@
 A prior draws G's input for a batch (``sample``), lays out the fixed input of
 the run's sample grid (``grid``), and says what D sees beside the image
 (``condition``: nothing for an unconditional GAN, the label for a conditional
-one). G's input is an array, or a tuple of arrays when it has several parts.
+one), and what a head of D must read back off a fake (``codes``: InfoGAN's). G's input is an array, or a tuple of arrays when it has several parts.
 
 Everything is drawn on the CPU from a NumPy generator and then moved to the
 backend, so one seed gives the same inputs on NumPy and on CuPy, and the
@@ -51,6 +51,10 @@ class Gaussian:
         """What D is given beside the image (None: only the image)."""
         return None
 
+    def codes(self, latent):
+        """What G was fed that D's extra heads must read back off the image (None: D has no such head)."""
+        return None
+
 
 class InfoGANPrior:
     """InfoGAN's input (Chen et al. 2016): noise z ~ N(0, I), a categorical code c and continuous codes u.
@@ -59,8 +63,8 @@ class InfoGANPrior:
     training finds them) and each of the ``continuous`` codes is U(-1, 1).
     G is fed the tuple (z, c, u): z (n, z_dim) float, c (n,) integers in
     [0, categories), u (n, continuous) float. D sees only the image; its Q head
-    is asked to recover (c, u), so :meth:`condition` hands the codes to the
-    step's information loss, not to D.
+    is asked to recover (c, u): :meth:`codes` hands them to the step's
+    information loss, and :meth:`condition` gives D nothing beside the image.
     """
 
     conditional = False  # D's input is the image alone: InfoGAN is unsupervised
@@ -124,7 +128,11 @@ class InfoGANPrior:
         return self.sweep(0, rng, backend, dtype)
 
     def condition(self, latent):
-        """The codes (c, u) the step's information loss asks Q to recover (D's input stays the image)."""
+        """What D is given beside the image: nothing, InfoGAN's D sees the image alone."""
+        return None
+
+    def codes(self, latent):
+        """The codes (c, u) of G's input, which the step's information loss asks D's Q head to read back."""
         return latent[1], latent[2]
 class GaussianWithLabel:
     """z ~ N(0, I) of size ``z_dim`` and a class label y, uniform over 0..K-1: G's input is (z, y).
@@ -164,3 +172,7 @@ class GaussianWithLabel:
     def condition(self, latent):
         """The labels y of G's input (z, y): what D is shown beside each fake image."""
         return latent[1]
+
+    def codes(self, latent):
+        """None: the label is D's input (:meth:`condition`), not something a head of D reads back."""
+        return None

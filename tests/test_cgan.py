@@ -122,9 +122,9 @@ def check(f, analytic, x, rows=None):
     return True
 
 
-def step_of(G, D, cls=GANStep):
+def step_of(G, D, cls=GANStep, **settings):
     return cls(G, D, SGD(G.parameters()), SGD(D.parameters()), GaussianWithLabel(3),
-                   NonSaturating(label_smoothing=0.1))
+               NonSaturating(label_smoothing=0.1), **settings)
 
 
 def label_table(net):
@@ -166,8 +166,7 @@ def test_discriminator_loss_gradient_through_image_and_label(body, label):
 def test_mismatch_term_gradient_and_its_wrong_labels(body, label):
     """L_D + w * l_fake(D(x, y~)) with y~ != y: the third term's gradient, and every y~ differs from y."""
     G, D, (z, y_fake), (x, y_real) = tiny(body, label, np.random.default_rng(4))
-    gan = step_of(G, D, cls=cgan.CGANStep)
-    gan.mismatch = 0.5
+    gan = step_of(G, D, cls=cgan.CGANStep, mismatch=0.5)
     fake = G((z, y_fake))
     seen = []
     original = D.forward

@@ -67,7 +67,8 @@ def test_the_prior_draws_noise_a_categorical_and_continuous_codes():
     assert u.shape == (2000, 2) and u.dtype == np.float32 and -1 <= u.min() and u.max() <= 1
     assert abs(u.mean()) < 0.05 and abs(u.var() - 1 / 3) < 0.02                    # U(-1, 1)
     assert np.bincount(c, minlength=10).min() > 150                                 # every value, about 1/10
-    assert prior.condition((z, c, u))[0] is c and prior.condition((z, c, u))[1] is u
+    assert prior.codes((z, c, u))[0] is c and prior.codes((z, c, u))[1] is u   # what Q must read back
+    assert prior.condition((z, c, u)) is None                                       # D sees the image alone
 
 
 def test_a_fixed_code_changes_c_only():
@@ -167,10 +168,10 @@ def tiny_step(rng):
 def test_d_and_q_gradients_through_the_shared_body_match_finite_differences():
     """d_gradients sets dθ_D of L_D + λ L_I: D's head, Q's head and the body both feed."""
     gan, latent, real = tiny_step(np.random.default_rng(1))
-    fake, codes = gan.G(latent), gan.prior.condition(latent)
+    fake, codes = gan.G(latent), gan.prior.codes(latent)
 
     def total():
-        stats = gan.d_gradients(real, fake, None, codes)
+        stats = gan.d_gradients(real, fake, codes=codes)
         return stats["d_loss"] + stats["q_loss"]
 
     check_parameters(total, gan.D.parameters(), np.random.default_rng(2))
@@ -181,10 +182,10 @@ def test_d_and_q_gradients_through_the_shared_body_match_finite_differences():
 
 def test_g_gradient_flows_through_both_heads_and_matches_finite_differences():
     gan, latent, real = tiny_step(np.random.default_rng(1))
-    codes = gan.prior.condition(latent)
+    codes = gan.prior.codes(latent)
 
     def total():
-        stats = gan.g_gradients(gan.G(latent), codes)
+        stats = gan.g_gradients(gan.G(latent), codes=codes)
         return stats["g_loss"] + stats["g_info_loss"]
 
     params = gan.G.parameters()

@@ -95,10 +95,12 @@ class CGANStep(GANStep):
     directly that a good image of the wrong digit is not a real pair.
     """
 
-    mismatch = 0.0
+    def __init__(self, *args, mismatch=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mismatch = mismatch
 
-    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
-        stats = super().d_gradients(real, fake, real_condition, fake_condition)
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
+        stats = super().d_gradients(real, fake, real_condition, fake_condition, codes)
         if self.mismatch:
             shift = self.noise_rng.integers(1, NUM_CLASSES, len(real))            # any label but the true one
             wrong = (real_condition + to_device(shift, self.backend)) % NUM_CLASSES
@@ -148,11 +150,14 @@ class CGAN(GANTask):
         """The tuned settings of the body asked for with ``--model`` (the MLP's by default)."""
         return dict(cls.TUNED[given.get("body", cls.Config.body)])
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
-        self.gan.mismatch = cfg.mismatch
-        if cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
-            self.panels = {**self.panels, "D(x, wrong y)": (("d_mismatch",), 0.0)}
+    def step_kwargs(self):
+        return dict(super().step_kwargs(), mismatch=self.cfg.mismatch)
+
+    def make_panels(self):
+        panels = super().make_panels()
+        if self.cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
+            panels["D(x, wrong y)"] = (("d_mismatch",), 0.0)
+        return panels
 
     def networks(self, rng):
         cfg = self.cfg

@@ -120,37 +120,26 @@ class InfoLoss:
 class InfoGANStep(GANStep):
     """The original GAN's step, with λ L_I added to D/Q's loss on the fake batch and to G's loss.
 
-    D returns (logit, q); ``codes`` = (c, u) are the codes the fake batch was
-    drawn with (``InfoGANPrior.condition``). ``info`` is an :class:`InfoLoss`.
+    D returns (logit, q): :meth:`score` takes the logit, and :meth:`heads_gradient`
+    adds Q's term on a fake batch, whose ``codes`` = (c, u) are the codes G was
+    fed (``InfoGANPrior.codes``). ``info`` is an :class:`InfoLoss`.
     """
 
     def __init__(self, *args, info=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.info = info if info is not None else InfoLoss()
 
-    def d_gradients(self, real, fake, real_condition=None, codes=None):
-        """L_D + λ L_I: D's two halves, and Q's guess of the fake batch's codes. Sets D's .grad (Q is in D)."""
-        self.D.zero_grad()
-        out_real, _ = self.D(real)                                 # Q's guess on real images is not used
-        loss_real, dout = self.objective.d_real(out_real)
-        with self.D.no_input_grad():                               # only dL/dθ: skip dL/d(images)
-            self.D.backward((dout, None))                          # dL/dθ from the real half (not via Q's head)
-        out_fake, q = self.D(fake)
-        loss_fake, dout = self.objective.d_fake(out_fake)
-        info, dq, info_stats = self.info(q, codes)
-        with self.D.no_input_grad():
-            self.D.backward((dout, dq))                            # the fake half + λ dL_I/dθ: heads and shared body
-        return dict(d_loss=loss_real + loss_fake, q_loss=info, **self.objective.stats(out_real, out_fake))
+    def score(self, out):
+        return out[0]                                              # D's output is (logit, Q's guesses)
 
-    def g_gradients(self, fake, codes=None):
-        """L_G + λ L_I on the fake batch; set G's .grad, flowing back through D's two heads and its body."""
-        out, q = self.D(fake)                                      # D and Q after their update
-        g_loss, dout = self.objective.g(out)
-        info, dq, info_stats = self.info(q, codes)
-        dfake = self.d_input_gradient((dout, dq))                  # dL/dG(z,c,u): the Fork adds both heads' share
-        self.G.zero_grad()
-        self.G.backward(dfake)                                     # dL/dθ_G
-        return dict(g_loss=g_loss, g_info_loss=info, **info_stats)
+    def heads_gradient(self, out, dscore, codes, side):
+        """(dL/dlogit, λ dL_I/dq): Q's head learns to read the codes off fakes (D's step) and G to draw them (G's)."""
+        if codes is None:                                          # real images: Q's guess is not used
+            return (dscore, None), {}
+        info, dq, info_stats = self.info(out[1], codes)            # λ L_I on Q's guess of the codes G was fed
+        if side == "d":
+            return (dscore, dq), dict(q_loss=info)                 # D's body and both heads: the Fork adds them
+        return (dscore, dq), dict(g_info_loss=info, **info_stats)
 
 
 # ---- settings and the task ---------------------------------------------------------------------
@@ -188,12 +177,14 @@ class InfoGAN(GANTask):
     tuned = dict(lambda_cat=2.0, ema=0.999)
     pictures_written = tuple(f"sweep_u{j + 1}" for j in range(CONTINUOUS)) + ("categories",)
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
-        self.gan.info = InfoLoss(lambda_cat=cfg.lambda_cat, lambda_cont=cfg.lambda_cont)
-        self.panels = dict(self.objective.panels)
-        self.panels["I(c; x) bound (nats), Q's accuracy"] = (("mi_cat", "q_acc"), math.log(CATEGORIES))
-        self.panels["Gaussian NLL of u (nats)"] = (("nll_cont",), None)
+    def step_kwargs(self):
+        return dict(super().step_kwargs(), info=InfoLoss(lambda_cat=self.cfg.lambda_cat,
+                                                         lambda_cont=self.cfg.lambda_cont))
+
+    def make_panels(self):
+        return dict(super().make_panels(), **{
+            "I(c; x) bound (nats), Q's accuracy": (("mi_cat", "q_acc"), math.log(CATEGORIES)),
+            "Gaussian NLL of u (nats)": (("nll_cont",), None)})
 
     def networks(self, rng):
         cfg = self.cfg

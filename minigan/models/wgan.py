@@ -66,9 +66,8 @@ class WGAN(GANTask):
     #: the settings found for a 16-epoch run (docs/wgan.md); ``--anchor`` goes back to the paper's
     tuned = dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999)
 
-    def __init__(self, cfg):
-        super().__init__(cfg)
-        self.gan.clip = cfg.clip
+    def step_kwargs(self):
+        return dict(super().step_kwargs(), clip=self.cfg.clip)
 
     def networks(self, rng):
         cfg = self.cfg

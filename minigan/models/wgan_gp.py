@@ -63,10 +63,10 @@ class WGANGPStep(GANStep):
         eps = to_device(self.penalty_rng.random(shape).astype(real.dtype), self.backend)
         return eps * real + (1 - eps) * fake
 
-    def d_gradients(self, real, fake, real_condition=None, fake_condition=None):
+    def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
         if real_condition is not None or fake_condition is not None:
             raise NotImplementedError("WGANGPStep: the penalty is written for an unconditional critic D(x)")
-        stats = super().d_gradients(real, fake)              # .grad = d/dθ (-E[D(x)] + E[D(G(z))])
+        stats = super().d_gradients(real, fake, codes=codes)  # .grad = d/dθ (-E[D(x)] + E[D(G(z))]) (+ R1's)
         x_hat = self.interpolate(real, fake)
         gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.gp_weight)  # .grad += dGP/dθ
         stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
@@ -108,13 +108,17 @@ class WGANGP(GANTask):
     #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
     tuned = dict(k=2, lr=2e-4, ema=0.999)
 
+    step_class = WGANGPStep
+
     def __init__(self, cfg):
-        super().__init__(cfg)
         self.penalty_rng = np.random.default_rng([cfg.seed, 6])      # ε of x̂; saved in checkpoints
-        self.gan = WGANGPStep(self.G, self.D, self.opt_G, self.opt_D, self.prior, self.objective,
-                              noise_rng=self.noise_rng, backend=cfg.backend, gp_weight=cfg.gp_weight,
-                              penalty_rng=self.penalty_rng)
-        self.panels = dict(self.objective.panels, **{
+        super().__init__(cfg)
+
+    def step_kwargs(self):
+        return dict(super().step_kwargs(), gp_weight=self.cfg.gp_weight, penalty_rng=self.penalty_rng)
+
+    def make_panels(self):
+        return dict(super().make_panels(), **{
             "gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]": (("gp",), None),
             "‖∇D(x̂)‖, batch mean": (("grad_norm",), 1.0)})
 
