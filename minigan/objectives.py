@@ -62,11 +62,13 @@ class NonSaturating(Objective):
         xp = get_array_module(out)
         return self.bce(out, xp.full(out.shape, target, dtype=out.dtype))
 
+    # --8<-- [start:nonsaturating-d-real]
     def d_real(self, out):
         return self._bce(out, 1 - self.label_smoothing)          # -log D(x) (one-sided smoothing)
 
     def d_fake(self, out):
         return self._bce(out, 0.0)                               # -log(1 - D(G(z)))
+    # --8<-- [end:nonsaturating-d-real]
 
     def g(self, out):
         return self._bce(out, 1.0)                               # -log D(G(z))
@@ -95,6 +97,7 @@ class Wasserstein(Objective):
 
     panels = {"Wasserstein estimate E[D(x)] - E[D(G(z))]": (("wasserstein",), None)}
 
+    # --8<-- [start:wasserstein-mean]
     @staticmethod
     def _mean(out, sign):
         xp = get_array_module(out)
@@ -108,6 +111,7 @@ class Wasserstein(Objective):
 
     def g(self, out):
         return self._mean(out, -1.0)                             # -E[D(G(z))]
+    # --8<-- [end:wasserstein-mean]
 
     def stats(self, out_real, out_fake):
         return dict(wasserstein=out_real.mean() - out_fake.mean())
@@ -125,6 +129,7 @@ class Hinge(Objective):
 
     panels = {"D output (raw)": (("d_real", "d_fake"), 0.0), "D accuracy": (("d_acc",), 0.5)}
 
+    # --8<-- [start:hinge-d-real]
     def d_real(self, out):
         active = out < 1                                         # where 1 - D(x) > 0
         n = out.dtype.type(out.size)
@@ -137,6 +142,7 @@ class Hinge(Objective):
 
     def g(self, out):
         return Wasserstein._mean(out, -1.0)                      # -E[D(G(z))]
+    # --8<-- [end:hinge-d-real]
 
     def stats(self, out_real, out_fake):
         acc = ((out_real > 0).mean() + (out_fake < 0).mean()) / 2

@@ -318,11 +318,13 @@ class Run:
         cfg = self.cfg
         order = self.epoch_order(self.epoch)
         for b in range(self.batch_in_epoch, self.batches_per_epoch):
+            # --8<-- [start:run-run-epoch]
             self.task.before_step(self.step, self.planned_steps)
             stats = self.task.step(self.real_batches(order, b))
             self.step += 1
             self.batch_in_epoch = b + 1
             self.log.add(self.step, self.epoch + 1, self.elapsed_seconds(), stats)
+            # --8<-- [end:run-run-epoch]
             if self.step % LOG_EVERY == 0:
                 self.log.flush()
                 self._show(self.log.last)

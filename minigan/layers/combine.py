@@ -120,11 +120,13 @@ class Fork(Layer):
         return tuple(head(x) for head in self.heads)
 
     def backward(self, dys):
+        # --8<-- [start:fork-backward]
         dx = None
         for head, dy in zip(self.heads, dys):
             if dy is not None:
                 d = head.backward(dy)
                 dx = d if dx is None else dx + d                # each head's share of dL/dx
+        # --8<-- [end:fork-backward]
         if dx is None:
             return self.xp.zeros(self.x_shape, dtype=self.x_dtype)
         return dx

@@ -51,10 +51,12 @@ class MinibatchStd(Layer):
         xp = get_array_module(x)
         n, c, h, w = x.shape
         g = min(self.group_size, n)
+        # --8<-- [start:minibatchstd-forward]
         f = x.reshape(n // g, g, c * h * w)                         # (groups, g, F)
         self.d = f - f.mean(axis=1, keepdims=True)                 # d = f - μ
         self.s = xp.sqrt((self.d * self.d).mean(axis=1) + x.dtype.type(self.eps))   # s (groups, F)
         sigma = self.s.mean(axis=1)                                 # σ per group
+        # --8<-- [end:minibatchstd-forward]
         extra = xp.broadcast_to(sigma[:, None, None, None, None], (n // g, g, 1, h, w)).reshape(n, 1, h, w)
         return xp.concatenate([x, extra.astype(x.dtype)], axis=1)
 
