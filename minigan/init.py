@@ -93,6 +93,7 @@ def dcgan_init(model, r=None):
     (gamma) ~ N(1, 0.02); all biases 0. A layer says which it is with its
     ``init_kind`` ("linear" or "norm"); others are left alone.
     """
+    # --8<-- [start:dcgan-init]
     for layer in model.modules():
         if layer.init_kind == "linear":
             _fill(layer.weight, normal(layer.weight.shape, 0.0, 0.02, r=r, backend="numpy"))
@@ -102,6 +103,7 @@ def dcgan_init(model, r=None):
             continue
         if getattr(layer, "bias", None) is not None:
             layer.bias.data[...] = 0
+    # --8<-- [end:dcgan-init]
     return model
 
 

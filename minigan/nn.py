@@ -250,6 +250,7 @@ class Layer:
     def eval(self):
         return self.train(False)
 
+    # --8<-- [start:layer-requires-grad]
     def requires_grad_(self, flag=True):
         """Switch parameter gradients on or off for this layer and every sub-layer.
 
@@ -259,6 +260,7 @@ class Layer:
         for layer in self.modules():
             layer.requires_grad = flag
         return self
+    # --8<-- [end:layer-requires-grad]
 
     @contextlib.contextmanager
     def no_input_grad(self):
@@ -393,6 +395,7 @@ class Sequential(Layer):
             first.input_grad = before
         return dy
 
+    # --8<-- [start:sequential-double-backward]
     def double_backward(self, ddx):
         """Each layer's double backward from the input end; then the second-order terms run back.
 
@@ -412,6 +415,7 @@ class Sequential(Layer):
                 dx = layer.backward(dx)                       # dP/dx_{l-1} += J_l^T dP/dx_l
             dx = extra if dx is None else (dx if extra is None else dx + extra)
         return ddx, dx
+    # --8<-- [end:sequential-double-backward]
 
     def __getitem__(self, i):
         return self.layers[i]

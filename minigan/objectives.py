@@ -70,20 +70,24 @@ class NonSaturating(Objective):
         return self._bce(out, 0.0)                               # -log(1 - D(G(z)))
     # --8<-- [end:nonsaturating-d-real]
 
+    # --8<-- [start:nonsaturating-g]
     def g(self, out):
         return self._bce(out, 1.0)                               # -log D(G(z))
+    # --8<-- [end:nonsaturating-g]
 
     def stats(self, out_real, out_fake):
         acc = ((out_real > 0).mean() + (out_fake < 0).mean()) / 2   # D's accuracy at threshold 1/2
         return dict(d_real=sigmoid(out_real).mean(), d_fake=sigmoid(out_fake).mean(), d_acc=acc)
 
 
+# --8<-- [start:minimax]
 class Minimax(NonSaturating):
     r"""G minimises :math:`\log(1 - D(G(z)))` itself: the game as written, flat while D wins."""
 
     def g(self, out):
         loss, grad = self._bce(out, 0.0)                         # -log(1 - D(G(z)))
         return -loss, -grad                                      # log(1 - D(G(z))), to be minimised
+# --8<-- [end:minimax]
 
 
 class Wasserstein(Objective):

@@ -78,7 +78,9 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
     def update(self, i, p):
+        # --8<-- [start:weight-decay]
         g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        # --8<-- [end:weight-decay]
         # --8<-- [start:sgd-update]
         if self.momentum:
             v = self._buf("velocity", i)

@@ -35,6 +35,7 @@ def layer_without_double_backward(D):
     return None
 
 
+# --8<-- [start:penalize-input-gradient]
 def check_critic(D):
     """Raise :class:`~minigan.nn.DoubleBackwardError` naming the first layer of ``D`` without a double backward."""
     layer = layer_without_double_backward(D)
@@ -110,6 +111,7 @@ def penalize_input_gradient(D, x, term, weight):
     value, dg = term(g, norms, weight)               # P and dP/dg
     D.double_backward(dg)                            # adds dP/dθ_D into .grad
     return value, norms
+# --8<-- [end:penalize-input-gradient]
 
 
 def gradient_penalty(D, x_hat, weight=10.0):

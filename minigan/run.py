@@ -280,6 +280,7 @@ class Run:
         try:
             if self.step == 0:
                 self.save_samples(f"step_{0:06d}")
+            # --8<-- [start:run-train-loop]
             while self.epoch < cfg.epochs and (cfg.max_steps is None or self.step < cfg.max_steps):
                 status = self._run_epoch(callback)
                 if status != "running":
@@ -288,6 +289,7 @@ class Run:
                 self.batch_in_epoch = 0
                 self.save_checkpoint()
                 status = "finished"
+            # --8<-- [end:run-train-loop]
             if status in ("interrupted", "stopped"):
                 self.save_checkpoint()
         except NonFiniteLossError as exc:

@@ -64,8 +64,10 @@ class Concat(Layer):
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
 
     def backward(self, dy):
+        # --8<-- [start:concat-backward]
         cuts = np.cumsum(self.sizes[:-1]).tolist()            # where one input ends and the next begins
         return tuple(get_array_module(dy).split(dy, cuts, axis=self.axis))  # each input: its own slice      # each input gets back its own slice
+        # --8<-- [end:concat-backward]
 
     def __repr__(self):
         return f"Concat(axis={self.axis})"

@@ -54,6 +54,7 @@ class Dense(Layer):
         return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
     # --8<-- [end:dense-backward]
 
+    # --8<-- [start:dense-double-backward]
     def double_backward(self, ddx):
         """Differentiate backward's dx = dy W^T once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
 
@@ -64,6 +65,7 @@ class Dense(Layer):
         if self.requires_grad:
             self.weight.grad += ddx.T @ self.dy     # dP/dW = ddx^T dy           (in, out)
         return ddx @ self.weight.data, None         # dP/d(dy) = ddx W            (N, out)
+    # --8<-- [end:dense-double-backward]
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, bias={self.bias is not None})"

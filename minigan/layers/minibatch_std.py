@@ -60,6 +60,7 @@ class MinibatchStd(Layer):
         extra = xp.broadcast_to(sigma[:, None, None, None, None], (n // g, g, 1, h, w)).reshape(n, 1, h, w)
         return xp.concatenate([x, extra.astype(x.dtype)], axis=1)
 
+    # --8<-- [start:minibatchstd-backward]
     def backward(self, dy):
         n, c1, h, w = dy.shape
         m, g, f_size = self.d.shape
@@ -68,6 +69,7 @@ class MinibatchStd(Layer):
         coeff = dsigma[:, None] / (f_size * g * self.s)             # c / (F g s_k)     (groups, F)
         df = coeff[:, None, :] * self.d                             # dL/df = c d / (F g s)
         return dy[:, :c1 - 1] + df.reshape(n, c1 - 1, h, w)         # the x channels pass straight through
+    # --8<-- [end:minibatchstd-backward]
 
     def double_backward(self, ddx):
         xp = get_array_module(ddx)
