@@ -113,8 +113,8 @@ class BernoulliNLL:
     def __call__(self, logits, targets):
         _check_pair("BernoulliNLL", "logits", logits, targets)
         xp = get_array_module(logits)
-        z, t = logits, targets
         # --8<-- [start:bernoullinll-call]
+        z, t = logits, targets
         n = z.dtype.type(len(z))
         loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).sum() / n
         grad = (sigmoid(z) - t) / n                         # dL/dz = (s(z) - t) / N: summed, then the batch mean
