@@ -90,10 +90,10 @@ class Conv2d(Layer):
                 self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
         if not self.input_grad:                                                # nobody reads dL/dx (no_input_grad)
             return None
-        # --8<-- [start:conv2d-backward]
+        # --8<-- [start:conv2d-input-grad]
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
         return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
-        # --8<-- [end:conv2d-backward]
+        # --8<-- [end:conv2d-input-grad]
 
     def double_backward(self, ddx):
         """Differentiate backward's dx = col2im(dy_mat Wm) once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
@@ -183,25 +183,25 @@ class ConvTranspose2d(Layer):
 
     def backward(self, dy):
         n = dy.shape[0]
-        # --8<-- [start:convtranspose2d-backward]
+        # --8<-- [start:convtranspose2d-im2col-dy]
         cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, kH*kW*C_out)
-        # --8<-- [end:convtranspose2d-backward]
-        # --8<-- [start:convtranspose2d-backward-2]
+        # --8<-- [end:convtranspose2d-im2col-dy]
+        # --8<-- [start:convtranspose2d-weight-grad]
         w_mat = kernel_matrix(self.weight.data)
         if self.requires_grad:
             # dL/dWm = x_mat^T im2col(dy), computed as (im2col(dy)^T x_mat)^T: the order OpenBLAS runs faster
             self.weight.grad += kernel_tensor((cols.T @ self.x_mat).T, self.weight.shape)
-        # --8<-- [end:convtranspose2d-backward-2]
-            # --8<-- [start:convtranspose2d-backward-3]
+        # --8<-- [end:convtranspose2d-weight-grad]
+            # --8<-- [start:convtranspose2d-bias-grad]
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
-            # --8<-- [end:convtranspose2d-backward-3]
+            # --8<-- [end:convtranspose2d-bias-grad]
         if not self.input_grad:                                                 # nobody reads dL/dx (no_input_grad)
             return None
-        # --8<-- [start:convtranspose2d-backward-4]
+        # --8<-- [start:convtranspose2d-input-grad]
         dx_mat = cols @ w_mat.T                                                 # dL/dx = im2col(dy) Wm^T
         return dx_mat.reshape(n, h, w, self.in_channels).transpose(0, 3, 1, 2)
-        # --8<-- [end:convtranspose2d-backward-4]
+        # --8<-- [end:convtranspose2d-input-grad]
 
     def __repr__(self):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
