@@ -22,7 +22,9 @@ Every other ```python block on a page must say what it is, in an HTML comment on
                                 still occur in that file, and it becomes an include once the work lands
 
 A block with none of these is a hand copy that will drift: the tests below say which page, which
-block, and how to turn it into an include.
+block, and how to turn it into an include. The last test builds the site (`mkdocs build --strict`,
+about 3 s) and checks that every included section shows on its page as the source has it, and no
+marker comment does.
 """
 import pathlib
 import re
@@ -177,3 +179,30 @@ def test_python_block_is_an_include_or_an_example(page, line, lang, body, note):
     pytest.fail(f"{where} is neither an include nor a marked example. {hint}; if it is code a reader "
                 "types (a usage example or a signature), put '<!-- example -->' on the line before it "
                 "('<!-- example: run -->' if it is short and runs on its own).")
+
+
+def test_the_built_site_shows_each_section_and_no_marker(tmp_path):
+    """Build the site (strict) and find every included section, dedented, in a code block of its page."""
+    import html
+    import subprocess
+    import sys
+    import textwrap
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("pymdownx")
+    site = tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-3000:]}"
+    problems = []
+    for page, line, path, section in INCLUDES:
+        name = pathlib.Path(page).relative_to("docs").with_suffix("")
+        out = site / ("index.html" if name.as_posix() == "index" else name / "index.html")
+        blocks = [html.unescape(re.sub(r"<[^>]+>", "", b))
+                  for b in re.findall(r"<pre.*?</pre>", out.read_text(encoding="utf-8"), re.S)]
+        if any("8<-" in b for b in blocks):
+            problems.append(f"{page}: a snippet marker is shown on the built page")
+        if section is not None:
+            want = textwrap.dedent("\n".join(sections(path)[section])).strip("\n")
+            if not any(want in b for b in blocks):
+                problems.append(f"{page}:{line}: the built page does not show {path}:{section} as the source has it")
+    assert not problems, "\n".join(problems)
