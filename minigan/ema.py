@@ -43,12 +43,14 @@ class EMA:
 
     def update(self):
         """Move the average towards the current weights."""
+        # --8<-- [start:ema-update]
         beta = min(self.beta, self.ramp(self.t))
         for avg, p in zip(self.shadow.parameters(), self.model.parameters()):
             avg.data *= beta
             avg.data += (1 - beta) * p.data                     # θ_ema = β θ_ema + (1 - β) θ
         self.t += 1
         self.stale = True
+        # --8<-- [end:ema-update]
 
     def recalibrate(self, z_batches):
         """Set every batchnorm's running mean and variance to their average over ``z_batches``.
@@ -58,6 +60,7 @@ class EMA:
         """
         norms = [m for m in self.shadow.modules() if "running_mean" in m.buffers]
         momenta = [m.momentum for m in norms]
+        # --8<-- [start:ema-recalibrate]
         self.shadow.train()
         try:
             for i, z in enumerate(z_batches):
@@ -69,3 +72,4 @@ class EMA:
                 m.momentum = momentum
             self.shadow.eval()
         self.stale = False
+        # --8<-- [end:ema-recalibrate]

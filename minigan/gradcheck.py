@@ -15,8 +15,10 @@ from .backend import get_array_module, to_numpy
 
 def rel_error(a, b, eps=1e-12):
     """max |a - b| / max(max |a|, max |b|): one number for how far apart two arrays are."""
+    # --8<-- [start:rel-error]
     a, b = to_numpy(a).astype(np.float64), to_numpy(b).astype(np.float64)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), eps))
+    # --8<-- [end:rel-error]
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -28,6 +30,7 @@ def numerical_gradient(f, x, h=1e-5):
     grad = xp.zeros_like(x)
     if not x.flags.c_contiguous:
         raise ValueError("numerical_gradient: x must be C-contiguous so it can be perturbed in place")
+    # --8<-- [start:numerical-gradient]
     flat, gflat = x.reshape(-1), grad.reshape(-1)   # views of x and grad
     for i in range(flat.size):
         old = flat[i].item()
@@ -38,6 +41,7 @@ def numerical_gradient(f, x, h=1e-5):
         flat[i] = old
         gflat[i] = (f_plus - f_minus) / (2 * h)
     return grad
+    # --8<-- [end:numerical-gradient]
 
 
 def numerical_gradient_layer(forward, x, dy, h=1e-5):
@@ -67,10 +71,12 @@ def check_layer(layer, x, dy=None, h=1e-5, seed=0):
     def loss():
         return xp.sum(layer(x) * dy)
 
+    # --8<-- [start:check-layer]
     errors = {"x": rel_error(dx, numerical_gradient(loss, x, h))}
     for name, p in layer.named_parameters():
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, p.data, h))
     return errors
+    # --8<-- [end:check-layer]
 
 
 def check_double_backward(layer, x, dy=None, ddx=None, h=1e-5, seed=0):

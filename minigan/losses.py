@@ -31,11 +31,13 @@ class BCEWithLogits:
 
     def __call__(self, logits, targets):
         _check_pair("BCEWithLogits", "logits", logits, targets)
+        # --8<-- [start:bcewithlogits-call]
         xp = get_array_module(logits)
         z, t = logits, targets
         loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).mean()
         grad = (sigmoid(z) - t) / z.dtype.type(z.size)      # dL/dz = (s(z) - t) / n for the mean
         return loss, grad
+        # --8<-- [end:bcewithlogits-call]
 
 
 class BCE:
@@ -53,12 +55,14 @@ class BCE:
 
     def __call__(self, probs, targets):
         _check_pair("BCE", "probabilities", probs, targets)
+        # --8<-- [start:bce-call]
         xp = get_array_module(probs)
         p = xp.clip(probs, self.eps, 1 - self.eps)
         t = targets
         loss = -(t * xp.log(p) + (1 - t) * xp.log(1 - p)).mean()
         grad = (p - t) / (p * (1 - p)) / p.dtype.type(p.size)   # dL/dp, divided by n for the mean
         return loss, grad
+        # --8<-- [end:bce-call]
 
 
 class SoftmaxCrossEntropy:
@@ -83,6 +87,7 @@ class SoftmaxCrossEntropy:
         if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
             raise ValueError(f"SoftmaxCrossEntropy: labels must lie in [0, {k - 1}], "
                              f"got values in [{int(labels.min())}, {int(labels.max())}]")
+        # --8<-- [start:softmaxcrossentropy-call]
         shifted = logits - logits.max(axis=1, keepdims=True)                  # z - m: every exp <= 1
         log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
         rows = xp.arange(n)
@@ -91,6 +96,7 @@ class SoftmaxCrossEntropy:
         grad[rows, labels] -= 1                                               # - onehot(y)
         grad /= logits.dtype.type(n)                                          # the mean over N
         return loss, grad
+        # --8<-- [end:softmaxcrossentropy-call]
 
 
 class BernoulliNLL:
@@ -107,10 +113,12 @@ class BernoulliNLL:
     def __call__(self, logits, targets):
         _check_pair("BernoulliNLL", "logits", logits, targets)
         xp = get_array_module(logits)
+        # --8<-- [start:bernoullinll-call]
         z, t = logits, targets
         n = z.dtype.type(len(z))
         loss = (xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))).sum() / n
         grad = (sigmoid(z) - t) / n                         # dL/dz = (s(z) - t) / N: summed, then the batch mean
+        # --8<-- [end:bernoullinll-call]
         return loss, grad
 
 
@@ -132,10 +140,12 @@ class GaussianKL:
                              f"{tuple(mu.shape)} and {tuple(log_var.shape)}")
         xp = get_array_module(mu)
         n, half = mu.dtype.type(len(mu)), mu.dtype.type(0.5)
+        # --8<-- [start:gaussiankl-call]
         var = xp.exp(log_var)                               # sigma^2
         kl = (mu * mu + var - 1 - log_var).sum() * half / n
         dmu = mu / n                                        # dKL/dmu = mu, per image, then the batch mean
         dlog_var = (var - 1) * half / n                     # dKL/dlog sigma^2 = (sigma^2 - 1) / 2, then the mean
+        # --8<-- [end:gaussiankl-call]
         return kl, (dmu, dlog_var)
 class GaussianNLL:
     """Negative log-likelihood of targets c under N(mu, sigma^2 I), mu (N, D), summed over D, averaged over N.
@@ -158,8 +168,10 @@ class GaussianNLL:
             raise ValueError(f"GaussianNLL: means must have shape (N, D), got {tuple(mean.shape)}")
         n, d = mean.shape
         var = self.sigma ** 2
+        # --8<-- [start:gaussiannll-call]
         diff = mean - targets                                                   # mu - c
         constant = d * (math.log(self.sigma) + 0.5 * math.log(2 * math.pi))    # sum_j log(sigma sqrt(2 pi))
         loss = (diff * diff).sum(axis=1).mean() / (2 * var) + constant
         grad = diff / mean.dtype.type(var * n)                                  # dL/dmu = (mu - c) / (sigma^2 N)
+        # --8<-- [end:gaussiannll-call]
         return loss, grad

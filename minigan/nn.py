@@ -113,8 +113,10 @@ class Parameter:
     """A learnable array ``data`` and the gradient ``grad`` accumulated into it."""
 
     def __init__(self, data):
+        # --8<-- [start:parameter-init]
         self.data = data
         self.grad = get_array_module(data).zeros_like(data)  # same shape, dtype, backend
+        # --8<-- [end:parameter-init]
 
     @property
     def shape(self):
@@ -176,10 +178,12 @@ class Layer:
             f"of the critic it differentiates{'; ' + self.double_backward_hint if self.double_backward_hint else ''}")
 
     # ---- checks ------------------------------------------------------------
+    # --8<-- [start:layer-call]
     def __call__(self, x):
         self.check_array(x)
         self.check_input(x)
         return self.forward(x)
+    # --8<-- [end:layer-call]
 
     def check_array(self, x):
         """A NumPy or CuPy array, or a clear TypeError (containers of several inputs accept tuples)."""
@@ -246,6 +250,7 @@ class Layer:
     def eval(self):
         return self.train(False)
 
+    # --8<-- [start:layer-requires-grad]
     def requires_grad_(self, flag=True):
         """Switch parameter gradients on or off for this layer and every sub-layer.
 
@@ -255,6 +260,7 @@ class Layer:
         for layer in self.modules():
             layer.requires_grad = flag
         return self
+    # --8<-- [end:layer-requires-grad]
 
     @contextlib.contextmanager
     def no_input_grad(self):
@@ -274,6 +280,7 @@ class Layer:
     # ---- moving between backends and dtypes --------------------------------
     def to(self, backend=None, dtype=None):
         """Move every parameter and buffer to ``backend`` and/or cast to ``dtype``. Returns self."""
+        # --8<-- [start:layer-to-move]
         def move(a):
             a = to_device(a, backend) if backend else a
             return a.astype(dtype) if dtype is not None else a
@@ -286,6 +293,7 @@ class Layer:
             for k in layer.buffers:
                 setattr(layer, k, move(getattr(layer, k)))
         return self
+        # --8<-- [end:layer-to-move]
 
     def modules(self):
         yield self
@@ -387,6 +395,7 @@ class Sequential(Layer):
             first.input_grad = before
         return dy
 
+    # --8<-- [start:sequential-double-backward]
     def double_backward(self, ddx):
         """Each layer's double backward from the input end; then the second-order terms run back.
 
@@ -406,6 +415,7 @@ class Sequential(Layer):
                 dx = layer.backward(dx)                       # dP/dx_{l-1} += J_l^T dP/dx_l
             dx = extra if dx is None else (dx if extra is None else dx + extra)
         return ddx, dx
+    # --8<-- [end:sequential-double-backward]
 
     def __getitem__(self, i):
         return self.layers[i]

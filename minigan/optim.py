@@ -78,13 +78,17 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
     def update(self, i, p):
+        # --8<-- [start:weight-decay]
         g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        # --8<-- [end:weight-decay]
+        # --8<-- [start:sgd-update]
         if self.momentum:
             v = self._buf("velocity", i)
             v *= self.momentum
             v += g                                        # v = mu v + g
             g = g + self.momentum * v if self.nesterov else v
         p.data -= self.lr * g
+        # --8<-- [end:sgd-update]
 
 
 class Adam(Optimizer):
@@ -111,6 +115,7 @@ class Adam(Optimizer):
         xp = get_array_module(p.data)
         b1, b2 = self.betas
         g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        # --8<-- [start:adam-update]
         m, v = self._buf("m", i), self._buf("v", i)
         step = self.lr / (1 - b1 ** self.t)               # lr / bias correction of m
         root_bc2 = math.sqrt(1 - b2 ** self.t)            # sqrt of the bias correction of v
@@ -122,9 +127,11 @@ class Adam(Optimizer):
         v += (1 - b2) * (g * g)                           # second moment
         denom = xp.sqrt(v) / root_bc2 + self.eps          # sqrt(v_hat) + eps
         p.data -= step * (m / denom)
+        # --8<-- [end:adam-update]
 
     def _update_inplace(self, xp, i, p, g, m, v, step, root_bc2):
         """The lines of :meth:`update`, each written into the scratch buffer ``s``."""
+        # --8<-- [start:adam-update-inplace]
         if self._scratch[i] is None:
             self._scratch[i] = xp.empty_like(p.data)
         s = self._scratch[i]
@@ -142,6 +149,7 @@ class Adam(Optimizer):
         xp.divide(m, s, out=s)
         s *= step
         p.data -= s                                       # p -= step m / s
+        # --8<-- [end:adam-update-inplace]
 
 
 class RMSprop(Optimizer):
@@ -156,6 +164,7 @@ class RMSprop(Optimizer):
     def update(self, i, p):
         xp = get_array_module(p.data)
         g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        # --8<-- [start:rmsprop-update]
         v = self._buf("square_avg", i)
         v *= self.alpha
         v += (1 - self.alpha) * (g * g)
@@ -166,13 +175,16 @@ class RMSprop(Optimizer):
             buf += scaled
             scaled = buf
         p.data -= self.lr * scaled
+        # --8<-- [end:rmsprop-update]
 
 
 def clip_grad_value(params, clip_value):
     """Clip every gradient entry into [-clip_value, clip_value], in place."""
     for p in params:
         xp = get_array_module(p.grad)
+        # --8<-- [start:clip-grad-value]
         xp.clip(p.grad, -clip_value, clip_value, out=p.grad)
+        # --8<-- [end:clip-grad-value]
 
 
 def clip_grad_norm(params, max_norm):
@@ -182,11 +194,13 @@ def clip_grad_norm(params, max_norm):
     """
     params = list(params)
     xp = get_array_module(params[0].grad)
+    # --8<-- [start:clip-grad-norm]
     total = xp.sqrt(sum((p.grad * p.grad).sum() for p in params))
     scale = xp.minimum(1.0, max_norm / (total + 1e-6))
     for p in params:
         p.grad *= scale
     return total
+    # --8<-- [end:clip-grad-norm]
 
 
 def clip_weights(params, c):
@@ -203,6 +217,8 @@ def clip_weights(params, c):
     """
     if not c > 0:
         raise ValueError(f"clip_weights: c must be > 0, got {c!r}")
+    # --8<-- [start:clip-weights]
     for p in params:
         xp = get_array_module(p.data)
         xp.clip(p.data, -c, c, out=p.data)                # θ <- clip(θ, -c, c)
+    # --8<-- [end:clip-weights]

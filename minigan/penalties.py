@@ -10,9 +10,12 @@ critic's output with respect to its input, sample by sample:
 Both share one core, :func:`penalize_input_gradient`, in three passes:
 
 1. **forward** D(x), then D's ordinary **backward** with dL/dD = 1 for every
-   sample. No layer of the critic mixes samples, so the gradient of
-   sum_n D(x_n) with respect to x_n is sample n's own gradient g_n. This
-   backward needs no parameter gradients: they are switched off for it.
+   sample. Row n of the result is the gradient of sum_m D(x_m) with respect
+   to x_n: sample n's own gradient g_n when no layer mixes samples (Dense,
+   Conv2d, LayerNorm, the activations, SpectralNorm). MinibatchStd mixes the
+   samples of a group; with it, row n also holds the other samples'
+   dependence on x_n, and the penalty is on that (docs/layers/minibatch_std.md).
+   This backward needs no parameter gradients: they are switched off for it.
 2. the penalty P(g) and its gradient dP/dg, which is closed-form (below).
 3. D's **double backward** with ddx = dP/dg: each layer differentiates its
    own backward once more and adds dP/dθ into ``.grad`` (``nn.py``).
@@ -93,6 +96,7 @@ def penalize_input_gradient(D, x, term, weight):
     -------
     (P, norms): the penalty (a 0-d array) and the per-sample norms ‖∇ₓD(x_n)‖, shape (N,).
     """
+    # --8<-- [start:penalize-input-gradient]
     check_critic(D)
     xp = get_array_module(x)
     out = D(x)
@@ -102,7 +106,7 @@ def penalize_input_gradient(D, x, term, weight):
     flags = [(layer, layer.requires_grad) for layer in D.modules()]
     D.requires_grad_(False)                          # step 1 needs dD/dx only, not dD/dθ
     try:
-        g = D.backward(xp.ones_like(out))            # g_n = ∇ₓD(x_n): no layer mixes samples
+        g = D.backward(xp.ones_like(out))            # g_n = ∇_{x_n} sum_m D(x_m): ∇ₓD(x_n) unless a layer mixes samples
     finally:
         for layer, flag in flags:
             layer.requires_grad = flag
@@ -110,6 +114,7 @@ def penalize_input_gradient(D, x, term, weight):
     value, dg = term(g, norms, weight)               # P and dP/dg
     D.double_backward(dg)                            # adds dP/dθ_D into .grad
     return value, norms
+    # --8<-- [end:penalize-input-gradient]
 
 
 def gradient_penalty(D, x_hat, weight=10.0):

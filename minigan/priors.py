@@ -148,6 +148,7 @@ class GaussianWithLabel:
     def __init__(self, z_dim, num_classes=10):
         self.z_dim, self.num_classes = z_dim, num_classes
 
+    # --8<-- [start:gaussianwithlabel-sample]
     def sample(self, n, rng, backend="numpy", dtype=np.float32, digit=None, **fixed):
         """(z, y) for ``n`` images on ``backend``: z (n, z_dim) in ``dtype``, y (n,) int64.
 
@@ -162,7 +163,9 @@ class GaussianWithLabel:
         z = rng.standard_normal((n, self.z_dim)).astype(dtype)
         y = rng.integers(0, self.num_classes, n) if digit is None else np.full(n, digit)
         return to_device(z, backend), to_device(y.astype(np.int64), backend)
+    # --8<-- [end:gaussianwithlabel-sample]
 
+    # --8<-- [start:gaussianwithlabel-grid]
     def grid(self, rng, backend="numpy", dtype=np.float32):
         """A K x 10 grid: row k draws digit k, column j one fixed noise vector z_j (the same in every row)."""
         z = rng.standard_normal((10, self.z_dim)).astype(dtype)       # one z per column
@@ -172,6 +175,7 @@ class GaussianWithLabel:
     def condition(self, latent):
         """The labels y of G's input (z, y): what D is shown beside each fake image."""
         return latent[1]
+    # --8<-- [end:gaussianwithlabel-grid]
 
     def codes(self, latent):
         """None: the label is D's input (:meth:`condition`), not something a head of D reads back."""

@@ -280,6 +280,7 @@ class Run:
         try:
             if self.step == 0:
                 self.save_samples(f"step_{0:06d}")
+            # --8<-- [start:run-train-loop]
             while self.epoch < cfg.epochs and (cfg.max_steps is None or self.step < cfg.max_steps):
                 status = self._run_epoch(callback)
                 if status != "running":
@@ -288,6 +289,7 @@ class Run:
                 self.batch_in_epoch = 0
                 self.save_checkpoint()
                 status = "finished"
+            # --8<-- [end:run-train-loop]
             if status in ("interrupted", "stopped"):
                 self.save_checkpoint()
         except NonFiniteLossError as exc:
@@ -318,11 +320,13 @@ class Run:
         cfg = self.cfg
         order = self.epoch_order(self.epoch)
         for b in range(self.batch_in_epoch, self.batches_per_epoch):
+            # --8<-- [start:run-run-epoch]
             self.task.before_step(self.step, self.planned_steps)
             stats = self.task.step(self.real_batches(order, b))
             self.step += 1
             self.batch_in_epoch = b + 1
             self.log.add(self.step, self.epoch + 1, self.elapsed_seconds(), stats)
+            # --8<-- [end:run-run-epoch]
             if self.step % LOG_EVERY == 0:
                 self.log.flush()
                 self._show(self.log.last)

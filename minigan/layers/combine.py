@@ -64,8 +64,10 @@ class Concat(Layer):
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
 
     def backward(self, dy):
+        # --8<-- [start:concat-backward]
         cuts = np.cumsum(self.sizes[:-1]).tolist()            # where one input ends and the next begins
         return tuple(get_array_module(dy).split(dy, cuts, axis=self.axis))  # each input: its own slice      # each input gets back its own slice
+        # --8<-- [end:concat-backward]
 
     def __repr__(self):
         return f"Concat(axis={self.axis})"
@@ -120,11 +122,13 @@ class Fork(Layer):
         return tuple(head(x) for head in self.heads)
 
     def backward(self, dys):
+        # --8<-- [start:fork-backward]
         dx = None
         for head, dy in zip(self.heads, dys):
             if dy is not None:
                 d = head.backward(dy)
                 dx = d if dx is None else dx + d                # each head's share of dL/dx
+        # --8<-- [end:fork-backward]
         if dx is None:
             return self.xp.zeros(self.x_shape, dtype=self.x_dtype)
         return dx

@@ -90,8 +90,10 @@ class Conv2d(Layer):
                 self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
         if not self.input_grad:                                                # nobody reads dL/dx (no_input_grad)
             return None
+        # --8<-- [start:conv2d-input-grad]
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
         return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
+        # --8<-- [end:conv2d-input-grad]
 
     def double_backward(self, ddx):
         """Differentiate backward's dx = col2im(dy_mat Wm) once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
@@ -101,6 +103,7 @@ class Conv2d(Layer):
         dP/d(dy) (the forward's convolution of ddx, no bias) and dP/dWm (the
         mixed term). No second-order term for x.
         """
+        # --8<-- [start:conv2d-double-backward]
         n = ddx.shape[0]
         ddx_cols, (ho, wo) = im2col(ddx, self.kernel_size, self.stride, self.padding)   # dP/d(dcols) = im2col(ddx)
         w_mat = kernel_matrix(self.weight.data)
@@ -108,6 +111,7 @@ class Conv2d(Layer):
             self.weight.grad += kernel_tensor(self.dy_mat.T @ ddx_cols, self.weight.shape)  # dP/dWm = dy^T im2col(ddx)
         ddy = ddx_cols @ w_mat.T                                                 # dP/d(dy) = im2col(ddx) Wm^T
         return ddy.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2), None  # (N, C_out, Ho, Wo)
+        # --8<-- [end:conv2d-double-backward]
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -142,7 +146,9 @@ class ConvTranspose2d(Layer):
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
         self.output_padding = output_padding
         kh, kw = self.kernel_size
+        # --8<-- [start:convtranspose2d-init]
         fan_in = out_channels * kh * kw  # PyTorch's convention for transposed convs
+        # --8<-- [end:convtranspose2d-init]
         self.weight = Parameter(init.default_uniform((in_channels, out_channels, kh, kw), fan_in, dtype=dtype, r=rng))
         self.bias = Parameter(init.default_uniform((out_channels,), fan_in, dtype=dtype, r=rng)) if bias else None
 
@@ -150,7 +156,9 @@ class ConvTranspose2d(Layer):
         n, _, h, w = x_shape
         kh, kw = self.kernel_size
         s, p, op = self.stride, self.padding, self.output_padding
+        # --8<-- [start:convtranspose2d-output-shape]
         return n, self.out_channels, (h - 1) * s - 2 * p + kh + op, (w - 1) * s - 2 * p + kw + op
+        # --8<-- [end:convtranspose2d-output-shape]
 
     def check_input(self, x):
         super().check_input(x)
@@ -160,6 +168,7 @@ class ConvTranspose2d(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) large enough "
                              f"for a non-empty output, got {tuple(x.shape)} (output would be {ho} x {wo})")
 
+    # --8<-- [start:convtranspose2d-forward]
     def forward(self, x):
         n, c, h, w = x.shape
         self.x_mat = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)        # (N*H*W, C_in)
@@ -170,20 +179,29 @@ class ConvTranspose2d(Layer):
         if self.bias is not None:
             y = y + self.bias.data.reshape(1, -1, 1, 1)
         return y
+    # --8<-- [end:convtranspose2d-forward]
 
     def backward(self, dy):
         n = dy.shape[0]
+        # --8<-- [start:convtranspose2d-im2col-dy]
         cols, (h, w) = im2col(dy, self.kernel_size, self.stride, self.padding)  # (N*H*W, kH*kW*C_out)
+        # --8<-- [end:convtranspose2d-im2col-dy]
+        # --8<-- [start:convtranspose2d-weight-grad]
         w_mat = kernel_matrix(self.weight.data)
         if self.requires_grad:
             # dL/dWm = x_mat^T im2col(dy), computed as (im2col(dy)^T x_mat)^T: the order OpenBLAS runs faster
             self.weight.grad += kernel_tensor((cols.T @ self.x_mat).T, self.weight.shape)
+        # --8<-- [end:convtranspose2d-weight-grad]
+            # --8<-- [start:convtranspose2d-bias-grad]
             if self.bias is not None:
                 self.bias.grad += dy.sum(axis=(0, 2, 3))                            # dL/db = sum over N, Ho, Wo
+            # --8<-- [end:convtranspose2d-bias-grad]
         if not self.input_grad:                                                 # nobody reads dL/dx (no_input_grad)
             return None
+        # --8<-- [start:convtranspose2d-input-grad]
         dx_mat = cols @ w_mat.T                                                 # dL/dx = im2col(dy) Wm^T
         return dx_mat.reshape(n, h, w, self.in_channels).transpose(0, 3, 1, 2)
+        # --8<-- [end:convtranspose2d-input-grad]
 
     def __repr__(self):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

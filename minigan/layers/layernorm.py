@@ -70,10 +70,13 @@ class LayerNorm(Layer):
         """The mean over each sample's normalised axes, kept as axes of size 1 (for broadcasting)."""
         return v.mean(axis=self._norm_axes(v), keepdims=True)
 
+    # --8<-- [start:layernorm-project]
     def project(self, v):
         """Pi(v) = v - mean(v) - x_hat * mean(v * x_hat): what survives the normalisation's two constraints."""
         return v - self._mean(v) - self.x_hat * self._mean(v * self.x_hat)
+    # --8<-- [end:layernorm-project]
 
+    # --8<-- [start:layernorm-forward]
     def forward(self, x):
         xp = get_array_module(x)
         self.dy = self.a = self.dx = None                           # the previous backward's caches are stale
@@ -85,7 +88,9 @@ class LayerNorm(Layer):
         if not self.elementwise_affine:
             return self.x_hat
         return self.x_hat * self.weight.data + self.bias.data
+    # --8<-- [end:layernorm-forward]
 
+    # --8<-- [start:layernorm-backward]
     def backward(self, dy):
         self.dy = dy                                                # double_backward needs dy and what follows
         if self.elementwise_affine:
@@ -99,6 +104,7 @@ class LayerNorm(Layer):
         self.c = self._mean(self.a * self.x_hat)                    # c = mean(a * x_hat), the path through var
         self.dx = self.inv_std * (self.a - self._mean(self.a) - self.x_hat * self.c)  # dL/dx = s Pi(a)
         return self.dx
+    # --8<-- [end:layernorm-backward]
 
     def double_backward(self, ddx):
         """Differentiate backward's dx = s Pi(gamma dy) once more, given ddx = dP/d(dx).
@@ -108,6 +114,7 @@ class LayerNorm(Layer):
         (beta does not enter backward); and s and x_hat depend on x, which
         gives the second-order term for x.
         """
+        # --8<-- [start:layernorm-double-backward]
         s, x_hat = self.inv_std, self.x_hat
         pi_ddx = self.project(ddx)                                  # Pi(ddx)
         gamma = self.weight.data if self.elementwise_affine else 1
@@ -118,6 +125,7 @@ class LayerNorm(Layer):
                     - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in c:        -(s/m) <ddx, x_hat> dx
                     - s * s * self.c * pi_ddx)                      # through the x_hat times c: -s^2 c Pi(ddx)
         return ddy, dx_extra
+        # --8<-- [end:layernorm-double-backward]
 
     def __repr__(self):
         shape = self.normalized_shape[0] if len(self.normalized_shape) == 1 else self.normalized_shape

@@ -12,22 +12,11 @@ For a group with features f_{n,k} (n = 1..g samples, k = 1..F = C H W):
     μ_k = mean_n f_{n,k},   d_{n,k} = f_{n,k} - μ_k,   s_k = sqrt(mean_n d_{n,k}^2 + ε),
     σ = mean_k s_k,         y = [x, σ]  (σ broadcast over the group, H and W)
 
-Backward: the x channels pass their gradient through; with c = sum of dL/dy
-over the extra channel of the group's samples and pixels,
-
-    dL/dσ = c,   dL/ds_k = c / F,   dL/dvar_k = c / (2 F s_k),   dL/df_{n,k} = c d_{n,k} / (F g s_k)
-
-(the mean's own term vanishes because sum_n d_{n,k} = 0).
-
-Double backward (for R1 through a D that holds this layer): with ddx given and
-c the group's dL/dσ from the first backward, a_k = sum_n ddx_{n,k} d_{n,k},
-
-    dP/d(dy): ddx on the x channels; (1 / (F g)) sum_{n,k} ddx_{n,k} d_{n,k} / s_k on the extra one
-    dP/df_{m,k} = c / (F g) [(ddx_{m,k} - mean_n ddx_{n,k}) / s_k - a_k d_{m,k} / (g s_k^3)]
-
-The layer mixes the samples of a group, so with it a gradient penalty's
-"per-sample" gradient is the gradient of sum_n D(x_n) (as autograd computes it
-in StyleGAN's R1).
+The backward and the double backward (for R1 through a D that holds this layer)
+are derived step by step in docs/layers/minibatch_std.md. The layer mixes the
+samples of a group, so with it a gradient penalty's row n is the gradient of
+sum_m D(x_m) with respect to x_n, not of D(x_n) alone (as autograd computes it
+in StyleGAN's R1); that page says what this means.
 """
 from ..backend import get_array_module
 from ..nn import Layer, ShapeError, require_int
@@ -51,13 +40,16 @@ class MinibatchStd(Layer):
         xp = get_array_module(x)
         n, c, h, w = x.shape
         g = min(self.group_size, n)
+        # --8<-- [start:minibatchstd-forward]
         f = x.reshape(n // g, g, c * h * w)                         # (groups, g, F)
         self.d = f - f.mean(axis=1, keepdims=True)                 # d = f - μ
         self.s = xp.sqrt((self.d * self.d).mean(axis=1) + x.dtype.type(self.eps))   # s (groups, F)
         sigma = self.s.mean(axis=1)                                 # σ per group
+        # --8<-- [end:minibatchstd-forward]
         extra = xp.broadcast_to(sigma[:, None, None, None, None], (n // g, g, 1, h, w)).reshape(n, 1, h, w)
         return xp.concatenate([x, extra.astype(x.dtype)], axis=1)
 
+    # --8<-- [start:minibatchstd-backward]
     def backward(self, dy):
         n, c1, h, w = dy.shape
         m, g, f_size = self.d.shape
@@ -66,7 +58,9 @@ class MinibatchStd(Layer):
         coeff = dsigma[:, None] / (f_size * g * self.s)             # c / (F g s_k)     (groups, F)
         df = coeff[:, None, :] * self.d                             # dL/df = c d / (F g s)
         return dy[:, :c1 - 1] + df.reshape(n, c1 - 1, h, w)         # the x channels pass straight through
+    # --8<-- [end:minibatchstd-backward]
 
+    # --8<-- [start:minibatchstd-double-backward]
     def double_backward(self, ddx):
         xp = get_array_module(ddx)
         n, c, h, w = ddx.shape
@@ -80,6 +74,7 @@ class MinibatchStd(Layer):
         dx_extra = coeff * ((r - r.mean(axis=1, keepdims=True)) / self.s[:, None, :]
                             - a[:, None, :] * self.d / (g * self.s[:, None, :] ** 3))   # dP/df, second order
         return ddy, dx_extra.reshape(n, c, h, w)
+    # --8<-- [end:minibatchstd-double-backward]
 
     def __repr__(self):
         return f"MinibatchStd(group_size={self.group_size})"

@@ -96,6 +96,7 @@ class SpectralNorm(Layer):
     def forward(self, x):
         w = self.weight.data
         wm = self._matrix(w)
+        # --8<-- [start:spectralnorm-forward]
         if self.training:
             u = self.u
             for _ in range(self.FIRST_ITERATIONS if self.updates == 0 else self.n_power_iterations):
@@ -104,6 +105,7 @@ class SpectralNorm(Layer):
             self.u, self.v = u, v
             self.updates += 1
         self.sigma = self.u @ wm @ self.v                           # σ = u^T W v
+        # --8<-- [end:spectralnorm-forward]
         computed = self.layer.weight
         if get_array_module(computed.data) is not get_array_module(w) or computed.data.dtype != w.dtype:
             computed = self.layer.weight = ComputedWeight(w / self.sigma)   # after model.to(...)
@@ -113,11 +115,13 @@ class SpectralNorm(Layer):
 
     def _chain_to_weight(self):
         """Move dL/dW_sn (gathered in the wrapped layer) to dL/dW = (G - <G, W_sn> u v^T) / σ."""
+        # --8<-- [start:spectralnorm-chain-to-weight]
         g = self.layer.weight.grad                                  # G = dL/dW_sn
         xp = get_array_module(g)
         uv = self._unmatrix(xp.outer(self.u, self.v), g.shape)      # dσ/dW = u v^T (in W's layout)
         self.weight.grad += (g - (g * self.layer.weight.data).sum() * uv) / self.sigma
         g[...] = 0
+        # --8<-- [end:spectralnorm-chain-to-weight]
 
     def backward(self, dy):
         dx = self.layer.backward(dy)                                # dL/dx with W_sn; G into the layer

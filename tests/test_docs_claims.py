@@ -1,0 +1,73 @@
+"""Numbers and identities the docs state, checked where it is cheap (each test names its page).
+
+A page that says "the defaults are ..." or "this quantity is zero" should fail a test when the code
+stops making it true.
+"""
+import numpy as np
+import pytest
+
+from minigan import Conv2d, Dense, Flatten, LeakyReLU, Sequential
+from minigan.layers import MinibatchStd, SpectralNorm
+
+
+def test_infogan_lambdas_are_the_ones_the_page_gives():
+    """docs/infogan.md: Config (the paper's code) 1 / 1; the example's tuned settings 2 / 1."""
+    from minigan.models.infogan import InfoGAN
+    cfg = InfoGAN.Config()
+    assert (cfg.lambda_cat, cfg.lambda_cont) == (1.0, 1.0)
+    tuned = {**{"lambda_cat": cfg.lambda_cat, "lambda_cont": cfg.lambda_cont}, **InfoGAN.tuned}
+    assert (tuned["lambda_cat"], tuned["lambda_cont"]) == (2.0, 1.0)
+
+
+@pytest.mark.parametrize("make, shape", [(lambda r: Dense(6, 5, rng=r), (4, 6)),
+                                         (lambda r: Conv2d(2, 3, 3, padding=1, rng=r), (2, 2, 5, 5))],
+                         ids=["dense", "conv2d"])
+def test_spectral_norm_weight_gradient_is_orthogonal_to_w_not_to_u_v(rng, make, shape):
+    """docs/layers/spectral_norm.md: <W̄, W> = 0 (scaling W leaves W_sn alone); <W̄, u vᵀ> is not 0."""
+    layer = SpectralNorm(make(rng), rng=rng).to(dtype=np.float64)
+    y = layer(rng.standard_normal(shape))
+    layer.zero_grad()
+    layer.backward(rng.standard_normal(y.shape))
+    w_bar, w = layer.weight.grad, layer.weight.data
+    uv = layer._unmatrix(np.outer(layer.u, layer.v), w.shape)
+    assert abs((w_bar * w).sum()) < 1e-12 * np.linalg.norm(w_bar) * np.linalg.norm(w)
+    assert abs((w_bar * uv).sum()) > 1e-3 * np.linalg.norm(w_bar)
+
+
+def conv_operator_norm(conv, shape, rng, iterations):
+    """‖conv‖₂ by power iteration on conv's adjoint times conv (the adjoint is its input gradient)."""
+    conv.requires_grad_(False)
+    x = rng.standard_normal(shape)
+    for _ in range(iterations):
+        x = conv.backward(conv(x))
+        x /= np.linalg.norm(x)
+    return np.linalg.norm(conv(x))
+
+
+def test_a_spectrally_normalised_conv_is_not_1_lipschitz(rng):
+    """docs/layers/spectral_norm.md: σ(kernel matrix) = 1, yet a 3x3 conv stretches by up to √9 = 3."""
+    conv = Conv2d(1, 1, 3, padding=1, bias=False, rng=rng).to(dtype=np.float64)
+    conv.weight.data[...] = 1.0 / 3.0                          # every tap equal: σ of the 1 x 9 matrix is 1
+    assert np.isclose(np.linalg.svd(conv.weight.data.reshape(1, -1), compute_uv=False)[0], 1.0)
+    norm = conv_operator_norm(conv, (1, 1, 28, 28), rng, 300)
+    assert 2.9 < norm <= 3.0                                   # the page's 2.98; the bound √(k_H k_W) = 3
+
+
+def test_with_minibatch_std_the_penalised_row_is_the_gradient_of_the_summed_score(rng):
+    """docs/layers/minibatch_std.md: row n of the backward of ones is ∂(Σ_m D(x_m))/∂x_n, not ∇D(x_n)."""
+    D = Sequential(Conv2d(1, 2, 3, padding=1, rng=rng), LeakyReLU(0.2), MinibatchStd(4), Flatten(),
+                   Dense(3 * 4 * 4, 1, rng=rng)).to(dtype=np.float64)
+    x = rng.standard_normal((8, 1, 4, 4))
+    D.requires_grad_(False)
+    g = D.backward(np.ones_like(D(x)))
+    h, n = 1e-6, 5
+    summed, own = np.zeros_like(x[n]), np.zeros_like(x[n])
+    for idx in np.ndindex(*x[n].shape):
+        plus, minus = x.copy(), x.copy()
+        plus[n][idx] += h
+        minus[n][idx] -= h
+        out_plus, out_minus = D(plus), D(minus)
+        summed[idx] = (out_plus.sum() - out_minus.sum()) / (2 * h)
+        own[idx] = (out_plus[n, 0] - out_minus[n, 0]) / (2 * h)
+    np.testing.assert_allclose(g[n], summed, rtol=1e-6, atol=1e-9)
+    assert np.linalg.norm(g[n] - own) > 1e-4 * np.linalg.norm(own)   # the other samples' terms are there

@@ -1,0 +1,208 @@
+"""Docs that cannot drift: code shown on a page is included from the source, never copied.
+
+A page shows minigan's code with a pymdownx.snippets include inside a code fence:
+
+    ```python
+    --8<-- "minigan/layers/dense.py:dense-forward"
+    ```
+
+and the source marks the lines it shows with two comments:
+
+    # --8<-- [start:dense-forward]
+    def forward(self, x):
+        ...
+    # --8<-- [end:dense-forward]
+
+Every other ```python block on a page must say what it is, in an HTML comment on the line before it:
+
+    <!-- example -->            a few lines a reader types (or a signature): compiled here
+    <!-- example: run -->       the same, short and self-contained: also run here
+    <!-- copy of minigan/gan.py -->
+                                a hand copy of a file whose owner is rebuilding it; every line must
+                                still occur in that file, and it becomes an include once the work lands
+
+A block with none of these is a hand copy that will drift: the tests below say which page, which
+block, and how to turn it into an include. The last test builds the site (`mkdocs build --strict`,
+about 3 s) and checks that every included section shows on its page as the source has it, and no
+marker comment does.
+"""
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+# Pages whose code blocks are being rewritten by another piece of work (the fast paths moving out of
+# batchnorm.py and conv.py into minigan/fastpath); they are converted once that lands.
+NOT_YET = {
+    "docs/layers/batchnorm.md": "batchnorm's fast path is moving to minigan/fastpath",
+    "docs/layers/conv2d.md": "col2im's fast path is moving to minigan/fastpath",
+    "docs/performance.md": "the fast-path page follows the same move",
+}
+# Files being rebuilt right now: a page may hold a marked hand copy of these until the work lands.
+BEING_REBUILT = ("minigan/gan.py", "minigan/config.py", "minigan/cli.py", "minigan/models/",
+                 "minigan/layers/batchnorm.py", "minigan/conv.py", "minigan/fastpath")
+
+FENCE = re.compile(r"^(```+)\s*([\w+-]*)\s*$")
+INCLUDE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^":]+)(?::([a-z][-_0-9a-z]*))?"\s*$')
+MARKER = re.compile(r"#\s*-{1,}8<-{1,}\s+\[\s*(start|end)\s*:\s*([a-z][-_0-9a-z]*)\s*\]")
+NOTE = re.compile(r"^<!--\s*(example(?::\s*run)?|copy of\s+(\S+))\s*-->$")
+
+
+def rel(path):
+    return path.relative_to(ROOT).as_posix()
+
+
+def code_blocks():
+    """Every fenced block in docs/: (page, line number of the fence, language, body lines, note)."""
+    blocks = []
+    for page in sorted(DOCS.rglob("*.md")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        i = 0
+        while i < len(lines):
+            m = FENCE.match(lines[i])
+            if not m:
+                i += 1
+                continue
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith(m.group(1)):
+                j += 1
+            k = i - 1
+            while k >= 0 and not lines[k].strip():
+                k -= 1
+            note = lines[k].strip() if k >= 0 and lines[k].strip().startswith("<!--") else None
+            blocks.append((rel(page), i + 1, m.group(2), lines[i + 1:j], note))
+            i = j + 1
+    return blocks
+
+
+BLOCKS = code_blocks()
+INCLUDES = [(page, line, m.group(1), m.group(2))
+            for page, line, _, body, _ in BLOCKS for m in map(INCLUDE.match, body) if m]
+PYTHON = [b for b in BLOCKS if b[2] == "python" and not any(INCLUDE.match(l) for l in b[3])
+          and b[0] not in NOT_YET]
+
+
+def sections(path):
+    """{name: [lines]} of the snippet sections marked in one source file."""
+    found, open_ = {}, {}
+    for n, line in enumerate((ROOT / path).read_text(encoding="utf-8").splitlines()):
+        m = MARKER.search(line)
+        if m and m.group(1) == "start":
+            assert m.group(2) not in open_ and m.group(2) not in found, \
+                f"{path}:{n + 1}: section '{m.group(2)}' starts twice; section names must be unique per file"
+            open_[m.group(2)] = []
+        elif m:
+            assert m.group(2) in open_, f"{path}:{n + 1}: section '{m.group(2)}' ends before it starts"
+            found[m.group(2)] = open_.pop(m.group(2))
+        else:
+            for lines in open_.values():
+                lines.append(line)
+    assert not open_, f"{path}: section(s) {sorted(open_)} never end: add '# --8<-- [end:NAME]'"
+    return found
+
+
+def source_files():
+    return sorted(p for p in (ROOT / "minigan").rglob("*.py"))
+
+
+def test_the_pages_include_code():
+    """Guard against the parser silently finding nothing (a changed fence style, a moved docs/)."""
+    assert len(INCLUDES) > 50
+
+
+@pytest.mark.parametrize("page,line,path,section", INCLUDES,
+                         ids=[f"{p}:{n}" for p, n, _, _ in INCLUDES])
+def test_included_section_exists(page, line, path, section):
+    where = f"{page}, the code block at line {line}, includes {path}:{section}"
+    assert (ROOT / path).is_file(), f"{where}, but there is no file {path} (renamed or moved?): fix the path."
+    if section is None:
+        return
+    found = sections(path)
+    assert section in found, (
+        f"{where}, but {path} has no section '{section}'. Put '# --8<-- [start:{section}]' and "
+        f"'# --8<-- [end:{section}]' around the lines the page explains (or fix the name on the page).")
+    assert any(l.strip() for l in found[section]), f"{where}, but that section is empty."
+
+
+def test_every_marked_section_is_shown_somewhere():
+    """A marker no page includes is clutter in the source (or a page lost its include by mistake)."""
+    used = {(path, section) for _, _, path, section in INCLUDES}
+    unused = [f"{rel(p)}:{name}" for p in source_files() for name in sections(rel(p))
+              if (rel(p), name) not in used]
+    assert not unused, (f"snippet sections that no page includes: {unused}. Include each on the page "
+                        "that explains it, or delete its two marker comments.")
+
+
+def source_lines():
+    return {rel(p): {l.strip() for l in p.read_text(encoding="utf-8").splitlines()} for p in source_files()}
+
+
+def meaningful(body):
+    """The lines a hand copy must share with its source: not blank, not an elision '...'."""
+    return [l.strip() for l in body if l.strip() and l.strip() not in ("...", "# ...")]
+
+
+@pytest.mark.parametrize("page,line,lang,body,note", PYTHON, ids=[f"{p}:{n}" for p, n, *_ in PYTHON])
+def test_python_block_is_an_include_or_an_example(page, line, lang, body, note):
+    where = f"{page}, the ```python block at line {line} (first line: {meaningful(body)[0]!r})"
+    m = NOTE.match(note or "")
+    if m and m.group(2):                                    # <!-- copy of minigan/... -->
+        path = m.group(2)
+        assert path.startswith(BEING_REBUILT), (
+            f"{where} is marked as a copy of {path}, which nobody is rebuilding: make it an include "
+            f"(mark the lines in {path} with '# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' and put "
+            f"'--8<-- \"{path}:NAME\"' in the block).")
+        have = source_lines().get(path) if not path.endswith("/") else set().union(
+            *(v for k, v in source_lines().items() if k.startswith(path)))
+        assert have is not None, f"{where} is marked as a copy of {path}, which does not exist any more."
+        stale = [l for l in meaningful(body) if l not in have]
+        assert not stale, (
+            f"{where} is a hand copy of {path} that no longer matches it: {stale} are not in {path}. "
+            f"Update the copy, or better, replace it with an include of a marked section.")
+        return
+    if m:                                                   # <!-- example --> or <!-- example: run -->
+        code = "\n".join(body)
+        compile(code, f"{page}:{line}", "exec")
+        if m.group(1).endswith("run"):
+            exec(compile(code, f"{page}:{line}", "exec"), {"__name__": "docs_example"})
+        return
+    owners = sorted(path for path, lines in source_lines().items()
+                    if all(l in lines for l in meaningful(body)))
+    hint = (f"every line of it is in {owners}: it is a hand copy. Mark the lines in the source with "
+            f"'# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' and replace the block's body with "
+            f"'--8<-- \"{owners[0]}:NAME\"'" if owners else
+            "if it is an excerpt of minigan, it has drifted from the source: include the real lines "
+            "instead (a '# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' section and '--8<-- \"FILE:NAME\"')")
+    pytest.fail(f"{where} is neither an include nor a marked example. {hint}; if it is code a reader "
+                "types (a usage example or a signature), put '<!-- example -->' on the line before it "
+                "('<!-- example: run -->' if it is short and runs on its own).")
+
+
+def test_the_built_site_shows_each_section_and_no_marker(tmp_path):
+    """Build the site (strict) and find every included section, dedented, in a code block of its page."""
+    import html
+    import subprocess
+    import sys
+    import textwrap
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("pymdownx")
+    site = tmp_path / "site"
+    build = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-3000:]}"
+    problems = []
+    for page, line, path, section in INCLUDES:
+        name = pathlib.Path(page).relative_to("docs").with_suffix("")
+        out = site / ("index.html" if name.as_posix() == "index" else name / "index.html")
+        blocks = [html.unescape(re.sub(r"<[^>]+>", "", b))
+                  for b in re.findall(r"<pre.*?</pre>", out.read_text(encoding="utf-8"), re.S)]
+        if any("8<-" in b for b in blocks):
+            problems.append(f"{page}: a snippet marker is shown on the built page")
+        if section is not None:
+            want = textwrap.dedent("\n".join(sections(path)[section])).strip("\n")
+            if not any(want in b for b in blocks):
+                problems.append(f"{page}:{line}: the built page does not show {path}:{section} as the source has it")
+    assert not problems, "\n".join(problems)
