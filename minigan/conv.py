@@ -14,9 +14,10 @@ in NCHW order. The layers flatten their kernels in the same (u, v, c) order.
 
 ``col2im`` is its adjoint: it adds each row back onto the window it came from
 (overlapping windows add up). It is what the convolution's input gradient and
-the transposed convolution's forward need.
+the transposed convolution's forward need. On NumPy arrays col2im hands its
+windows to a faster twin (``fastpath/conv.py``: the same sums, in whole cells,
+on every core) where that applies; the lines here are the plain ones.
 """
-import numpy as np
 
 from . import fastpath
 from .backend import get_array_module
@@ -73,40 +74,12 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     n, c, h, w = x_shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
     windows = cols.reshape(n, ho, wo, kh, kw, c)
-    if fastpath.active(cols) and c >= 8 and kh % stride == 0 and kw % stride == 0:  # whole cells (below)
-        x_pad = _col2im_fast(windows, stride, h + 2 * padding, w + 2 * padding)
-    else:
-        x_pad = xp.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=cols.dtype)
-        # One loop over the kernel's kH*kW offsets (16 for a 4x4 kernel), never over pixels:
-        # offset (u, v) of every window lands on the strided grid starting at (u, v).
-        for u in range(kh):
-            for v in range(kw):
-                x_pad[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += windows[:, :, :, u, v, :]
+    if fastpath.active(cols) and fastpath.conv.has_whole_cells(c, kernel_size, stride):  # minigan/fastpath/conv.py
+        return fastpath.conv.col2im(windows, stride, padding, (h, w))                # the same sums, in whole cells
+    x_pad = xp.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=cols.dtype)
+    # One loop over the kernel's kH*kW offsets (16 for a 4x4 kernel), never over pixels:
+    # offset (u, v) of every window lands on the strided grid starting at (u, v).
+    for u in range(kh):
+        for v in range(kw):
+            x_pad[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += windows[:, :, :, u, v, :]
     return x_pad[:, padding:padding + h, padding:padding + w, :].transpose(0, 3, 1, 2)
-
-
-def _col2im_fast(windows, s, hp, wp):
-    """col2im's additions in whole cells, with the batch split over threads (s divides the kernel).
-
-    Offsets u = s*du + a (a < s) with the same du land on s neighbouring rows: window (i, j)'s
-    block of offsets (s du .. s du + s-1, s dv .. s dv + s-1) covers the s x s pixels of cell
-    (i + du, j + dv) of the image cut into s x s cells. So (kH/s)(kW/s) additions of whole cells
-    (4 for a 4x4 kernel at stride 2, instead of 16) do the work, each over runs of s*C numbers.
-    Returns the padded channels-last sum (N, Hp, Wp, C) as the plain loop does. With fewer than
-    8 channels, or a stride that does not divide the kernel, col2im keeps the plain loop.
-    """
-    n, ho, wo, kh, kw, c = windows.shape
-    qh, qw = kh // s, kw // s
-    rows, columns = ho + qh - 1, wo + qw - 1              # cells the windows touch (>= the padded image)
-    big = np.empty((n, max(rows * s, hp), max(columns * s, wp), c), dtype=windows.dtype)
-    cells = big[:, :rows * s, :columns * s, :].reshape(n, rows, s, columns, s, c)   # [n, cell row, a, cell col, b, c]
-    blocks = windows.reshape(n, ho, wo, qh, s, qw, s, c)  # offset (u, v) = (s du + a, s dv + b)
-
-    def piece(part):
-        big[part] = 0
-        for du in range(qh):
-            for dv in range(qw):
-                # cell (i + du, j + dv) gets window (i, j)'s offsets (s du + a, s dv + b), laid out as [i, a, j, b, c]
-                cells[part, du:du + ho, :, dv:dv + wo, :, :] += blocks[part, :, :, du, :, dv, :, :].transpose(0, 1, 3, 2, 4, 5)
-    fastpath.map_pieces(piece, n, big[0].nbytes)
-    return big[:, :hp, :wp, :]

@@ -1,4 +1,4 @@
-"""The CPU fast paths (minigan/fastpath.py) compute what the plain lines compute.
+"""The CPU fast paths (minigan/fastpath/) compute what the plain lines compute.
 
 Each layer file's own tests run under both (the ``both_paths`` fixture); here the
 two are compared directly, on the sizes and memory layouts a DCGAN step produces,
@@ -128,16 +128,21 @@ LAYOUTS = {
 }
 
 
+def set_up(layer, training, requires_grad=True):
+    """A batchnorm layer with parameters and running statistics away from their defaults."""
+    c = layer.num_features
+    layer.weight.data[...] = np.linspace(0.5, 1.5, c)
+    layer.bias.data[...] = np.linspace(-1, 1, c)
+    layer.running_mean[...], layer.running_var[...] = 0.3, 2.0
+    layer.training, layer.requires_grad = training, requires_grad
+    return layer
+
+
 def batchnorm_both_ways(make, x, dy, training, requires_grad=True):
     """(y, dx, dgamma, dbeta, running mean, running var) from the fast path and from the plain lines."""
     results = []
     for plain in (False, True):
-        layer = make()
-        c = layer.num_features
-        layer.weight.data[...] = np.linspace(0.5, 1.5, c)
-        layer.bias.data[...] = np.linspace(-1, 1, c)
-        layer.running_mean[...], layer.running_var[...] = 0.3, 2.0
-        layer.training, layer.requires_grad = training, requires_grad
+        layer = set_up(make(), training, requires_grad)
         with fastpath.plain(plain):
             y = layer(x)
             dx = layer.backward(dy)
@@ -222,3 +227,50 @@ def test_a_whole_dcgan_step_is_the_same_on_both_paths():
     # give rounding noise of about 1e-7 there.
     scale = max(np.abs(p).max() for p in g_plain)
     assert max(np.abs(f - p).max() for f, p in zip(g_fast, g_plain)) < 1e-5 * scale
+
+
+# ---- the dispatch: which lines run ---------------------------------------------------------------
+
+def spy_on_the_fast_paths(monkeypatch):
+    """Count the calls into each fast path (the layers look them up in minigan/fastpath/ at call time)."""
+    calls = {}
+    for module, name in [(fastpath.batchnorm, "forward"), (fastpath.batchnorm, "backward"), (fastpath.conv, "col2im")]:
+        key = f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
+        calls[key] = 0
+
+        def counted(*args, _real=getattr(module, name), _key=key):
+            calls[_key] += 1
+            return _real(*args)
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "fast"])
+def test_the_switch_decides_which_lines_run(plain, monkeypatch, rng):
+    """With the fast paths off, the plain lines in the layer files run and no fast path is called."""
+    calls = spy_on_the_fast_paths(monkeypatch)
+    x = rng.standard_normal((4, 8, 6, 6)).astype(np.float32)
+    layer = BatchNorm2d(8)
+    cols = rng.standard_normal((4 * 3 * 3, 4 * 4 * 8))
+    with fastpath.plain(plain):
+        layer.backward(layer(x))
+        col2im(cols, (4, 8, 6, 6), (4, 4), 2, 1)
+    assert calls == dict.fromkeys(calls, 0 if plain else 1)
+
+
+@pytest.mark.parametrize("forward_plain", [True, False], ids=["plain-forward", "fast-forward"])
+def test_backward_follows_the_path_forward_took(forward_plain, monkeypatch, rng):
+    """Flipping the switch between forward and backward cannot pair one path's cache with the other's lines."""
+    x = channels_last(rng.standard_normal((4, 8, 5, 5)))
+    dy = rng.standard_normal(x.shape)
+    expected = batchnorm_both_ways(lambda: BatchNorm2d(8, dtype=np.float64), x, dy, True)[int(forward_plain)]
+    calls = spy_on_the_fast_paths(monkeypatch)
+    layer = set_up(BatchNorm2d(8, dtype=np.float64), training=True)
+    with fastpath.plain(forward_plain):
+        y = layer(x)
+    with fastpath.plain(not forward_plain):
+        dx = layer.backward(dy)
+    assert calls["batchnorm.backward"] == calls["batchnorm.forward"] == (0 if forward_plain else 1)
+    got = (y, dx, layer.weight.grad, layer.bias.grad, layer.running_mean, layer.running_var)
+    for f, e in zip(got, expected):
+        np.testing.assert_array_equal(f, e)

@@ -9,6 +9,11 @@ Evaluation: normalise with the running estimates.
 
 BatchNorm1d normalises (N, C) over N; BatchNorm2d normalises (N, C, H, W) over
 N, H and W: one mean and variance per channel.
+
+The lines below are the ones docs/layers/batchnorm.md derives. On NumPy arrays
+forward and backward hand over to a faster twin that computes the same numbers
+(minigan/fastpath/batchnorm.py); ``with fastpath.plain():`` or MINIGAN_PLAIN=1
+keeps every call on these lines, e.g. to step through them in a debugger.
 """
 import numpy as np
 
@@ -39,10 +44,10 @@ class _BatchNorm(Layer):
         self.running_var = to_device(np.ones(num_features, dtype=dtype))
 
     def forward(self, x):
-        xp = get_array_module(x)
-        self.fast = fastpath.active(x)
+        self.fast = fastpath.active(x)                # NumPy: the same numbers, faster (minigan/fastpath/batchnorm.py)
         if self.fast:
-            return self._forward_fast(x)
+            return fastpath.batchnorm.forward(self, x)
+        xp = get_array_module(x)
         shape = self.param_shape(self.num_features)
         gamma, beta = self.weight.data.reshape(shape), self.bias.data.reshape(shape)
         if self.training:
@@ -61,8 +66,8 @@ class _BatchNorm(Layer):
         return gamma * self.x_hat + beta
 
     def backward(self, dy):
-        if self.fast:
-            return self._backward_fast(dy)
+        if self.fast:                                 # forward took the fast path, so backward does too
+            return fastpath.batchnorm.backward(self, dy)
         shape = self.param_shape(self.num_features)
         gamma = self.weight.data.reshape(shape)
         if self.requires_grad:
@@ -78,101 +83,8 @@ class _BatchNorm(Layer):
         sum_dx_hat_x_hat = (dx_hat * self.x_hat).sum(axis=self.axes).reshape(shape)  # through var
         return (self.inv_std / m) * (m * dx_hat - sum_dx_hat - self.x_hat * sum_dx_hat_x_hat)
 
-    # ---- the fast path (minigan/fastpath.py) -----------------------------------------------
-    # The same numbers in fewer passes over memory. Per-channel sums are matrix-vector products
-    # (BLAS, on every core) instead of NumPy's reductions over several axes; x_hat is never
-    # stored (backward rebuilds what it needs from x), and the input gradient is written as
-    # dx = a dy + k1 x + k0 with per-channel a, k1, k0: the plain formula, expanded.
-    def _forward_fast(self, x):
-        x = _channels_in_one_block(x)
-        y = np.empty_like(x)                                       # laid out as x is
-        xv, yv = _view(x), _view(y)                                # (rows, C) or (N, C, L), see below
-        m = x.size // self.num_features
-        gamma, beta = self.weight.data, self.bias.data
-        if self.training:
-            mu = _sum_per_channel(xv) / m
-            np.subtract(xv, _coef(xv, mu), out=yv)                     # x - mu
-            var = _dot_per_channel(yv, yv) / m                         # biased: divides by m
-            mom = self.momentum
-            self.running_mean = (1 - mom) * self.running_mean + mom * mu
-            self.running_var = (1 - mom) * self.running_var + mom * var * (m / max(m - 1, 1))  # unbiased
-            self.inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))
-            yv *= _coef(xv, gamma * self.inv_std)                      # gamma x_hat
-        else:
-            mu, self.inv_std = self.running_mean, 1 / np.sqrt(self.running_var + x.dtype.type(self.eps))
-            a = gamma * self.inv_std
-            np.multiply(xv, _coef(xv, a), out=yv)
-            yv -= _coef(xv, mu * a)                                    # gamma (x - mu) / sqrt(var + eps)
-        yv += _coef(xv, beta)                                          # + beta
-        self.x, self.mu = x, mu
-        return y
-
-    def _backward_fast(self, dy):
-        x, mu, inv_std = self.x, self.mu, self.inv_std
-        if dy.strides != x.strides:                                # lay dy out as x is
-            dy = _copy_laid_out_as(dy, x)
-        dx = np.empty_like(x)
-        xv, dyv, dxv = _view(x), _view(dy), _view(dx)
-        m = x.size // self.num_features
-        a = self.weight.data * inv_std                             # dy/dx at fixed mu, var: gamma / sqrt(var + eps)
-        sum_dy = _sum_per_channel(dyv)                             # dL/dbeta = sum dy
-        sum_dy_x_hat = inv_std * (_dot_per_channel(dyv, xv) - mu * sum_dy)  # dL/dgamma = sum dy x_hat
-        if self.requires_grad:
-            self.weight.grad += sum_dy_x_hat
-            self.bias.grad += sum_dy
-        np.multiply(dyv, _coef(xv, a), out=dxv)                    # a dy
-        if not self.training:
-            return dx                                              # dL/dx = gamma dy / sqrt(var + eps)
-        # dL/dx = a/m (m dy - sum dy - x_hat sum(dy x_hat)) = a dy + k1 x + k0
-        k1 = -a * sum_dy_x_hat * inv_std / m
-        k0 = -a * sum_dy / m - k1 * mu
-        dxv += xv * _coef(xv, k1)
-        dxv += _coef(xv, k0)
-        return dx
-
     def __repr__(self):
         return f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum})"
-
-
-# How the fast path sees an array's channels: as (rows, C) when the channels are last in memory
-# (BatchNorm1d's (N, C); an NCHW view of channels-last memory, as the convolutions return), or
-# as planes (N, C, H*W) when the array is NCHW in C order.
-def _channels_in_one_block(x):
-    """x itself where its memory is one of the two layouts, else a C-order copy."""
-    return x if _view(x) is not None else np.ascontiguousarray(x)
-
-
-def _view(x):
-    """(rows, C) or (N, C, L) view of x, or None for other layouts."""
-    n, c = x.shape[:2]
-    if x.flags.c_contiguous:
-        return x if x.ndim == 2 else x.reshape(n, c, -1)
-    last = x.transpose(0, *range(2, x.ndim), 1)                  # channels last
-    return last.reshape(-1, c) if last.flags.c_contiguous else None
-
-
-def _coef(view, v):
-    """A per-channel vector shaped to broadcast against a view from _view."""
-    return v if view.ndim == 2 else v.reshape(1, -1, 1)
-
-
-def _sum_per_channel(v):
-    """sum of a (rows, C) or (N, C, L) view over everything but the channels, as matrix-vector products."""
-    if v.ndim == 2:
-        return np.ones(v.shape[0], dtype=v.dtype) @ v
-    n, c, length = v.shape
-    return (v.reshape(n * c, length) @ np.ones(length, dtype=v.dtype)).reshape(n, c).sum(axis=0)
-
-
-def _dot_per_channel(u, v):
-    """sum of u * v over everything but the channels (two views of the same layout)."""
-    return np.einsum("rc,rc->c", u, v) if u.ndim == 2 else np.einsum("ncl,ncl->c", u, v)
-
-
-def _copy_laid_out_as(a, like):
-    out = np.empty_like(like)
-    out[...] = a
-    return out
 
 
 class BatchNorm1d(_BatchNorm):

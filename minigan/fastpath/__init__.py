@@ -1,17 +1,37 @@
 """Fast paths on the CPU: the same arithmetic as the plain lines, in fewer passes and on every core.
 
-The layers keep their plain lines, the ones their docs pages derive. Where
-those lines leave speed on the table in NumPy, a fast path sits beside them
-and computes the same numbers:
+The layer files hold the plain lines, the ones their docs pages derive, and
+nothing else. Where those lines leave speed on the table in NumPy, a fast path
+computes the same numbers here, in a file named after the plain one:
 
-* batchnorm (``layers/batchnorm.py``): per-channel sums as matrix-vector
-  products (BLAS runs them on every core), and the backward expanded into one
-  multiply-add sweep, instead of some ten passes and slow multi-axis reductions;
-* col2im (``conv.py``): fewer, longer additions, with the batch split over
-  threads. NumPy runs a matrix product on all the cores it may use, but an
-  element-wise operation on one thread only; it releases Python's lock while a
-  ufunc runs, so plain Python threads can run them side by side, each on its
-  own samples (:func:`map_pieces`).
+* ``fastpath/batchnorm.py`` for ``layers/batchnorm.py``: per-channel sums as
+  matrix-vector products (BLAS runs them on every core), and the backward
+  expanded into one multiply-add sweep, instead of some ten passes and slow
+  multi-axis reductions;
+* ``fastpath/conv.py`` for ``conv.py``'s ``col2im``: fewer, longer additions,
+  with the batch split over threads. NumPy runs a matrix product on all the
+  cores it may use, but an element-wise operation on one thread only; it
+  releases Python's lock while a ufunc runs, so plain Python threads can run
+  them side by side, each on its own samples (:func:`map_pieces`).
+
+One dispatch, the same everywhere: the plain function's first lines ask
+:func:`active` and, where it holds, hand the call to the function of the same
+name here, e.g. in ``layers/batchnorm.py``::
+
+    def forward(self, x):
+        self.fast = fastpath.active(x)            # backward follows the path forward took
+        if self.fast:
+            return fastpath.batchnorm.forward(self, x)
+        ...                                       # the plain lines
+
+A layer remembers the path its forward took (``self.fast``) and its backward
+takes the same one, so flipping the switch between the two cannot pair one
+path's cache with the other's formulas. Why an ``if`` in the layer and not a
+registry consulted by ``Layer.__call__`` or a decorator: ``backward`` and
+``col2im`` are not reached through ``__call__``, a decorator puts a wrapper
+between a debugger and the plain lines, and either hides from the reader of a
+layer file that a faster twin exists and where it lives. The ``if`` says both,
+and a debugger steps from it straight into whichever path runs.
 
 ``tests/test_fastpath.py`` holds each pair to the same numbers, and every test of
 those layers runs on both (the ``both_paths`` fixture in ``tests/conftest.py``).
@@ -19,7 +39,7 @@ Fast paths are taken for NumPy arrays only; on CuPy the plain lines already run
 on the GPU's many cores.
 
     from minigan import fastpath
-    with fastpath.plain():          # only the plain lines, e.g. to compare or to read along
+    with fastpath.plain():          # only the plain lines, e.g. to compare or to step through
         y = layer(x)
     fastpath.set_threads(1)         # the threads the pieces run on (default: as many as BLAS uses)
 
@@ -117,3 +137,5 @@ def map_pieces(fn, n, item_bytes):
         _pool = ThreadPoolExecutor(threads(), thread_name_prefix="minigan-fastpath")
     return list(_pool.map(fn, parts))
 
+
+from . import batchnorm, conv  # noqa: E402  (the fast paths themselves; they use map_pieces above)
