@@ -12,12 +12,13 @@ forward; ``backward`` reads the cache of the *latest* forward. So run
 input. What can be checked is checked, in one place (:func:`_checked_backward`,
 wrapped around every subclass's ``backward`` when the class is defined): a
 backward before any forward, a ``dL/dy`` that is not an array, or whose shape,
-dtype or backend differs from the latest output, each raise an error that
-names the layer.
+dtype or backend differs from the latest output, and a double backward before
+the backward it differentiates, each raise an error that names the layer.
 """
 import collections
 import contextlib
 import functools
+import numbers
 import os
 import tempfile
 
@@ -34,9 +35,24 @@ class DoubleBackwardError(NotImplementedError):
     """A layer without a double backward was asked for one (a gradient penalty through it)."""
 
 
+def is_int(value):
+    """True for a Python or NumPy integer (``3``, ``np.int64(3)``), False for a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value):
+    """True for a Python or NumPy real number (``0.2``, ``np.float32(0.2)``, ``np.int64(3)``), False for a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def plain_number(value):
+    """A NumPy scalar as the Python number it holds (``np.float32(0.2)`` -> ``0.2``); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def require_int(where, name, value, minimum):
     """``value`` as an int >= ``minimum``, or a ValueError naming ``where`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -89,6 +105,7 @@ def _remember_output(forward):
     def wrapped(self, *args):
         y = forward(self, *args)
         self._y_meta = _meta(y)
+        self._backward_ran = False   # a new forward: its backward has not run yet
         return y
     return wrapped
 
@@ -102,7 +119,24 @@ def _checked_backward(backward):
             raise RuntimeError(f"{self!r}: backward() was called before forward(): run y = layer(x) first "
                                "(backward uses what the latest forward remembered)")
         _check_gradient(self, dy, meta)
-        return backward(self, dy)
+        dx = backward(self, dy)
+        self._backward_ran = True
+        return dx
+    return wrapped
+
+
+def _checked_double_backward(double_backward):
+    """Wrap a layer's double backward: it differentiates the latest backward, so that must have run."""
+    @functools.wraps(double_backward)
+    def wrapped(self, ddx):
+        if "_y_meta" not in self.__dict__:
+            raise RuntimeError(f"{self!r}: double_backward() was called before forward(): run y = layer(x), "
+                               "then dx = layer.backward(dy), then double_backward")
+        if not self.__dict__.get("_backward_ran", False):
+            raise RuntimeError(f"{self!r}: double_backward() was called before backward(): run "
+                               "dx = layer.backward(dy) after the forward first (double backward differentiates "
+                               "that backward and reads what it remembered)")
+        return double_backward(self, ddx)
     return wrapped
 
 
@@ -150,6 +184,8 @@ class Layer:
             cls.forward = _remember_output(cls.forward)
         if "backward" in cls.__dict__:
             cls.backward = _checked_backward(cls.backward)
+        if "double_backward" in cls.__dict__:
+            cls.double_backward = _checked_double_backward(cls.double_backward)
 
     # ---- the two methods every layer writes -------------------------------
     def forward(self, x):
