@@ -31,6 +31,10 @@ class ShapeError(ValueError):
     """An input whose shape does not fit the layer."""
 
 
+class DamagedFileError(ValueError):
+    """An ``.npz`` file that cannot be read in full: damaged, cut short, or not an ``.npz`` of arrays."""
+
+
 class DoubleBackwardError(NotImplementedError):
     """A layer without a double backward was asked for one (a gradient penalty through it)."""
 
@@ -378,8 +382,8 @@ class Layer:
         save_npz_atomic(path, self.state_dict())
 
     def load(self, path):
-        with np.load(path) as f:
-            return self.load_state_dict(dict(f))
+        """Read ``path`` (written by :meth:`save`) into this model; see :func:`load_npz` and :meth:`load_state_dict`."""
+        return self.load_state_dict(load_npz(path))
 
     def __repr__(self):
         return type(self).__name__ + "()"
@@ -473,3 +477,39 @@ def save_npz_atomic(path, arrays, compressed=False):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")   # a zip archive's first bytes (the second: an empty one)
+
+
+def load_npz(path, keys=None):
+    """The arrays of the ``.npz`` file ``path`` (those named in ``keys``, default all), each read in full now.
+
+    Reading every byte at once finds damage here, in one place, rather than
+    half-way through loading a model. Nothing but plain arrays is read (no
+    Python objects, which only pickle could load, and pickle can run code).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        As ``open`` does.
+    DamagedFileError
+        The file is cut short, has damaged bytes, is not an ``.npz``, or lacks one of ``keys``;
+        the message says which, in words that fit after "the file ... is damaged: ".
+    """
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic not in _ZIP_MAGIC:
+        raise DamagedFileError("it is not an .npz file, a zip archive of arrays")
+    try:
+        with np.load(path) as f:
+            missing = sorted(set(keys or ()) - set(f.files))
+            if missing:
+                raise DamagedFileError(f"it holds no {', '.join(missing)}")
+            return {k: f[k] for k in (f.files if keys is None else keys)}
+    except DamagedFileError:
+        raise
+    except Exception as exc:  # zipfile, zlib, the .npy header's parser and numpy raise many kinds
+        if "pickle" in str(exc):  # numpy's advice here would be to load it unsafely: never
+            raise DamagedFileError("it holds Python objects, not plain arrays, and is not loaded") from None
+        raise DamagedFileError(f"{type(exc).__name__}: {exc}") from None
