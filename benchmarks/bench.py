@@ -53,9 +53,10 @@ def fix_thread_count(argv):
     ``--threads N`` wins; else ``$OMP_NUM_THREADS``; else the CPUs this process may run on.
     """
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--threads", type=int)
-    n = pre.parse_known_args(argv)[0].threads
-    if n is None:
+    pre.add_argument("--threads")
+    try:
+        n = int(pre.parse_known_args(argv)[0].threads)
+    except (TypeError, ValueError):  # absent, or not a number: the full parser says so later
         try:
             n = int(os.environ.get("OMP_NUM_THREADS", ""))
         except ValueError:
@@ -76,6 +77,7 @@ import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, to_device, to_numpy)
 from minigan import models  # noqa: E402
+from minigan.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
 from minigan.models import dcgan, mlp_gan  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
@@ -97,6 +99,12 @@ PARITY_BATCH = 4
 # ---------------------------------------------------------------------------------------------
 # setup: threads, backend, TF32, synchronisation
 # ---------------------------------------------------------------------------------------------
+def fail(message):
+    """One line on stderr and exit status 2: a bad flag or a missing dependency, before any timing."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def load_torch():
     global torch, nn, copy_weights, paired_params, rel_error
     try:
@@ -116,7 +124,7 @@ def setup(args, need_torch=True):
         try:
             minigan.set_backend("cupy")
         except minigan.BackendError as exc:
-            sys.exit(f"bench.py --backend cupy: {exc}")
+            fail(f"--backend cupy: {exc}")
     if need_torch:
         load_torch()
     if torch is not None:
@@ -124,7 +132,7 @@ def setup(args, need_torch=True):
         torch.set_float32_matmul_precision("high" if args.tf32 else "highest")
         if args.backend == "cupy":
             if not torch.cuda.is_available():
-                sys.exit("bench.py --backend cupy: this PyTorch has no usable CUDA "
+                fail("--backend cupy: this PyTorch has no usable CUDA "
                          f"(torch {torch.__version__}, CUDA {torch.version.cuda}). Install a CUDA build "
                          "of PyTorch, or uninstall torch to time minigan alone.")
             with warnings.catch_warnings():  # newer PyTorch prefers fp32_precision; the flags still work
@@ -902,20 +910,21 @@ def table_flops(args, ctx):
 
 # ---------------------------------------------------------------------------------------------
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Time minigan against PyTorch on the same GAN work.")
+    p = Parser(description="Time minigan against PyTorch on the same GAN work.")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="numpy: NumPy vs PyTorch CPU (default); cupy: CuPy vs PyTorch CUDA")
-    p.add_argument("--rounds", type=int, default=7,
+    p.add_argument("--rounds", type=positive_int, default=7,
                    help="rounds per measurement; each times a block of calls of each framework, alternating (7)")
-    p.add_argument("--block-s", type=float, default=0.3,
+    p.add_argument("--block-s", type=nonnegative_float, default=0.3,
                    help="seconds of one block of calls (at least 3 calls; 0: 3 calls) (0.3)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls of each framework first (3)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--warmup", type=int_at_least(0), default=3, help="untimed calls of each framework first (3)")
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="threads for NumPy's BLAS (OMP/OPENBLAS/MKL_NUM_THREADS) and torch.set_num_threads "
                         "($OMP_NUM_THREADS, else the usable CPUs)")
-    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256],
+    p.add_argument("--batch-sizes", type=int_at_least(2), nargs="+", default=[64, 256],  # batchnorm needs 2
                    help="batch sizes of the step and memory tables (64 256)")
-    p.add_argument("--layer-batch", type=int, default=64, help="batch size of the layer and FLOP tables (64)")
+    p.add_argument("--layer-batch", type=int_at_least(2), default=64,
+                   help="batch size of the layer and FLOP tables (64)")
     p.add_argument("--only", nargs="+", choices=TABLES, default=list(TABLES), help="tables to run (all)")
     p.add_argument("--markdown", action="store_true", help="print markdown pipe tables")
     p.add_argument("--tf32", action="store_true",

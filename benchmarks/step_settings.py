@@ -11,7 +11,6 @@ the ratio to the anchor's step, round by round. No PyTorch needed. bench.py
 times the anchor's step against PyTorch; this script says what the example's
 choices add to it.
 """
-import argparse
 import os
 import sys
 
@@ -25,8 +24,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import alternate, ratio_spread, spread  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's minigan
 from minigan import models, to_device  # noqa: E402
-from minigan.cli import config_from_args, train_parser  # noqa: E402
+from minigan.backend import BackendError  # noqa: E402
+from minigan.cli import Parser, config_from_args, int_at_least, nonnegative_float, positive_int, train_parser  # noqa
+from minigan.config import ConfigError  # noqa: E402
 
 
 def step_fn(model, flags, batch, backend):
@@ -47,19 +49,23 @@ def step_fn(model, flags, batch, backend):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("model")
+    p = Parser(description=__doc__.splitlines()[0])
+    p.add_argument("model", choices=models.names())
     p.add_argument("--with", dest="extra", action="append", default=[], metavar="FLAGS",
                    help="another setting to time, as the example's flags in one string (repeatable)")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--block-s", type=float, default=1.0, help="seconds per block of steps")
-    p.add_argument("--threads", type=int, default=None, help="BLAS threads (set before NumPy loads)")
+    p.add_argument("--batch", type=int_at_least(2), default=64)
+    p.add_argument("--rounds", type=positive_int, default=7)
+    p.add_argument("--block-s", type=nonnegative_float, default=1.0, help="seconds per block of steps")
+    p.add_argument("--threads", type=positive_int, default=None, help="BLAS threads (set before NumPy loads)")
     p.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
     args = p.parse_args(argv)
     settings = [("anchor (--anchor)", ["--anchor"]), ("example's defaults", [])]
     settings += [(flags, flags.split()) for flags in args.extra]
-    fns = [step_fn(args.model, flags, args.batch, args.backend) for _, flags in settings]
+    try:  # a bad flag in --with ends in one line from the example's parser; a bad value here
+        fns = [step_fn(args.model, flags, args.batch, args.backend) for _, flags in settings]
+    except (ConfigError, BackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sync = lambda: None  # noqa: E731
     if args.backend == "cupy":
         import cupy
@@ -73,7 +79,8 @@ def main(argv=None):
     for (label, _), times in zip(settings, ms):
         s, r = spread(times), ratio_spread(times, ms[0])
         print(f"| {label} | {s.median:.1f} ({s.min:.1f}-{s.max:.1f}) | {r.median:.2f}x ({r.min:.2f}-{r.max:.2f}) |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,25 +7,27 @@ With the defaults (--n as the run's eval_samples, --seed 0) it draws the very
 samples the training run scored at its end, so it prints the run's own
 metrics.json numbers. Writes RUN/metrics_eval.json (or --out).
 """
-import json
 import os
 import sys
 
-from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
+from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.data import DataError
 from minigan.metrics import ClassifierWeightsError
+from minigan.run import write_json
 
 
 def main(argv=None):
     p = tool_parser(__doc__)
     p.add_argument("--n", type=positive_int, default=None, help="number of samples (default: the run's eval_samples)")
-    p.add_argument("--seed", type=int, default=0, help="0: the training run's own samples; others: fresh ones")
+    p.add_argument("--seed", type=seed_int, default=0, help="0: the training run's own samples; others: fresh ones")
     p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: the run's, "
                                                      "else $MINIGAN_DATA_DIR, ~/.cache/minigan/mnist)")
     p.add_argument("--out", default=None, help="JSON file (default: RUN/metrics_eval.json)")
     args = p.parse_args(argv)
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         p.error(f"--data-dir {args.data_dir!r}: must be an existing folder")
+    out = args.out or os.path.join(run_folder(args.run), "metrics_eval.json")
+    check_output(p, "--out", out, (".json",))  # before the minutes of work, not after
     task = load_or_exit(args.run, args.backend)
     n = args.n or task.cfg.eval_samples
     if n < 10:
@@ -38,9 +40,9 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(task.format_report(report))
-    out = args.out or os.path.join(run_folder(args.run), "metrics_eval.json")
-    with open(out, "w") as f:
-        json.dump(report, f, indent=2)
+    if os.path.dirname(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+    write_json(out, report)
     print(f"-> {out}")
     return 0
 

@@ -19,11 +19,13 @@ import numpy as np
 
 from minigan import latent
 from minigan.backend import to_numpy
-from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
+from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.gan import GANTask
 from minigan.metrics import ClassifierWeightsError
 from minigan.plots import save_grid
 from minigan.priors import Gaussian
+
+MAX_STEPS = 100  # images along the interpolation: one row of the picture
 
 
 def triple(text):
@@ -46,15 +48,16 @@ def main(argv=None):
     p.add_argument("--max-batches", type=positive_int, default=100,
                    help="batches of 256 latents drawn at most when looking for a digit")
     p.add_argument("--classifier", default=None, help="classifier weights (.npz; default: the committed ones)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_int, default=0)
     p.add_argument("--out-dir", default=None, help="folder for the pictures (default: RUN/latent)")
     args = p.parse_args(argv)
-    if args.steps < 2:
-        p.error(f"--steps {args.steps}: must be at least 2")
+    if not 2 <= args.steps <= MAX_STEPS:
+        p.error(f"--steps {args.steps}: must be from 2 to {MAX_STEPS} (the images of one row)")
     if not 0 <= args.confidence <= 1:
         p.error(f"--confidence {args.confidence}: must be in [0, 1]")
     triples = args.arithmetic or [(7, 1, 4), (8, 0, 1), (9, 4, 7)]
     out_dir = args.out_dir or os.path.join(run_folder(args.run), "latent")
+    check_output(p, "--out-dir", out_dir, folder=True)
     task = load_or_exit(args.run, args.backend)
     if not isinstance(task, GANTask) or type(task.prior) is not Gaussian:
         print(f"error: {args.run} holds a {task.name} run; explore_latent.py walks the noise space of an "

@@ -8,7 +8,8 @@
 
 G's input is drawn from a NumPy generator seeded with --seed, so a seed gives
 the same samples on both backends. Pictures go into the run folder unless
---out says otherwise.
+--out says otherwise. At most 10,000 samples a call (a 100 x 100 grid, 31 MB
+of images): for more, call it again with other seeds.
 """
 import os
 import sys
@@ -16,21 +17,29 @@ import sys
 import numpy as np
 
 from minigan.backend import to_numpy
-from minigan.cli import load_or_exit, positive_int, run_folder, tool_parser
+from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.plots import save_grid
 from minigan.priors import PriorError
+
+MAX_SAMPLES = 10_000  # a 100 x 100 grid; (N, 1, 28, 28) float32 is 3 KB a sample, so 31 MB
 
 
 def main(argv=None):
     p = tool_parser(__doc__)
     p.add_argument("--n", type=positive_int, default=64, help="number of samples")
-    p.add_argument("--seed", type=int, default=0, help="seed of G's input")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of G's input")
     p.add_argument("--out", default=None, help="the PNG grid (default: RUN/generated.png)")
     p.add_argument("--npy", default=None, help="also save the images here (.npy)")
     p.add_argument("--nrow", type=positive_int, default=8, help="images per row of the grid")
     p.add_argument("--digit", type=int, default=None, help="a conditional model: draw this digit only")
     p.add_argument("--code", type=int, default=None, help="InfoGAN: draw this value of the categorical code only")
     args = p.parse_args(argv)
+    if args.n > MAX_SAMPLES:
+        p.error(f"--n {args.n}: at most {MAX_SAMPLES} samples a call ({args.n * 28 * 28 * 4 / 1e9:.3g} GB of "
+                "images asked for); draw more with further calls and other --seed values")
+    out = args.out or os.path.join(run_folder(args.run), "generated.png")
+    check_output(p, "--out", out, (".png",))
+    check_output(p, "--npy", args.npy, (".npy",))
     fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code)) if v is not None}
     task = load_or_exit(args.run, args.backend)
     if not (hasattr(task, "prior") and hasattr(task, "sample")):
@@ -44,11 +53,10 @@ def main(argv=None):
     except PriorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = args.out or os.path.join(run_folder(args.run), "generated.png")
     for path in (out, args.npy):
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-    save_grid(out, images, nrow=args.nrow)
+    save_grid(out, images, nrow=min(args.nrow, args.n))
     print(f"{args.n} samples of the {task.name} generator -> {out}")
     if args.npy:
         np.save(args.npy, images)

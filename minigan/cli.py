@@ -107,15 +107,37 @@ def main(name, argv=None):
 # ---- the tools that read a finished run (examples/generate.py, evaluate.py, explore_latent.py) ----
 
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+def int_at_least(minimum):
+    """argparse type: an integer >= ``minimum``, or one line saying so."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def number_where(rule, holds):
+    """argparse type: a number for which ``holds(value)`` is true (``rule`` says which, in words)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}") from None
+        if not holds(value):  # nan fails every comparison, so it is refused too
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text}")
+        return value
+    return parse
+
+
+positive_int = int_at_least(1)
+seed_int = int_at_least(0)   # NumPy's generators take seeds >= 0
+positive_float = number_where("a finite number > 0", lambda v: 0 < v < float("inf"))
+nonnegative_float = number_where("a finite number >= 0", lambda v: 0 <= v < float("inf"))
+fraction = number_where("a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
 def tool_parser(doc):
@@ -140,3 +162,42 @@ def load_or_exit(path, backend):
     except (RunError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def output_problem(path, suffixes=(), folder=False):
+    """What stops a tool writing ``path`` (a file ending in one of ``suffixes``, or a folder), or None.
+
+    Checked before any work, so a long computation never ends in a traceback:
+    a file that is a folder, a wrong suffix, a path under a file, a folder
+    that cannot be written, or one of a run's own files (a tool never replaces those).
+    """
+    path = os.path.abspath(os.fspath(path))
+    if folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            return "is a file, not a folder"
+    elif os.path.isdir(path):
+        return f"is a folder; give a file name ending in {suffixes[0]}"
+    elif suffixes and not path.lower().endswith(tuple(suffixes)):
+        return f"must be a file name ending in {' or '.join(suffixes)}"
+    else:
+        from .run import CHECKPOINT, RUN_FILES
+
+        if os.path.basename(path) in RUN_FILES and os.path.exists(os.path.join(os.path.dirname(path), CHECKPOINT)):
+            return "is one of the files of the run in that folder; choose another name"
+    existing = path if folder else os.path.dirname(path)
+    while not os.path.exists(existing):  # the folders still to be made are made in the nearest one that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"lies under {existing}, which is a file, not a folder"
+    if not os.access(existing, os.W_OK) or (os.path.isfile(path) and not os.access(path, os.W_OK)):
+        return "cannot be written here (no permission)"
+    return None
+
+
+def check_output(parser, flag, path, suffixes=(), folder=False):
+    """End with one line naming ``flag`` unless ``path`` can be written (see :func:`output_problem`)."""
+    if path is None:
+        return
+    problem = output_problem(path, suffixes, folder)
+    if problem:
+        parser.error(f"{flag} {os.fspath(path)!r}: {problem}")

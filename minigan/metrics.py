@@ -23,7 +23,7 @@ from scipy.special import rel_entr
 
 from .backend import backend_of, to_numpy
 from .layers import BatchNorm2d, Conv2d, Dense, Dropout, Flatten, ReLU
-from .nn import Sequential
+from .nn import DamagedFileError, Sequential, load_npz
 
 #: Where the committed classifier weights are.
 WEIGHTS = Path(__file__).with_name("weights") / "digit_classifier.npz"
@@ -38,7 +38,7 @@ _default = {}  # the committed classifier and the test set's statistics, loaded 
 
 
 class ClassifierWeightsError(FileNotFoundError):
-    """The committed classifier weights are missing."""
+    """The classifier weights are missing, damaged, or not classifier weights."""
 
 
 # --------------------------------------------------------------------------- the classifier
@@ -93,14 +93,28 @@ def load_classifier(path=None):
     Raises
     ------
     ClassifierWeightsError
-        The file does not exist; the message gives the command that creates it.
+        The file does not exist (the message gives the command that creates it), is
+        damaged, or holds something else (a run's checkpoint, another model's weights).
     """
     path = Path(path) if path is not None else WEIGHTS
+    if path.is_dir():
+        raise ClassifierWeightsError(f"{path} is a folder, not classifier weights (an .npz file written by "
+                                     f"`{TRAIN_COMMAND}`)")
     if not path.is_file():
         raise ClassifierWeightsError(
             f"MNIST classifier weights not found at {path}. Create them with `{TRAIN_COMMAND}` "
             "(a few minutes on a CPU; needs MNIST, see docs/data.md).")
-    return mnist_classifier().load(path).eval()
+    try:
+        state = load_npz(path)
+    except (DamagedFileError, OSError) as exc:
+        raise ClassifierWeightsError(f"the classifier weights {path} are damaged and unreadable ({exc})") from None
+    try:
+        return mnist_classifier().load_state_dict(state).eval()
+    except (KeyError, ValueError):
+        what = "a training run's checkpoint" if "meta" in state else "weights of another network"
+        raise ClassifierWeightsError(f"{path} is not MNIST classifier weights (it holds {what}); give an .npz "
+                                     f"written by `{TRAIN_COMMAND}`, or leave the option out for the "
+                                     "committed ones") from None
 
 
 def _default_classifier():

@@ -12,12 +12,13 @@ forward; ``backward`` reads the cache of the *latest* forward. So run
 input. What can be checked is checked, in one place (:func:`_checked_backward`,
 wrapped around every subclass's ``backward`` when the class is defined): a
 backward before any forward, a ``dL/dy`` that is not an array, or whose shape,
-dtype or backend differs from the latest output, each raise an error that
-names the layer.
+dtype or backend differs from the latest output, and a double backward before
+the backward it differentiates, each raise an error that names the layer.
 """
 import collections
 import contextlib
 import functools
+import numbers
 import os
 import tempfile
 
@@ -30,13 +31,32 @@ class ShapeError(ValueError):
     """An input whose shape does not fit the layer."""
 
 
+class DamagedFileError(ValueError):
+    """An ``.npz`` file that cannot be read in full: damaged, cut short, or not an ``.npz`` of arrays."""
+
+
 class DoubleBackwardError(NotImplementedError):
     """A layer without a double backward was asked for one (a gradient penalty through it)."""
 
 
+def is_int(value):
+    """True for a Python or NumPy integer (``3``, ``np.int64(3)``), False for a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value):
+    """True for a Python or NumPy real number (``0.2``, ``np.float32(0.2)``, ``np.int64(3)``), False for a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def plain_number(value):
+    """A NumPy scalar as the Python number it holds (``np.float32(0.2)`` -> ``0.2``); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def require_int(where, name, value, minimum):
     """``value`` as an int >= ``minimum``, or a ValueError naming ``where`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
@@ -89,6 +109,7 @@ def _remember_output(forward):
     def wrapped(self, *args):
         y = forward(self, *args)
         self._y_meta = _meta(y)
+        self._backward_ran = False   # a new forward: its backward has not run yet
         return y
     return wrapped
 
@@ -102,7 +123,24 @@ def _checked_backward(backward):
             raise RuntimeError(f"{self!r}: backward() was called before forward(): run y = layer(x) first "
                                "(backward uses what the latest forward remembered)")
         _check_gradient(self, dy, meta)
-        return backward(self, dy)
+        dx = backward(self, dy)
+        self._backward_ran = True
+        return dx
+    return wrapped
+
+
+def _checked_double_backward(double_backward):
+    """Wrap a layer's double backward: it differentiates the latest backward, so that must have run."""
+    @functools.wraps(double_backward)
+    def wrapped(self, ddx):
+        if "_y_meta" not in self.__dict__:
+            raise RuntimeError(f"{self!r}: double_backward() was called before forward(): run y = layer(x), "
+                               "then dx = layer.backward(dy), then double_backward")
+        if not self.__dict__.get("_backward_ran", False):
+            raise RuntimeError(f"{self!r}: double_backward() was called before backward(): run "
+                               "dx = layer.backward(dy) after the forward first (double backward differentiates "
+                               "that backward and reads what it remembered)")
+        return double_backward(self, ddx)
     return wrapped
 
 
@@ -152,6 +190,8 @@ class Layer:
             cls.forward = _remember_output(cls.forward)
         if "backward" in cls.__dict__:
             cls.backward = _checked_backward(cls.backward)
+        if "double_backward" in cls.__dict__:
+            cls.double_backward = _checked_double_backward(cls.double_backward)
 
     # ---- the two methods every layer writes -------------------------------
     def forward(self, x):
@@ -350,8 +390,8 @@ class Layer:
         save_npz_atomic(path, self.state_dict())
 
     def load(self, path):
-        with np.load(path) as f:
-            return self.load_state_dict(dict(f))
+        """Read ``path`` (written by :meth:`save`) into this model; see :func:`load_npz` and :meth:`load_state_dict`."""
+        return self.load_state_dict(load_npz(path))
 
     def __repr__(self):
         return type(self).__name__ + "()"
@@ -447,3 +487,39 @@ def save_npz_atomic(path, arrays, compressed=False):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")   # a zip archive's first bytes (the second: an empty one)
+
+
+def load_npz(path, keys=None):
+    """The arrays of the ``.npz`` file ``path`` (those named in ``keys``, default all), each read in full now.
+
+    Reading every byte at once finds damage here, in one place, rather than
+    half-way through loading a model. Nothing but plain arrays is read (no
+    Python objects, which only pickle could load, and pickle can run code).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError
+        As ``open`` does.
+    DamagedFileError
+        The file is cut short, has damaged bytes, is not an ``.npz``, or lacks one of ``keys``;
+        the message says which, in words that fit after "the file ... is damaged: ".
+    """
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic not in _ZIP_MAGIC:
+        raise DamagedFileError("it is not an .npz file, a zip archive of arrays")
+    try:
+        with np.load(path) as f:
+            missing = sorted(set(keys or ()) - set(f.files))
+            if missing:
+                raise DamagedFileError(f"it holds no {', '.join(missing)}")
+            return {k: f[k] for k in (f.files if keys is None else keys)}
+    except DamagedFileError:
+        raise
+    except Exception as exc:  # zipfile, zlib, the .npy header's parser and numpy raise many kinds
+        if "pickle" in str(exc):  # numpy's advice here would be to load it unsafely: never
+            raise DamagedFileError("it holds Python objects, not plain arrays, and is not loaded") from None
+        raise DamagedFileError(f"{type(exc).__name__}: {exc}") from None

@@ -27,7 +27,7 @@ before any work, with an error that names the layer.
 import numpy as np
 
 from .backend import get_array_module
-from .nn import Layer
+from .nn import Layer, is_real
 
 
 def layer_without_double_backward(D):
@@ -47,7 +47,7 @@ def check_critic(D):
 
 def check_weight(where, weight):
     """A penalty weight is a finite number >= 0, or a ValueError naming ``where``."""
-    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)) or not 0 <= weight < np.inf:
+    if not is_real(weight) or not 0 <= weight < np.inf:
         raise ValueError(f"{where}: weight must be a finite number >= 0, got {weight!r}")
     return float(weight)
 

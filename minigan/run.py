@@ -28,7 +28,7 @@ import numpy as np
 from .backend import get_array_module, set_backend, to_device, to_numpy
 from .config import ConfigError, differences, flag_name, kind_of, validate
 from .data import load_mnist
-from .nn import save_npz_atomic
+from .nn import DamagedFileError, load_npz, save_npz_atomic
 from .plots import plot_curves, save_gif, save_grid
 
 CHECKPOINT = "checkpoint.npz"
@@ -42,19 +42,42 @@ class RunError(RuntimeError):
     """A run cannot start or continue as asked (folder taken, no checkpoint, settings changed)."""
 
 
+class DamagedCheckpointError(RunError):
+    """A checkpoint that cannot be read in full (damaged bytes, cut short, not a checkpoint); ``cause`` says how."""
+
+    def __init__(self, path, cause):
+        super().__init__(f"the checkpoint {path} is damaged and unreadable ({cause}); it is left as it is")
+        self.path, self.cause = path, cause
+
+
 class NonFiniteLossError(FloatingPointError):
     """A logged value (a loss) became NaN or infinite; training must stop."""
 
 
-def read_meta(path):
-    """The JSON metadata of a checkpoint, or a :class:`RunError` that says what is wrong."""
+def read_checkpoint(path, meta_only=False):
+    """``(meta, arrays)`` of a checkpoint, every array read in full, or a :class:`RunError` that says what is wrong.
+
+    A damaged file (a few bad bytes, cut short, not a checkpoint) is refused
+    here with one line naming it, and left as it is.
+    """
     if not os.path.exists(path):
         raise RunError(f"no checkpoint at {path}")
     try:
-        with np.load(path) as f:
-            return json.loads(str(f["meta"]))
-    except Exception as exc:
-        raise RunError(f"the checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from None
+        arrays = load_npz(path, keys=["meta"] if meta_only else None)
+        meta = json.loads(str(arrays.pop("meta")))
+    except OSError as exc:  # a folder, no permission
+        raise RunError(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
+    except (DamagedFileError, ValueError) as exc:  # json's errors are ValueErrors
+        raise DamagedCheckpointError(path, str(exc) if isinstance(exc, DamagedFileError)
+                                     else f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise DamagedCheckpointError(path, "its metadata is not a record")
+    return meta, arrays
+
+
+def read_meta(path):
+    """The JSON metadata of a checkpoint, or a :class:`RunError` that says what is wrong."""
+    return read_checkpoint(path, meta_only=True)[0]
 
 
 def _fmt(value):
@@ -131,7 +154,7 @@ class Run:
         """Refuse what would lose work or mix two runs; return the changed training settings on resume."""
         path = self.checkpoint_path()
         if resume:
-            meta = read_meta(path)
+            meta = read_checkpoint(path)[0]  # every byte read now: a damaged file stops the run before any work
             try:
                 saved_model = meta["config"]["model"]
             except (KeyError, TypeError):
@@ -154,7 +177,11 @@ class Run:
         own = self._own_files()
         if own and not overwrite:
             if CHECKPOINT in own:
-                step = read_meta(path).get("step", "?")
+                try:
+                    step = read_meta(path).get("step", "?")
+                except DamagedCheckpointError as exc:
+                    raise RunError(f"{self.out} already holds a run whose checkpoint is damaged ({exc.cause}): "
+                                   "start a new run with another --out, or replace it with --overwrite") from None
                 raise RunError(f"{self.out} already holds a run (checkpoint at step {step}): continue it with "
                                "--resume, start a new one with another --out, or replace it with --overwrite")
             raise RunError(f"{self.out} holds files of an earlier run ({', '.join(own[:3])}"
@@ -171,7 +198,7 @@ class Run:
             for name in self._own_files():
                 os.remove(os.path.join(self.out, name))
         os.makedirs(os.path.join(self.out, "samples"), exist_ok=True)
-        _write_json(os.path.join(self.out, "config.json"), dataclasses.asdict(self.cfg))
+        write_json(os.path.join(self.out, "config.json"), dataclasses.asdict(self.cfg))
 
     def _history(self, line):
         with open(os.path.join(self.out, "history.log"), "a") as f:
@@ -217,9 +244,7 @@ class Run:
     def load_checkpoint(self, path=None):
         """Restore a checkpoint into this run (modules, optimizers, random states, position). Returns its meta."""
         path = path or self.checkpoint_path()
-        meta = read_meta(path)
-        with np.load(path) as f:
-            arrays = {k: f[k] for k in f.files if k != "meta"}
+        meta, arrays = read_checkpoint(path)
 
         def part(prefix):
             return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
@@ -232,7 +257,7 @@ class Run:
             self.task.load_state(meta.get("task", {}))
             self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
             self.elapsed = float(meta.get("elapsed", 0.0))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, TypeError) as exc:
             raise RunError(f"cannot resume: the checkpoint {path} does not fit the {self.cfg.model} model "
                            f"({type(exc).__name__}: {exc})") from None
         return meta
@@ -373,7 +398,7 @@ class Run:
         """The task's metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json."""
         report = self.task.evaluate(n or self.cfg.eval_samples)
         report.update(step=self.step, epoch=self.epoch)
-        _write_json(os.path.join(self.out, "metrics.json"), report)
+        write_json(os.path.join(self.out, "metrics.json"), report)
         return report
 
 
@@ -456,27 +481,29 @@ def load_task(path, backend="numpy"):
         path = os.path.join(path, CHECKPOINT)
     if not os.path.exists(path):
         raise RunError(f"no checkpoint at {path}: train first, e.g. python examples/train_mlp_gan.py")
-    meta = read_meta(path)
+    meta, arrays = read_checkpoint(path)
     try:
         task_cls = get_task(meta["config"]["model"])
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"{path} is not a minigan checkpoint of a known model ({exc})") from None
-    cfg = from_dict(task_cls.Config, meta["config"])
+    try:
+        cfg = from_dict(task_cls.Config, meta["config"])
+    except ConfigError as exc:
+        raise RunError(f"the checkpoint {path} holds settings this minigan refuses ({exc})") from None
     cfg.backend = backend
     set_backend(backend)
     task = task_cls(cfg)
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files if k != "meta"}
     try:
         for name, module in task.modules().items():
             module.load_state_dict({k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")})
-    except (KeyError, ValueError) as exc:
+        task.load_state(meta.get("task", {}))
+    except (KeyError, ValueError, TypeError) as exc:
         raise RunError(f"the checkpoint {path} does not fit the {cfg.model} model ({exc})") from None
-    task.load_state(meta.get("task", {}))
     return task
 
 
-def _write_json(path, obj):
+def write_json(path, obj):
+    """Write ``obj`` to ``path`` as indented JSON, atomically (a temporary file, then a rename)."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=2)

@@ -20,7 +20,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from minigan import init, metrics  # noqa: E402
-from minigan.data import batches, load_mnist  # noqa: E402
+from minigan.cli import Parser, check_output, fraction, positive_float, positive_int, seed_int  # noqa: E402
+from minigan.data import DataError, batches, load_mnist  # noqa: E402
 from minigan.losses import SoftmaxCrossEntropy  # noqa: E402
 from minigan.nn import save_npz_atomic  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
@@ -33,20 +34,31 @@ def accuracy(model, images, labels):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--lr-decay", type=float, default=0.3, help="learning rate factor after each epoch")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=positive_int, default=3)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--lr-decay", type=fraction, default=0.3, help="learning rate factor after each epoch")
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--out", default=str(metrics.WEIGHTS))
-    parser.add_argument("--min-accuracy", type=float, default=0.99,
+    parser.add_argument("--min-accuracy", type=fraction, default=0.99,
                         help="do not write the weights if the test accuracy is lower")
+    parser.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: "
+                                                         "$MINIGAN_DATA_DIR, ~/.cache/minigan/mnist)")
     args = parser.parse_args(argv)
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        parser.error(f"--data-dir {args.data_dir!r}: must be an existing folder")
+    check_output(parser, "--out", args.out, (".npz",))
 
     start = time.time()
-    x_train, y_train = load_mnist("train")
-    x_test, y_test = load_mnist("test")
+    try:
+        x_train, y_train = load_mnist("train", data_dir=args.data_dir)
+        x_test, y_test = load_mnist("test", data_dir=args.data_dir)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.batch_size > len(x_train):
+        parser.error(f"--batch-size {args.batch_size}: more than the {len(x_train)} training images")
     init.seed(args.seed)
     model = metrics.mnist_classifier(seed=args.seed)
     loss_fn, opt = SoftmaxCrossEntropy(), Adam(model.parameters(), lr=args.lr)

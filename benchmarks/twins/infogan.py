@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":  # one BLAS thread for NumPy, set before NumPy is imported (PyTorch: set_num_threads)
+    from _torch_check import require_torch  # noqa: E402  (this script's folder, benchmarks/twins/)
+    require_torch()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # this checkout's minigan
@@ -195,13 +197,12 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    import argparse
-
+    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
 
-    p = argparse.ArgumentParser(description="InfoGAN: parity with PyTorch, then ms per step (1 thread each)")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
+    p = Parser(description="InfoGAN: parity with PyTorch, then ms per step (1 thread each)")
+    p.add_argument("--batch", type=int_at_least(2), default=64)
+    p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     Task = get("infogan")

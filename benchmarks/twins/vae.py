@@ -15,6 +15,8 @@ import os
 import sys
 
 if __name__ == "__main__":  # one BLAS thread for NumPy, set before NumPy is imported (PyTorch: set_num_threads)
+    from _torch_check import require_torch  # noqa: E402  (this script's folder, benchmarks/twins/)
+    require_torch()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
 

@@ -18,9 +18,13 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
+if __name__ == "__main__":
+    from _torch_check import require_torch  # noqa: E402  (this script's folder, benchmarks/twins/)
+    require_torch()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 if __name__ == "__main__":  # run as a script: this checkout's minigan and the twins package
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -152,14 +156,13 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    import argparse
-
+    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
 
-    p = argparse.ArgumentParser(description="WGAN: parity with PyTorch, then ms per step (1 thread each)")
+    p = Parser(description="WGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--arch", choices=["dcgan", "mlp"], default="dcgan")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
+    p.add_argument("--batch", type=int_at_least(2), default=64)
+    p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     if os.environ.get("OMP_NUM_THREADS") != "1":
         print("note: set OMP_NUM_THREADS=1 (or run through /work/bin/cpuslot) for NumPy's 1 thread")

@@ -17,6 +17,8 @@ import os
 import sys
 
 if __name__ == "__main__":  # one thread for NumPy's BLAS too: it reads these when NumPy is imported
+    from _torch_check import require_torch  # noqa: E402  (this script's folder, benchmarks/twins/)
+    require_torch()
     for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
     sys.path[:0] = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -169,14 +171,13 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    import argparse
-
+    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
 
-    p = argparse.ArgumentParser(description="WGAN-GP: minigan against its PyTorch twin (parity, then ms per step)")
+    p = Parser(description="WGAN-GP: minigan against its PyTorch twin (parity, then ms per step)")
     p.add_argument("--anchor", action="store_true", help="the paper's settings instead of the example's tuned ones")
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
+    p.add_argument("--batch", type=int_at_least(2), default=64)
+    p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     task_cls = get("wgan_gp")

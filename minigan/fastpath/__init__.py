@@ -54,6 +54,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .nn import is_int
+
 MIN_BYTES = 1 << 20        # below this the pool costs more than it saves: one piece, on this thread
 
 _enabled = os.environ.get("MINIGAN_PLAIN", "") in ("", "0")
@@ -84,12 +86,12 @@ def threads():
 def set_threads(n):
     """Use ``n`` threads (>= 1) for the fast paths from now on."""
     global _threads, _pool
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not is_int(n) or n < 1:
         raise ValueError(f"fastpath.set_threads: n must be an integer >= 1, got {n!r}")
-    if _pool is not None and n != _threads:
+    if _pool is not None and int(n) != _threads:
         _pool.shutdown(wait=True)
         _pool = None
-    _threads = n
+    _threads = int(n)
 
 
 def enabled():

@@ -5,7 +5,7 @@ dP/d(dy) = ddx * f'(x), and the second-order term dP/dx = ddx * dy * f''(x),
 zero (None) for the piecewise-linear ReLU and LeakyReLU (docs/wgan_gp.md).
 """
 from ..backend import get_array_module
-from ..nn import Layer
+from ..nn import Layer, is_real, plain_number
 
 
 class LeakyReLU(Layer):
@@ -18,9 +18,9 @@ class LeakyReLU(Layer):
     """
 
     def __init__(self, negative_slope=0.01):
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
+        if not is_real(negative_slope):
             raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
-        self.negative_slope = negative_slope
+        self.negative_slope = plain_number(negative_slope)
 
     # --8<-- [start:leakyrelu-forward]
     def forward(self, x):

@@ -8,11 +8,11 @@ import numpy as np
 
 from .. import init
 from ..conv import col2im, im2col
-from ..nn import Layer, Parameter, ShapeError, require_int
+from ..nn import Layer, Parameter, ShapeError, is_int, plain_number, require_int
 
 
 def _pair(k):
-    return (k, k) if isinstance(k, int) else tuple(k)
+    return (int(k), int(k)) if is_int(k) else tuple(plain_number(v) for v in k)
 
 
 def _check_conv_args(name, in_channels, out_channels, kernel_size, stride, padding):
@@ -54,7 +54,7 @@ class Conv2d(Layer):
                  dtype=np.float32, rng=None):
         _check_conv_args("Conv2d", in_channels, out_channels, kernel_size, stride, padding)
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), int(stride), int(padding)
         kh, kw = self.kernel_size
         fan_in = in_channels * kh * kw
         self.weight = Parameter(init.default_uniform((out_channels, in_channels, kh, kw), fan_in, dtype=dtype, r=rng))
@@ -143,7 +143,7 @@ class ConvTranspose2d(Layer):
         if output_padding >= stride and output_padding > 0:
             raise ValueError(f"output_padding ({output_padding}) must be smaller than stride ({stride})")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = _pair(kernel_size), stride, padding
+        self.kernel_size, self.stride, self.padding = _pair(kernel_size), int(stride), int(padding)
         self.output_padding = output_padding
         kh, kw = self.kernel_size
         # --8<-- [start:convtranspose2d-init]

@@ -5,7 +5,7 @@ Scaling at training time keeps E[y] = x, so evaluation is the identity.
 import numpy as np
 
 from ..backend import get_array_module
-from ..nn import Layer
+from ..nn import Layer, is_real, plain_number
 
 
 class Dropout(Layer):
@@ -20,9 +20,9 @@ class Dropout(Layer):
     counters = ("calls",)  # saved with the model's state, so a resumed run draws the same masks
 
     def __init__(self, p=0.5, seed=None):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        if not is_real(p) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = plain_number(p)
         self.reseed(seed)
 
     # --8<-- [start:dropout-reseed]
