@@ -54,7 +54,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .nn import is_int
+from ..nn import is_int
 
 MIN_BYTES = 1 << 20        # below this the pool costs more than it saves: one piece, on this thread
 
