@@ -79,6 +79,7 @@ from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, L
 from minigan import models  # noqa: E402
 from minigan.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
+from minigan import networks  # noqa: E402
 from minigan.models import dcgan, mlp_gan  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
 from minigan.priors import Gaussian  # noqa: E402
@@ -349,11 +350,11 @@ def build_minigan_gan(model, batch, backend, seed=0, size="full"):
     cfg = SIZES[size][model]
     z_dim = cfg["z_dim"]
     if model == "mlp":
-        G = mlp_gan.generator(z_dim=z_dim, hidden=cfg["g_hidden"], out_dim=784, slope=0.2, rng=rng)
-        D = mlp_gan.discriminator(in_dim=784, hidden=cfg["d_hidden"], slope=0.2, rng=rng)
+        G = networks.mlp_generator(z_dim=z_dim, hidden=cfg["g_hidden"], out_dim=784, slope=0.2, rng=rng)
+        D = networks.mlp_discriminator(in_dim=784, hidden=cfg["d_hidden"], slope=0.2, rng=rng)
     else:
-        G = dcgan.generator(z_dim=z_dim, base=cfg["base"], rng=rng)
-        D = dcgan.discriminator(base=cfg["base"], slope=0.2, rng=rng)
+        G = networks.dcgan_generator(z_dim=z_dim, base=cfg["base"], rng=rng)
+        D = networks.dcgan_discriminator(base=cfg["base"], slope=0.2, rng=rng)
     gan = GANStep(G.to(backend), D.to(backend), Adam(G.parameters(), lr=LR, betas=BETAS),
                   Adam(D.parameters(), lr=LR, betas=BETAS), Gaussian(z_dim), NonSaturating(),
                   noise_rng=np.random.default_rng([seed, 1]), backend=backend)

@@ -38,10 +38,10 @@ def step_fn(model, flags, batch, backend):
         flags + ["--batch-size", str(batch), "--backend", backend, "--out", "unused"]))
     task = task_cls(cfg)
     rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (cfg.k * batch, 1, 28, 28)).astype(np.float32)
-    labels = rng.integers(0, 10, cfg.k * batch)
+    real = rng.uniform(-1, 1, (cfg.d_steps * batch, 1, 28, 28)).astype(np.float32)
+    labels = rng.integers(0, 10, cfg.d_steps * batch)
     batches = [(to_device(x, backend), to_device(y, backend))
-               for x, y in zip(np.split(real, cfg.k), np.split(labels, cfg.k))]
+               for x, y in zip(np.split(real, cfg.d_steps), np.split(labels, cfg.d_steps))]
     conditional = getattr(task.prior, "conditional", False)
     batches = [(x, y if conditional else None) for x, y in batches]
 

@@ -13,7 +13,7 @@ import sys
 
 from . import models
 from .backend import BackendError
-from .config import ConfigError, flag_name, validate
+from .config import DEPRECATED_FLAGS, RENAMED_VALUES, ConfigError, flag_name, validate
 from .data import DataError
 from .run import NonFiniteLossError, Run, RunError
 
@@ -25,24 +25,49 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+class Deprecated(argparse.Action):
+    """An old flag that still works: it sets the renamed setting and says, on stderr, what to type instead."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        print(f"warning: {option_string} is deprecated; use {self.metavar}", file=sys.stderr)
+        setattr(namespace, self.dest, value)
+
+
+def shown_default(task, field, anchor):
+    """The value the example runs with, as --help shows it: tuned (per --arch where that differs) or the Config's."""
+    variants = getattr(task, "ARCH_TUNED", {None: task.tuned})
+    values = {arch: tuned.get(field.name, anchor) for arch, tuned in variants.items()}
+    if all(v == anchor for v in values.values()):
+        return f"{anchor}"
+    if len(set(map(repr, values.values()))) == 1:
+        return f"{next(iter(values.values()))} (tuned; --anchor: {anchor})"
+    per_arch = ", ".join(f"{v} with --arch {arch}" for arch, v in values.items())
+    return f"{per_arch} (tuned; --anchor: {anchor})"
+
+
 def train_parser(name):
     """The parser of ``examples/train_<name>.py``: one flag per setting of the model's Config."""
     task = models.get(name)
     anchor = task.Config()
     p = Parser(description=task.description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for f in dataclasses.fields(task.Config):
-        if not f.metadata.get("cli", True):
-            continue
+    fields = {f.name: f for f in dataclasses.fields(task.Config) if f.metadata.get("cli", True)}
+    for f in fields.values():
         default = getattr(anchor, f.name)
-        shown = f"{task.tuned[f.name]} (tuned; --anchor: {default})" if f.name in task.tuned else default
         if f.type is bool:  # a switch that turns a default on off (--no-eval) or off on
             p.add_argument(flag_name(f), dest=f.name, action="store_false" if default else "store_true",
                            default=None, help=f.metadata["help"])
             continue
         choices = getattr(f.metadata.get("check"), "choices", None)
-        metavar = None if choices else flag_name(f)[2:].replace("-", "_").upper()   # --n-critic N_CRITIC
+        metavar = None if choices else flag_name(f)[2:].replace("-", "_").upper()   # --d-steps D_STEPS
         p.add_argument(flag_name(f), dest=f.name, type=f.type, default=None, choices=choices, metavar=metavar,
-                       help=f"{f.metadata['help']}; default {shown}")
+                       help=f"{f.metadata['help']}; default {shown_default(task, f, default)}")
+    for old, new in DEPRECATED_FLAGS.items():   # old flags keep working, with a line saying the new one
+        if new in fields:
+            choices = getattr(fields[new].metadata.get("check"), "choices", None)
+            if choices:
+                choices = tuple(choices) + tuple(RENAMED_VALUES.get(new, ()))
+            p.add_argument(old, dest=new, type=fields[new].type, default=None, action=Deprecated, choices=choices,
+                           metavar=flag_name(fields[new]), help=argparse.SUPPRESS)
     p.add_argument("--anchor", action="store_true",
                    help="start from the textbook settings (the PyTorch DCGAN example's) instead of the tuned ones")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -54,11 +79,24 @@ def train_parser(name):
 
 
 def config_from_args(name, args):
-    """The Config's textbook defaults, then the tuned ones (unless --anchor), then the flags given."""
+    """The Config's textbook defaults, then the tuned ones (unless --anchor), then the flags given.
+
+    A ``--lr`` given sets both nets' rate: it replaces tuned ``--lr-d`` / ``--lr-g``
+    that were not given as well.
+    """
     task = models.get(name)
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(task.Config)
              if f.metadata.get("cli", True) and getattr(args, f.name, None) is not None}
+    for setting_name, renamed in RENAMED_VALUES.items():
+        if given.get(setting_name) in renamed:
+            new = renamed[given[setting_name]]
+            print(f"warning: {given[setting_name]!r} is deprecated; use {new!r}", file=sys.stderr)
+            given[setting_name] = new
     settings = {} if args.anchor else task.tuned_settings(given)
+    if "lr" in given:
+        for rate in ("lr_d", "lr_g"):
+            if rate not in given:
+                settings.pop(rate, None)
     settings.update(given)
     return validate(task.Config(**settings))
 

@@ -51,7 +51,7 @@ def integer(minimum, none_ok=False):
 def number(low=None, high=None, low_open=False, high_open=False, none_ok=False):
     """A finite number in the interval given (open or closed at each end)."""
     lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    hi = ")" if high_open or high is None else "]"   # inf itself is never allowed
     text = f"must be a number in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
 
     def check(v):
@@ -96,6 +96,31 @@ def flag_name(field):
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 
 
+#: settings renamed so that one thing has one name: {old name: new name}. Checkpoints written with
+#: the old names still load (:func:`migrate`), and the old flags still work with a deprecation line.
+RENAMED = {"k": "d_steps", "g_loss": "objective", "body": "arch", "critic_norm": "d_norm"}
+#: the old flags, {old flag: setting}
+DEPRECATED_FLAGS = {"--k": "d_steps", "--n-critic": "d_steps", "--g-loss": "objective", "--model": "arch",
+                    "--critic-norm": "d_norm"}
+#: values renamed, {setting: {old value: new value}}
+RENAMED_VALUES = {"d_norm": {"batchnorm": "batch", "layernorm": "layer"}}
+
+
+def migrate(values):
+    """A saved ``{name: value}`` with the old names and values of :data:`RENAMED` made current."""
+    out = {RENAMED.get(k, k): v for k, v in values.items()}
+    for name, renamed in RENAMED_VALUES.items():
+        if out.get(name) in renamed:
+            out[name] = renamed[out[name]]
+    return out
+
+
+def changed(cfg, name):
+    """Whether setting ``name`` of ``cfg`` differs from its Config's default (a value someone chose)."""
+    field = {f.name: f for f in dataclasses.fields(cfg)}[name]
+    return getattr(cfg, name) != field.default
+
+
 def validate(cfg):
     """Check every setting of ``cfg``; raise :class:`ConfigError` at the first bad one. Returns ``cfg``."""
     for f in dataclasses.fields(cfg):
@@ -117,6 +142,7 @@ def kind_of(cfg, name):
 def differences(saved, cfg):
     """``{name: (saved value, new value)}`` for every setting of ``cfg`` that differs from ``saved``."""
     out = {}
+    saved = migrate(saved)
     for f in dataclasses.fields(cfg):
         old, new = saved.get(f.name, f.default), getattr(cfg, f.name)
         if isinstance(old, list):
@@ -129,7 +155,8 @@ def differences(saved, cfg):
 def from_dict(config_cls, values):
     """A ``config_cls`` from a saved dict, ignoring names it does not know (older checkpoints)."""
     known = {f.name for f in dataclasses.fields(config_cls)}
-    return config_cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in known})
+    return config_cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in migrate(values).items()
+                         if k in known})
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import metrics as _metrics
 from .backend import to_numpy
-from .config import ConfigError, RunConfig, boolean, integer, number, one_of, setting
+from .config import ConfigError, RunConfig, boolean, changed, integer, number, one_of, setting
 from .ema import EMA
 from .layers.spectral_norm import spectral_normalize
 from .nn import DoubleBackwardError
@@ -172,7 +172,8 @@ class GANConfig(RunConfig):
     """What every GAN's run shares. The defaults are the textbook (PyTorch DCGAN example) settings."""
 
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
-    k: int = setting(1, "D steps per G step (each on its own real batch)", integer(1), kind="structure")
+    d_steps: int = setting(1, "D steps per G step, each on its own real batch (Goodfellow et al.'s k, WGAN's "
+                              "n_critic)", integer(1), kind="structure")
     optimizer: str = setting("adam", "optimizer of both nets", one_of("adam", "sgd", "rmsprop"))
     lr: float = setting(2e-4, "learning rate of both nets (unless --lr-d / --lr-g)", positive)
     lr_d: float = setting(None, "D's learning rate (unset: --lr)", number(0, low_open=True, none_ok=True))
@@ -192,21 +193,38 @@ class GANConfig(RunConfig):
                                     "full after 9(1/(1-ema) - 1) updates; mean: t/(t+1), the plain mean of every G so "
                                     "far until 1/(1-ema) updates, then the moving average", one_of("tf", "mean"))
 
+    def check(self):
+        """A setting that acts only with another one is refused without it, so that none is silently ignored."""
+        if changed(self, "r1_every") and not self.r1:
+            return f"--r1-every {self.r1_every!r}: applies with --r1 (the R1 penalty is off); drop it or set --r1"
+        if changed(self, "ema_warmup") and not self.ema:
+            return (f"--ema-warmup {self.ema_warmup}: applies with --ema (no average of G is kept); drop it or "
+                    "set --ema")
+        for name in ("beta1", "beta2"):
+            if changed(self, name) and self.optimizer != "adam":
+                return (f"--{name} {getattr(self, name)!r}: Adam's, and this run's --optimizer is "
+                        f"{self.optimizer}; drop it")
+        if changed(self, "lr") and self.lr_d is not None and self.lr_g is not None:
+            return (f"--lr {self.lr!r}: --lr-d and --lr-g are both set, so --lr would not be used; drop it, or "
+                    "one of those")
+        return super().check()
+
 
 @dataclass
 class BCEGANConfig(GANConfig):
     """The original GAN's objective (binary cross-entropy on D's logits), or the hinge loss."""
 
-    g_loss: str = setting("nonsaturating", "the objective: BCE for D with G's non-saturating or minimax loss, or "
-                                           "the hinge loss (docs/hinge.md)", one_of(*GAN_OBJECTIVES))
+    objective: str = setting("nonsaturating", "the game's losses: BCE for D with G's non-saturating or minimax "
+                                              "loss, or the hinge loss for both (docs/hinge.md)",
+                             one_of(*GAN_OBJECTIVES))
     label_smoothing: float = setting(0.0, "one-sided: real labels become 1 - this (BCE only)",
                                      number(0, 1, high_open=True))
     d_dropout: float = setting(0.0, "dropout in D", number(0, 1, high_open=True), kind="structure")
 
     def check(self):
-        if self.g_loss not in BCE_OBJECTIVES and self.label_smoothing:
+        if self.objective not in BCE_OBJECTIVES and self.label_smoothing:
             return (f"--label-smoothing {self.label_smoothing!r}: applies to the BCE losses, not to "
-                    f"--g-loss {self.g_loss}; drop it")
+                    f"--objective {self.objective}; drop it")
         return super().check()
 
 
@@ -267,8 +285,8 @@ class GANTask(Task):
         return Gaussian(self.cfg.z_dim)
 
     def make_objective(self):
-        objective = GAN_OBJECTIVES[self.cfg.g_loss]
-        if self.cfg.g_loss in BCE_OBJECTIVES:
+        objective = GAN_OBJECTIVES[self.cfg.objective]
+        if self.cfg.objective in BCE_OBJECTIVES:
             return objective(label_smoothing=self.cfg.label_smoothing)
         return objective()
 
@@ -325,7 +343,7 @@ class GANTask(Task):
     # ---- training ---------------------------------------------------------------------------------
     @property
     def batches_per_step(self):
-        return self.cfg.k
+        return self.cfg.d_steps
 
     def before_step(self, step, planned_steps):
         """With ``lr_decay="linear"``: lr constant for the first half of the planned steps, then linearly to 0.

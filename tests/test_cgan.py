@@ -275,7 +275,7 @@ def weights(run):
 def test_resume_is_exact_and_the_folder_has_the_digit_grid(tmp_path, data, body, label):
     """N steps + resume + N steps == 2N steps, bit for bit (EMA and dropout included); the grid is 10 x 10."""
     images, labels = data
-    kw = dict(body=body, label=label, epochs=2, batch_size=32, sample_every=100, progress=False, evaluate=False,
+    kw = dict(arch=body, label=label, epochs=2, batch_size=32, sample_every=100, progress=False, evaluate=False,
               d_dropout=0.3, label_smoothing=0.1)
     if body == "mlp":
         kw.update(ema=0.9)  # (the average's batchnorm recalibration runs G on 2560 draws: slow for the DCGAN)
@@ -353,7 +353,7 @@ def test_generate_refuses_bad_fixed_parts_in_one_line(cgan_run, tmp_path, args, 
     assert not (tmp_path / "x.png").exists()
 
 
-@pytest.mark.parametrize("args, words", [(["--model", "resnet"], "--model: invalid choice: 'resnet'"),
+@pytest.mark.parametrize("args, words", [(["--arch", "resnet"], "--arch: invalid choice: 'resnet'"),
                                          (["--label", "text"], "--label: invalid choice: 'text'"),
                                          (["--embedding-dim", "0"], "--embedding-dim 0: must be an integer >= 1")])
 def test_train_refuses_bad_settings_in_one_line(tmp_path, args, words):
@@ -367,7 +367,7 @@ def test_the_body_and_label_are_structure(cgan_run):
     from minigan.cli import main
 
     saved = json.loads((cgan_run / "config.json").read_text())
-    assert saved["body"] == "mlp" and saved["model"] == "cgan"
+    assert saved["arch"] == "mlp" and saved["model"] == "cgan"
     assert main("cgan", ["--model", "dcgan", "--out", str(cgan_run), "--resume", "--no-progress"]) == 2
 
 
@@ -377,9 +377,9 @@ def test_each_body_starts_from_its_own_tuned_settings_and_a_flag_wins():
     def cfg(*argv):
         return config_from_args("cgan", train_parser("cgan").parse_args(list(argv)))
 
-    assert {k: getattr(cfg(), k) for k in cgan.CGAN.TUNED["mlp"]} == cgan.CGAN.TUNED["mlp"]
+    assert {k: getattr(cfg(), k) for k in cgan.CGAN.ARCH_TUNED["mlp"]} == cgan.CGAN.ARCH_TUNED["mlp"]
     dc = cfg("--model", "dcgan")
-    assert dc.body == "dcgan" and {k: getattr(dc, k) for k in cgan.CGAN.TUNED["dcgan"]} == cgan.CGAN.TUNED["dcgan"]
+    assert dc.arch == "dcgan" and {k: getattr(dc, k) for k in cgan.CGAN.ARCH_TUNED["dcgan"]} == cgan.CGAN.ARCH_TUNED["dcgan"]
     assert cfg("--model", "dcgan", "--epochs", "2").epochs == 2
     assert cfg("--model", "dcgan", "--anchor").ema == 0.0
 
@@ -393,7 +393,7 @@ def test_cupy_steps_match_numpy(body, label):
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, 16)
-    tasks = {b: cgan.CGAN(cgan.Config(body=body, label=label, backend=b, mismatch=0.5, ema=0.9, out="unused"))
+    tasks = {b: cgan.CGAN(cgan.Config(arch=body, label=label, backend=b, mismatch=0.5, ema=0.9, out="unused"))
              for b in ("numpy", "cupy")}
     for _ in range(2):
         stats = {b: t.step([(to_device(images, b), to_device(labels, b))]) for b, t in tasks.items()}
@@ -413,6 +413,6 @@ def test_pytorch_twin_computes_the_same_step():
         from twins.cgan import build
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
-    task = cgan.CGAN(cgan.Config(**{**cgan.CGAN.TUNED["mlp"], "label": "embedding", "out": "unused"}))
+    task = cgan.CGAN(cgan.Config(**{**cgan.CGAN.ARCH_TUNED["mlp"], "label": "embedding", "out": "unused"}))
     errors = dict(build(task).parity(batch=8))
     assert len(errors) == 7 and max(errors.values()) < 1e-3, errors

@@ -12,19 +12,20 @@ from minigan import SGD
 from minigan.gan import GANStep
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.models import dcgan, mlp_gan
+from minigan import networks
 from minigan.objectives import Minimax, NonSaturating
 from minigan.priors import Gaussian
 
 
 def tiny_mlp_gan(rng):
-    G = mlp_gan.generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
-    D = mlp_gan.discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
+    G = networks.mlp_generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
+    D = networks.mlp_discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
     return G, D, 3, (1, 4, 4)
 
 
 def tiny_dcgan(rng):
-    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = dcgan.discriminator(base=2, dtype=np.float64, rng=rng)
+    G = networks.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = networks.dcgan_discriminator(base=2, dtype=np.float64, rng=rng)
     for net in (G, D):  # DCGAN init's N(0, 0.02) makes tiny nets almost linear; use larger weights
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -40,8 +41,8 @@ def assert_matches(analytic, numeric):
 
 def tiny_dcgan_hidden(rng):
     """The tuned DCGAN discriminator: a hidden Dense layer before the logit."""
-    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = dcgan.discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
+    G = networks.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = networks.dcgan_discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
     for net in (G, D):
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -50,8 +51,8 @@ def tiny_dcgan_hidden(rng):
 
 def tiny_dcgan_dense(rng):
     """The DCGAN example's networks: a hidden Dense layer with batchnorm at the start of G and before D's logit."""
-    G = dcgan.generator(z_dim=3, base=2, hidden=5, dtype=np.float64, rng=rng)
-    D = dcgan.discriminator(base=2, hidden=3, hidden_norm="batch", slope=0.1, dtype=np.float64, rng=rng)
+    G = networks.dcgan_generator(z_dim=3, base=2, hidden=5, dtype=np.float64, rng=rng)
+    D = networks.dcgan_discriminator(base=2, hidden=3, hidden_norm="batch", slope=0.1, dtype=np.float64, rng=rng)
     for net in (G, D):
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)

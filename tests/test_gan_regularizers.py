@@ -13,6 +13,7 @@ from minigan.gan import GANStep
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.layers import spectral_normalize
 from minigan.models import dcgan, mlp_gan
+from minigan import networks
 from minigan.objectives import Hinge, NonSaturating
 from minigan.penalties import per_sample_norms
 from minigan.priors import Gaussian
@@ -20,11 +21,11 @@ from minigan.priors import Gaussian
 
 def tiny(kind, rng):
     if kind == "mlp":
-        G = mlp_gan.generator(z_dim=3, hidden=(5,), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
-        D = mlp_gan.discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
+        G = networks.mlp_generator(z_dim=3, hidden=(5,), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
+        D = networks.mlp_discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
         return G, D, (1, 4, 4)
-    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = dcgan.discriminator(base=2, hidden=3, norm=kind, mbstd=2, dtype=np.float64, rng=rng)
+    G = networks.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = networks.dcgan_discriminator(base=2, hidden=3, norm=kind, mbstd=2, dtype=np.float64, rng=rng)
     for net in (G, D):
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -99,9 +100,10 @@ def test_the_hinge_objective_trains_through_the_step():
 
 @pytest.mark.parametrize("flags, words", [
     (["--r1", "5"], "--r1 5.0: BatchNorm"),
-    (["--r1", "-1"], "--r1 -1.0: must be a number in [0, inf]"),
+    (["--r1", "-1"], "--r1 -1.0: must be a number in [0, inf)"),
     (["--r1-every", "0"], "--r1-every 0: must be an integer >= 1"),
-    (["--g-loss", "hinge", "--label-smoothing", "0.1"], "--label-smoothing 0.1: applies to the BCE losses, not to --g-loss hinge"),
+    (["--objective", "hinge", "--label-smoothing", "0.1"],
+     "--label-smoothing 0.1: applies to the BCE losses, not to --objective hinge"),
     (["--mbstd", "1"], "--mbstd 1: a standard deviation needs groups of at least 2"),
     (["--mbstd", "3"], "--mbstd 3: must divide --batch-size 64"),
     (["--d-hidden", "0"], "--d-hidden-norm batch: D has no hidden layer to normalise (set --d-hidden)"),

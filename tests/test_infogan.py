@@ -237,7 +237,7 @@ def test_matched_accuracy_skips_a_code_no_sample_has_and_refuses_bad_input():
 def test_a_negative_lambda_is_one_line_and_exit_2(tmp_path, capsys, flag):
     status = main("infogan", [flag, "-0.5", "--out", str(tmp_path / "run"), "--no-progress"])
     err = capsys.readouterr().err
-    assert status == 2 and err.count("\n") == 1 and f"{flag} -0.5" in err and "[0, inf]" in err
+    assert status == 2 and err.count("\n") == 1 and f"{flag} -0.5" in err and "[0, inf)" in err
     assert not (tmp_path / "run").exists()
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from minigan import latent, metrics
 from minigan.models import mlp_gan
+from minigan import networks
 from minigan.data import MNISTNotFoundError, load_mnist
 
 GENERATE = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
@@ -42,7 +43,7 @@ def _sum(images):
 
 @pytest.fixture
 def G():
-    return mlp_gan.generator(z_dim=Z_DIM, hidden=(16,), rng=np.random.default_rng(0)).eval()
+    return networks.mlp_generator(z_dim=Z_DIM, hidden=(16,), rng=np.random.default_rng(0)).eval()
 
 
 # --------------------------------------------------------------------------- slerp

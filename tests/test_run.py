@@ -142,8 +142,8 @@ def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path, images):
 
 
 def test_minimax_loss_and_other_optimizers_run(tmp_path, images):
-    for i, kw in enumerate([dict(g_loss="minimax"), dict(optimizer="sgd", lr=0.01), dict(optimizer="rmsprop"),
-                            dict(label_smoothing=0.1, k=2)]):
+    for i, kw in enumerate([dict(objective="minimax"), dict(optimizer="sgd", lr=0.01), dict(optimizer="rmsprop"),
+                            dict(label_smoothing=0.1, d_steps=2)]):
         r = Run(config(tmp_path / str(i), max_steps=2, epochs=1, **kw), images=images[:256])
         assert r.train() == "stopped"
 

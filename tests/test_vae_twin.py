@@ -38,7 +38,7 @@ def example():
     (["--eval-samples", "20000"], "--eval-samples 20000: must be an integer in [1, 10000]"),
     (["--z-dim", "0"], "--z-dim 0: must be an integer >= 1"),
     (["--hidden", "0"], "--hidden 0: must be an integer >= 1"),
-    (["--lr", "0"], "--lr 0.0: must be a number in (0, inf]"),
+    (["--lr", "0"], "--lr 0.0: must be a number in (0, inf)"),
 ])
 def test_a_bad_value_is_one_line_and_exit_2_with_nothing_written(tmp_path, capsys, flags, words):
     assert train_main("vae", flags + ["--out", str(tmp_path / "run")]) == 2

@@ -23,6 +23,7 @@ from minigan.cli import config_from_args, main, train_parser
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.layers import BatchNorm2d
 from minigan.models import dcgan, mlp_gan, wgan
+from minigan import networks
 from minigan.objectives import Wasserstein
 from minigan.priors import Gaussian
 from minigan.run import Run, RunError
@@ -35,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def critic_with_large_weights(rng, dtype=np.float64):
     """A DCGAN-style critic (convolutions, batchnorm, a dense layer) whose every parameter is N(0, 1)."""
-    D = dcgan.discriminator(base=2, hidden=3, dtype=dtype, rng=rng)
+    D = networks.dcgan_discriminator(base=2, hidden=3, dtype=dtype, rng=rng)
     for p in D.parameters():
         p.data[...] = rng.normal(0, 1, p.data.shape)
         p.grad[...] = rng.normal(0, 1, p.data.shape)
@@ -77,15 +78,15 @@ def test_clip_weights_refuses_a_box_that_is_not_one(c):
 
 
 def tiny_mlp(rng):
-    G = mlp_gan.generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
-    D = mlp_gan.discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
+    G = networks.mlp_generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
+    D = networks.mlp_discriminator(in_dim=16, hidden=(6, 5), dtype=np.float64, rng=rng)
     return G, D, 3, (1, 4, 4)
 
 
 def tiny_dcgan(rng):
     """The paper's kind of critic: convolutions and batchnorm; weights large enough to be far from linear."""
-    G = dcgan.generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
-    D = dcgan.discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
+    G = networks.dcgan_generator(z_dim=3, base=2, dtype=np.float64, rng=rng)
+    D = networks.dcgan_discriminator(base=2, hidden=3, dtype=np.float64, rng=rng)
     for net in (G, D):
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
@@ -212,7 +213,7 @@ def images():
 
 
 def config(out, **kw):
-    base = dict(arch="mlp", epochs=3, batch_size=16, k=2, sample_every=100, out=str(out), progress=False,
+    base = dict(arch="mlp", epochs=3, batch_size=16, d_steps=2, sample_every=100, out=str(out), progress=False,
                 evaluate=False, lr=1e-3)
     base.update(kw)
     return wgan.Config(**base)
@@ -266,10 +267,10 @@ def test_resume_with_another_clip_needs_allow_changes(tmp_path, images):
 # ---- the flags ---------------------------------------------------------------------------------------------------
 
 BAD = [  # (flags, the flag the message must name, words of the rule)
-    (["--clip", "-0.01"], "--clip -0.01", "number in (0, inf]"),
-    (["--clip", "0"], "--clip 0.0", "number in (0, inf]"),
-    (["--clip", "inf"], "--clip inf", "number in (0, inf]"),
-    (["--n-critic", "0"], "--n-critic 0", "integer >= 1"),
+    (["--clip", "-0.01"], "--clip -0.01", "number in (0, inf)"),
+    (["--clip", "0"], "--clip 0.0", "number in (0, inf)"),
+    (["--clip", "inf"], "--clip inf", "number in (0, inf)"),
+    (["--d-steps", "0"], "--d-steps 0", "integer >= 1"),
 ]
 
 
@@ -293,11 +294,11 @@ def test_a_negative_clip_from_the_shell_is_one_line_exit_2_and_leaves_a_run_unto
     assert {n: (tmp_path / n).read_bytes() for n in before} == before
 
 
-def test_the_anchor_is_the_papers_settings_and_the_flag_is_n_critic():
+def test_the_anchor_is_the_papers_settings_and_n_critic_is_d_steps():
     parser = train_parser("wgan")
     anchor = config_from_args("wgan", parser.parse_args(["--anchor"]))
-    assert (anchor.optimizer, anchor.lr, anchor.clip, anchor.k) == ("rmsprop", 5e-5, 0.01, 5)
-    assert config_from_args("wgan", parser.parse_args(["--n-critic", "3"])).k == 3
-    assert "--n-critic N_CRITIC" in parser.format_help() and "--k " not in parser.format_help()
+    assert (anchor.optimizer, anchor.lr, anchor.clip, anchor.d_steps) == ("rmsprop", 5e-5, 0.01, 5)
+    assert config_from_args("wgan", parser.parse_args(["--d-steps", "3"])).d_steps == 3
+    assert "--d-steps D_STEPS" in parser.format_help() and "--n-critic" not in parser.format_help()
     tuned = config_from_args("wgan", parser.parse_args([]))
     assert all(getattr(tuned, k) == v for k, v in wgan.WGAN.tuned.items())

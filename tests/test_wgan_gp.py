@@ -17,6 +17,7 @@ from minigan import Adam
 from minigan.cli import config_from_args, main, train_parser
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.models import mlp_gan, wgan_gp
+from minigan import networks
 from minigan.objectives import Wasserstein
 from minigan.priors import Gaussian
 from minigan.run import Run
@@ -24,9 +25,9 @@ from minigan.run import Run
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def tiny_step(rng, norm="layernorm"):
-    G = mlp_gan.generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
-    D = wgan_gp.critic(in_dim=16, hidden=(6, 5), norm=norm, dtype=np.float64, rng=rng)
+def tiny_step(rng, norm="layer"):
+    G = networks.mlp_generator(z_dim=3, hidden=(5, 4), out_dim=16, image_shape=(1, 4, 4), dtype=np.float64, rng=rng)
+    D = networks.mlp_discriminator(in_dim=16, hidden=(6, 5), norm=norm, dtype=np.float64, rng=rng)
     for p in D.parameters():
         p.data[...] = rng.normal(0, 0.6, p.data.shape)
     step = wgan_gp.WGANGPStep(G, D, Adam(G.parameters()), Adam(D.parameters()), Gaussian(3), Wasserstein(),
@@ -42,7 +43,7 @@ def assert_matches(analytic, numeric, name):
     assert rel_error(analytic, numeric) < 1e-6, name
 
 
-@pytest.mark.parametrize("norm", ["none", "layernorm"])
+@pytest.mark.parametrize("norm", ["none", "layer"])
 def test_critic_gradient_with_the_penalty_matches_finite_differences(rng, norm):
     step, z, real = tiny_step(rng, norm)
     fake = step.G(z)
@@ -93,7 +94,7 @@ def images():
 
 
 def config(tmp_path, **kw):
-    base = dict(epochs=2, batch_size=16, k=2, sample_every=100, out=str(tmp_path), progress=False, evaluate=False)
+    base = dict(epochs=2, batch_size=16, d_steps=2, sample_every=100, out=str(tmp_path), progress=False, evaluate=False)
     base.update(kw)
     return wgan_gp.Config(**base)
 
@@ -103,7 +104,7 @@ def weights(run):
 
 
 def test_a_short_run_logs_the_penalty_and_the_gradient_norm(tmp_path, images):
-    r = Run(config(tmp_path, max_steps=3, critic_norm="layernorm"), images=images)
+    r = Run(config(tmp_path, max_steps=3, d_norm="layer"), images=images)
     before = weights(r)
     assert r.train() == "stopped" and r.step == 3
     with open(tmp_path / "log.csv", newline="") as f:
@@ -135,10 +136,10 @@ def test_resume_is_exact_the_epsilons_of_x_hat_included(tmp_path, images):
 
 
 @pytest.mark.parametrize("flags, words", [
-    (["--gp-weight", "-1"], "--gp-weight -1.0: must be a number in [0, inf]"),
-    (["--gp-weight", "inf"], "--gp-weight inf: must be a number in [0, inf]"),
-    (["--n-critic", "0"], "--n-critic 0: must be an integer >= 1"),
-    (["--critic-norm", "batchnorm"], "--critic-norm batchnorm: batchnorm mixes the samples of a batch"),
+    (["--gp-weight", "-1"], "--gp-weight -1.0: must be a number in [0, inf)"),
+    (["--gp-weight", "inf"], "--gp-weight inf: must be a number in [0, inf)"),
+    (["--d-steps", "0"], "--d-steps 0: must be an integer >= 1"),
+    (["--d-norm", "batch"], "--d-norm batch: batchnorm mixes the samples of a batch"),
 ])
 def test_bad_settings_are_one_line_exit_2_and_nothing_written(tmp_path, capsys, flags, words):
     out = tmp_path / "run"
@@ -150,9 +151,9 @@ def test_bad_settings_are_one_line_exit_2_and_nothing_written(tmp_path, capsys, 
 
 def test_anchor_gives_the_papers_settings():
     cfg = config_from_args("wgan_gp", train_parser("wgan_gp").parse_args(["--anchor"]))
-    assert (cfg.gp_weight, cfg.lr, cfg.beta1, cfg.beta2, cfg.k) == (10.0, 1e-4, 0.5, 0.9, 5)
-    assert cfg.critic_norm == "none" and cfg.ema == 0
-    assert "--k" not in train_parser("wgan_gp").format_help()        # n_critic is --n-critic here
+    assert (cfg.gp_weight, cfg.lr, cfg.beta1, cfg.beta2, cfg.d_steps) == (10.0, 1e-4, 0.5, 0.9, 5)
+    assert cfg.d_norm == "none" and cfg.ema == 0
+    assert "--k " not in train_parser("wgan_gp").format_help()       # one name: --d-steps (n_critic, k)
 
 
 def test_the_example_script_trains_on_mnist_and_resumes(tmp_path):

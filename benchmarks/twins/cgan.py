@@ -1,7 +1,7 @@
 """The conditional GAN's training step in PyTorch, written as PyTorch code usually writes it: the benchmark's twin.
 
     python benchmarks/twins/cgan.py                     # parity, then ms per step at batch 64, 1 thread each
-    python benchmarks/twins/cgan.py --model dcgan       # the DCGAN body
+    python benchmarks/twins/cgan.py --arch dcgan        # the DCGAN networks
     python benchmarks/twins/cgan.py --label embedding   # learned label vectors
 
 ``build(task)`` returns a :class:`TorchCGAN` holding the task's G(z, y) and
@@ -83,7 +83,7 @@ def torch_networks(cfg):
     """G(z, y) and D(x, y) of ``minigan.models.cgan`` with the settings ``cfg``, in PyTorch."""
     k = 10 if cfg.label == "onehot" else cfg.embedding_dim
     drop = [nn.Dropout(cfg.d_dropout)] if cfg.d_dropout else []
-    if cfg.body == "mlp":
+    if cfg.arch == "mlp":
         g_layers, d = [], cfg.z_dim + k
         for h in (256, 512, 1024):
             g_layers += [nn.Linear(d, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
@@ -115,7 +115,7 @@ class TorchCGAN:
 
     def __init__(self, task, device="cpu", noise=None, shift=None):
         cfg = task.cfg
-        if cfg.optimizer != "adam" or cfg.g_loss != "nonsaturating" or cfg.k != 1:
+        if cfg.optimizer != "adam" or cfg.objective != "nonsaturating" or cfg.d_steps != 1:
             raise ValueError("the twin runs Adam, the non-saturating G loss and one D step per G step")
         self.task, self.cfg, self.device = task, cfg, device
         self.G, self.D = (m.to(device) for m in torch_networks(cfg))
@@ -230,7 +230,8 @@ def main(argv=None):
     from minigan.models import get
 
     p = Parser(description="cGAN: parity with PyTorch, then ms per step (1 thread each)")
-    p.add_argument("--model", choices=["mlp", "dcgan"], default="mlp", help="the body")
+    p.add_argument("--arch", "--model", dest="arch", choices=["mlp", "dcgan"], default="mlp",
+                   help="the networks (--model is the old name)")
     p.add_argument("--label", choices=["onehot", "embedding"], default="onehot")
     p.add_argument("--mismatch", type=float, default=None, help="weight of D's mismatch term (default: tuned)")
     p.add_argument("--batch", type=int_at_least(2), default=64)
@@ -238,7 +239,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     Task = get("cgan")
-    given = dict(body=args.model, label=args.label)
+    given = dict(arch=args.arch, label=args.label)
     if args.mismatch is not None:
         given["mismatch"] = args.mismatch
     cfg = Task.Config(**{**Task.tuned_settings(given), **given, "out": "unused"})  # the example's settings
@@ -252,7 +253,7 @@ def main(argv=None):
     real_t, labels_t = torch.from_numpy(real), torch.from_numpy(labels)
     ours, theirs, ratio = time_pair(lambda: task.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
                                        args.rounds)
-    print(f"cgan ({args.model} body, {args.label}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
+    print(f"cgan ({args.arch} networks, {args.label}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 

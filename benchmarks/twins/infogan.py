@@ -83,7 +83,7 @@ class TorchInfoGAN:
 
     def __init__(self, task, device="cpu", noise=None):
         cfg = task.cfg
-        if cfg.optimizer != "adam" or cfg.g_loss != "nonsaturating" or cfg.k != 1:
+        if cfg.optimizer != "adam" or cfg.objective != "nonsaturating" or cfg.d_steps != 1:
             raise ValueError("the twin runs Adam, the non-saturating G loss and one D step per G step")
         self.task, self.cfg, self.device = task, cfg, device
         self.G, self.D = Generator(cfg).to(device), Discriminator(cfg).to(device)

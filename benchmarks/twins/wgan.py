@@ -76,7 +76,7 @@ class TorchWGAN:
         self.opt_G = torch.optim.RMSprop(self.G.parameters(), lr=cfg.lr_g or cfg.lr)   # alpha 0.99, eps 1e-8
         self.opt_D = torch.optim.RMSprop(self.D.parameters(), lr=cfg.lr_d or cfg.lr)
         self.noise = lambda n: torch.randn(n, cfg.z_dim, device=device)
-        self.k = cfg.k                                   # critic updates per step (parity uses 1)
+        self.k = cfg.d_steps                                   # critic updates per step (parity uses 1)
 
     def step(self, images, labels=None):
         """n_critic critic updates (each clamped), then one G update. Returns (critic loss, estimate, G loss)."""
@@ -174,11 +174,11 @@ def main(argv=None):
     for what, err in twin.parity():
         print(f"parity  {what:<30} {err:.2e}")
     rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
-    batches = [(x, None) for x in np.split(real, task.cfg.k)]
+    real = rng.uniform(-1, 1, (task.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
+    batches = [(x, None) for x in np.split(real, task.cfg.d_steps)]
     real_t = torch.from_numpy(real)
     ours, theirs, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
-    print(f"wgan ({args.arch}), batch {args.batch}, n_critic {task.cfg.k}: minigan {ours:.1f} ms/step, "
+    print(f"wgan ({args.arch}), batch {args.batch}, n_critic {task.cfg.d_steps}: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 

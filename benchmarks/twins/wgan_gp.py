@@ -68,7 +68,7 @@ class TorchWGANGP:
 
     def __init__(self, task, device="cpu"):
         cfg = task.cfg
-        self.device, self.k, self.z_dim, self.gp_weight = device, cfg.k, cfg.z_dim, cfg.gp_weight
+        self.device, self.k, self.z_dim, self.gp_weight = device, cfg.d_steps, cfg.z_dim, cfg.gp_weight
         self.G, self.D = mirror(task.G).to(device), mirror(task.D).to(device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g or cfg.lr, betas=betas)
@@ -130,7 +130,7 @@ class Twin:
         """[(what, relative error)]: the penalty and its gradients, then one whole step of both."""
         task, twin = self.task, self.torch
         rng = np.random.default_rng(seed)
-        real = rng.uniform(-1, 1, (task.cfg.k * batch, 1, 28, 28)).astype(np.float32)
+        real = rng.uniform(-1, 1, (task.cfg.d_steps * batch, 1, 28, 28)).astype(np.float32)
         out = []
         # 1. the penalty and its gradient for every critic weight, at the same x̂
         x_hat = to_device(np.tanh(rng.standard_normal((batch, 1, 28, 28))).astype(np.float32), task.cfg.backend)
@@ -149,7 +149,7 @@ class Twin:
         noise, eps = copy.deepcopy(task.noise_rng), copy.deepcopy(task.penalty_rng)
         twin.noise = lambda n: torch.from_numpy(noise.standard_normal((n, twin.z_dim)).astype(np.float32)).to(self.device)
         twin.epsilon = lambda n: torch.from_numpy(eps.random((n, 1, 1, 1)).astype(np.float32)).to(self.device)
-        batches = [(to_device(b, task.cfg.backend), None) for b in np.split(real, task.cfg.k)]
+        batches = [(to_device(b, task.cfg.backend), None) for b in np.split(real, task.cfg.d_steps)]
         stats = task.step(batches)
         stats_t = twin.step(torch.from_numpy(real).to(self.device))
         for key in ("d_loss", "g_loss", "gp", "wasserstein", "grad_norm"):
@@ -190,11 +190,11 @@ def main(argv=None):
     worst = max(e for _, e in parity)
     print(f"parity: worst relative error {worst:.1e} over {len(parity)} checks (float32)")
     rng = np.random.default_rng(1)
-    real = rng.uniform(-1, 1, (task.cfg.k * args.batch, 1, 28, 28)).astype(np.float32)
-    batches = [(b, None) for b in np.split(real, task.cfg.k)]
+    real = rng.uniform(-1, 1, (task.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
+    batches = [(b, None) for b in np.split(real, task.cfg.d_steps)]
     real_t = torch.from_numpy(real)
     t_mg, t_pt, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
-    print(f"one step (n_critic = {task.cfg.k} critic steps with the penalty, then G), batch {args.batch}, "
+    print(f"one step (n_critic = {task.cfg.d_steps} critic steps with the penalty, then G), batch {args.batch}, "
           f"{args.rounds} rounds of alternating blocks, "
           f"1 thread each (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.get_num_threads()}):")
     print(f"  minigan {t_mg:.1f} ms   PyTorch {t_pt:.1f} ms   minigan/PyTorch {ratio}")

@@ -7,7 +7,7 @@ The label y enters both networks beside their usual input, as a one-hot vector
     G(z, y) = body_G(concat(z, e_G(y)))
     D(x, y) = body_D(concat(x, e_D(y)))
 
-The bodies are those of the two unconditional models (``--model mlp|dcgan``):
+The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from ``minigan/networks.py``):
 
 - mlp:   G as models/mlp_gan.py on concat(z, e(y)); D as mlp_gan on concat(flatten(x), e(y)).
 - dcgan: G as models/dcgan.py on concat(z, e(y)); D as dcgan on the image with label *planes* as
@@ -27,12 +27,13 @@ import numpy as np
 
 from .. import metrics
 from ..backend import to_device
-from ..config import integer, number, one_of, setting, text
+from ..config import changed, integer, number, one_of, setting, text
 from ..gan import BCEGANConfig, GANStep, GANTask
 from ..layers import Concat, Embedding, Flatten, Identity, OneHot, Parallel, Reshape, Upsample2d, sigmoid
+from ..networks import dcgan_discriminator, dcgan_generator, mlp_body, mlp_generator
 from ..nn import Sequential
 from ..priors import GaussianWithLabel
-from . import dcgan, mlp_gan, register
+from . import register
 
 NUM_CLASSES = 10
 
@@ -65,10 +66,10 @@ def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidd
     """(G, D) with the fully connected bodies of models/mlp_gan.py, the label concatenated to their inputs."""
     k, pixels = label_dim(label, embedding_dim), int(np.prod(image_shape))
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
-                   *mlp_gan.generator(z_dim + k, g_hidden, pixels, image_shape, dtype=dtype, rng=rng).layers)
-    body = mlp_gan.discriminator(pixels + k, d_hidden, dropout=dropout, dtype=dtype, rng=rng, seed=seed)
+                   *mlp_generator(z_dim + k, g_hidden, pixels, image_shape, dtype=dtype, rng=rng).layers)
+    body = mlp_body(pixels + k, d_hidden, dropout=dropout, dtype=dtype, rng=rng, seed=seed)
     D = Sequential(Parallel(Flatten(), label_vector(label, k, dtype, rng)), Concat(),         # (x, y) -> [x, e(y)]
-                   *body.layers[1:])                                                          # (its Flatten is ours)
+                   *body)
     return G, D
 
 
@@ -77,10 +78,10 @@ def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hi
     """(G, D) with the convolutional bodies of models/dcgan.py: G takes [z, e(y)], D the image and label planes."""
     k = label_dim(label, embedding_dim)
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
-                   *dcgan.generator(z_dim + k, base, dtype=dtype, rng=rng).layers)
+                   *dcgan_generator(z_dim + k, base, dtype=dtype, rng=rng).layers)
     planes = label_planes(label, dtype=dtype, rng=rng)
     channels = 1 + (NUM_CLASSES if label == "onehot" else 1)
-    body = dcgan.discriminator(base, dropout=dropout, hidden=d_hidden, in_channels=channels, dtype=dtype, rng=rng,
+    body = dcgan_discriminator(base, dropout=dropout, hidden=d_hidden, in_channels=channels, dtype=dtype, rng=rng,
                                seed=seed)
     D = Sequential(Parallel(Identity(), planes), Concat(axis=1), *body.layers)             # (x, y) -> [x | P(y)]
     return G, D
@@ -117,9 +118,8 @@ class CGANStep(GANStep):
 class Config(BCEGANConfig):
     model: str = setting("cgan", cli=False, kind="structure")
     out: str = setting("runs/cgan", "the run folder", text, kind="run")
-    body: str = setting("mlp", "the networks: fully connected (mlp_gan's) or convolutional (dcgan's); each starts "
-                               "from its own tuned settings",
-                        one_of("mlp", "dcgan"), kind="structure", flag="--model")
+    arch: str = setting("mlp", "the networks: fully connected (the MLP GAN's) or convolutional (the DCGAN's); each "
+                               "starts from its own tuned settings", one_of("mlp", "dcgan"), kind="structure")
     label: str = setting("onehot", "how the label enters G and D: a one-hot vector or a learned embedding",
                          one_of("onehot", "embedding"), kind="structure")
     embedding_dim: int = setting(10, "size of G's label embedding (and the MLP D's) with --label embedding",
@@ -127,8 +127,17 @@ class Config(BCEGANConfig):
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
     mismatch: float = setting(0.0, "weight of D's third term: real images with wrong labels, as fakes (0: off)",
                               number(0))
-    d_hidden: int = setting(0, "--model dcgan: width of a hidden Dense layer before D's logit (0: none)",
+    d_hidden: int = setting(0, "--arch dcgan: width of a hidden Dense layer before D's logit (0: none)",
                             integer(0), kind="structure")
+
+    def check(self):
+        if changed(self, "embedding_dim") and self.label != "embedding":
+            return (f"--embedding-dim {self.embedding_dim}: applies with --label embedding (the label is "
+                    f"{self.label}); drop it or set --label embedding")
+        if self.d_hidden and self.arch != "dcgan":
+            return (f"--d-hidden {self.d_hidden}: applies with --arch dcgan (the MLP D's widths are fixed); drop it "
+                    "or set --arch dcgan")
+        return super().check()
 
 
 @register
@@ -140,15 +149,15 @@ class CGAN(GANTask):
     step_class = CGANStep
     description = "Train the conditional GAN (G(z, y), D(x, y)) on MNIST digits with their labels."
     #: the settings each body's example starts from (docs/cgan.md); ``--anchor`` goes back to the Config's
-    TUNED = {"mlp": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, epochs=15),
-             "dcgan": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, lr_d=5e-5, lr_g=8e-4, d_hidden=256, epochs=5,
-                           label="embedding")}
-    tuned = TUNED["mlp"]  # the default body's (what --help shows)
+    ARCH_TUNED = {"mlp": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, epochs=15),
+                  "dcgan": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, lr_d=5e-5, lr_g=8e-4, d_hidden=256,
+                                epochs=5, label="embedding")}
+    tuned = ARCH_TUNED["mlp"]  # the default arch's (--help shows both)
 
     @classmethod
     def tuned_settings(cls, given):
-        """The tuned settings of the body asked for with ``--model`` (the MLP's by default)."""
-        return dict(cls.TUNED[given.get("body", cls.Config.body)])
+        """The tuned settings of the networks asked for with ``--arch`` (the MLP's by default)."""
+        return dict(cls.ARCH_TUNED.get(given.get("arch", cls.Config.arch), {}))   # an unknown arch: refused next
 
     def step_kwargs(self):
         return dict(super().step_kwargs(), mismatch=self.cfg.mismatch)
@@ -163,7 +172,7 @@ class CGAN(GANTask):
         cfg = self.cfg
         common = dict(z_dim=cfg.z_dim, label=cfg.label, embedding_dim=cfg.embedding_dim, dropout=cfg.d_dropout,
                       rng=rng, seed=cfg.seed)
-        if cfg.body == "mlp":
+        if cfg.arch == "mlp":
             return mlp_networks(**common)
         return dcgan_networks(d_hidden=cfg.d_hidden, **common)
 

@@ -7,37 +7,10 @@ the step is :class:`minigan.gan.GANStep`. See docs/gan.md.
 """
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..config import integer, setting, text
 from ..gan import BCEGANConfig, GANTask
-from ..layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, Reshape, Tanh
-from ..nn import Sequential
+from ..networks import mlp_discriminator, mlp_generator
 from . import register
-
-
-def generator(z_dim=64, hidden=(256, 512, 1024), out_dim=784, image_shape=(1, 28, 28), slope=0.2,
-              dtype=np.float32, rng=None):
-    """z -> [Dense -> BatchNorm1d -> LeakyReLU] per hidden size -> Dense -> tanh -> image."""
-    layers, d = [], z_dim
-    for h in hidden:
-        layers += [Dense(d, h, dtype=dtype, rng=rng), BatchNorm1d(h, dtype=dtype), LeakyReLU(slope)]
-        d = h
-    layers += [Dense(d, out_dim, dtype=dtype, rng=rng), Tanh(), Reshape(*image_shape)]
-    return Sequential(*layers)
-
-
-def discriminator(in_dim=784, hidden=(512, 256, 128), slope=0.2, dropout=0.0, dtype=np.float32, rng=None,
-                  seed=None):
-    """image -> flatten -> [Dense -> LeakyReLU (-> Dropout)] per hidden size -> Dense -> logit."""
-    layers, d = [Flatten()], in_dim
-    for i, h in enumerate(hidden):
-        layers += [Dense(d, h, dtype=dtype, rng=rng), LeakyReLU(slope)]
-        if dropout:
-            layers.append(Dropout(dropout, seed=None if seed is None else seed + i))
-        d = h
-    layers.append(Dense(d, 1, dtype=dtype, rng=rng))
-    return Sequential(*layers)
 
 
 @dataclass
@@ -59,6 +32,6 @@ class MLPGAN(GANTask):
 
     def networks(self, rng):
         cfg = self.cfg
-        G = generator(z_dim=cfg.z_dim, rng=rng)
-        D = discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
+        G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
+        D = mlp_discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
         return G, D

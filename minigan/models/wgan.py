@@ -5,7 +5,7 @@ maximises E[D(x)] - E[D(G(z))] (``objectives.Wasserstein``), an estimate of the
 Wasserstein-1 distance between the data and G's samples as long as D stays
 Lipschitz. Clipping every critic weight into [-c, c] after each of its steps
 (:func:`minigan.optim.clip_weights`, in :meth:`WGANStep.after_d_step`) is how
-the paper keeps it so. The critic takes ``--n-critic`` steps, each on its own
+the paper keeps it so. The critic takes ``--d-steps`` (n_critic) steps, each on its own
 real batch, for each G step; both nets use RMSprop (the paper's: lr 5e-5,
 c = 0.01, n_critic = 5 are the ``--anchor`` settings).
 
@@ -14,13 +14,12 @@ with its logit read as a score. See docs/wgan.md.
 """
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..config import integer, number, one_of, setting, text
 from ..gan import GANConfig, GANStep, GANTask
 from ..objectives import Wasserstein
+from ..networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from ..optim import clip_weights
-from . import dcgan, mlp_gan, register
+from . import register
 
 
 class WGANStep(GANStep):
@@ -43,8 +42,8 @@ class Config(GANConfig):
     epochs: int = setting(16, "passes over the training images (each G step uses n_critic batches)", integer(1),
                           kind="run")
     z_dim: int = setting(100, "size of the noise vector z", integer(1), kind="structure")
-    k: int = setting(5, "critic steps per G step (each on its own real batch)", integer(1), kind="structure",
-                     flag="--n-critic")
+    d_steps: int = setting(5, "critic steps per G step, each on its own real batch (the paper's n_critic)",
+                           integer(1), kind="structure")
     optimizer: str = setting("rmsprop", "optimizer of both nets", one_of("rmsprop", "adam", "sgd"))
     lr: float = setting(5e-5, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
     clip: float = setting(0.01, "every critic weight is clipped into [-clip, clip] after each critic step",
@@ -72,11 +71,11 @@ class WGAN(GANTask):
     def networks(self, rng):
         cfg = self.cfg
         if cfg.arch == "dcgan":
-            G = dcgan.generator(z_dim=cfg.z_dim, rng=rng)
-            D = dcgan.discriminator(hidden=cfg.d_hidden, rng=rng)
+            G = dcgan_generator(z_dim=cfg.z_dim, rng=rng)
+            D = dcgan_discriminator(hidden=cfg.d_hidden, rng=rng)
         else:
-            G = mlp_gan.generator(z_dim=cfg.z_dim, rng=rng)
-            D = mlp_gan.discriminator(rng=rng)
+            G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
+            D = mlp_discriminator(rng=rng)
         clip_weights(D.parameters(), cfg.clip)                  # the critic starts inside the box it is kept in
         return G, D
 

@@ -21,27 +21,11 @@ import numpy as np
 from ..backend import to_device
 from ..config import integer, number, one_of, setting, text
 from ..gan import GANConfig, GANStep, GANTask
-from ..layers import BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU
-from ..nn import Sequential
+from ..layers import BatchNorm1d
+from ..networks import NORMS, mlp_discriminator, mlp_generator
 from ..objectives import Wasserstein
 from ..penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
-from . import mlp_gan, register
-
-NORMS = {"none": None, "layernorm": LayerNorm, "batchnorm": BatchNorm1d}
-
-
-def critic(in_dim=784, hidden=(512, 256, 128), slope=0.2, norm="none", dtype=np.float32, rng=None):
-    """image -> flatten -> [Dense (-> norm) -> LeakyReLU] per hidden size -> Dense -> one number per image."""
-    layers, d = [Flatten()], in_dim
-    for h in hidden:
-        layers.append(Dense(d, h, dtype=dtype, rng=rng))
-        if NORMS[norm] is not None:
-            layers.append(NORMS[norm](h, dtype=dtype))
-        layers.append(LeakyReLU(slope))
-        d = h
-    layers.append(Dense(d, 1, dtype=dtype, rng=rng))
-    return Sequential(*layers)
-
+from . import register
 
 class WGANGPStep(GANStep):
     """The GAN step with the gradient penalty added to the critic's loss.
@@ -82,19 +66,18 @@ class Config(GANConfig):
     epochs: int = setting(60, "passes over the training images (each G step takes n_critic batches)", integer(1),
                           kind="run")
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
-    k: int = setting(5, "critic steps per G step (n_critic), each on its own real batch", integer(1),
-                     kind="structure", flag="--n-critic")
+    d_steps: int = setting(5, "critic steps per G step, each on its own real batch (the paper's n_critic)",
+                           integer(1), kind="structure")
     lr: float = setting(1e-4, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
     beta2: float = setting(0.9, "Adam's beta2", number(0, 1, high_open=True))
     gp_weight: float = setting(10.0, "λ, the weight of the gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]", number(0))
-    critic_norm: str = setting("none", "normalisation after each hidden layer of the critic (batchnorm is refused: "
+    d_norm: str = setting("none", "normalisation after each hidden layer of the critic (batch is refused: "
                                        "it mixes the samples of a batch)", one_of(*NORMS), kind="structure")
 
     def check(self):
         problem = super().check()
-        if problem is None and self.critic_norm == "batchnorm":
-            return ("--critic-norm batchnorm: " + BatchNorm1d.double_backward_hint
-                    + " (--critic-norm layernorm)")
+        if problem is None and self.d_norm == "batch":
+            return "--d-norm batch: " + BatchNorm1d.double_backward_hint + " (--d-norm layer)"
         return problem
 
 
@@ -106,7 +89,7 @@ class WGANGP(GANTask):
     Config = Config
     description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
     #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
-    tuned = dict(k=2, lr=2e-4, ema=0.999)
+    tuned = dict(d_steps=2, lr=2e-4, ema=0.999)
 
     step_class = WGANGPStep
 
@@ -124,8 +107,8 @@ class WGANGP(GANTask):
 
     def networks(self, rng):
         cfg = self.cfg
-        G = mlp_gan.generator(z_dim=cfg.z_dim, rng=rng)
-        D = critic(norm=cfg.critic_norm, rng=rng)
+        G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
+        D = mlp_discriminator(norm=cfg.d_norm, rng=rng)          # the MLP GAN's D, read as a critic
         return G, D
 
     def make_objective(self):
