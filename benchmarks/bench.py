@@ -80,7 +80,6 @@ from minigan import models  # noqa: E402
 from minigan.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
 from minigan.gan import GANStep  # noqa: E402
 from minigan import networks  # noqa: E402
-from minigan.models import dcgan, mlp_gan  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
 from minigan.priors import Gaussian  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
@@ -306,7 +305,8 @@ def print_environment(args, ctx):
                                    f"cuDNN {torch.backends.cudnn.version()}"),
                     ("torch TF32", f"{torch_tf32_flags()} "
                                    f"({'on: --tf32' if args.tf32 else 'off: fair float32; --tf32 turns it on'})")]
-    env.append(("run", f"backend={args.backend}, threads={THREADS}, rounds={args.rounds}, block={args.block_s:g} s, warmup={args.warmup}, "
+    env.append(("run", f"backend={args.backend}, threads={THREADS}, rounds={args.rounds}, block={args.block_s:g} s, "
+                       f"warmup={args.warmup}, "
                        f"batch sizes={args.batch_sizes}, layer batch={args.layer_batch}, float32"))
     print("## Environment\n" if args.markdown else "Environment\n===========")
     for k, v in env:
@@ -881,7 +881,7 @@ def table_flops(args, ctx):
         r_t = gflop / (t.torch.median / 1e3) if t.torch else None
         rows.append([label, batch, f"{gflop:.2f}", fmt_ms(1e3 * gflop / peak), fmt_num(r_mg), pct(r_mg),
                      fmt_num(r_t), pct(r_t)])
-    print_table(f"4b. One training step (table 1's times) against the GEMM rate",
+    print_table("4b. One training step (table 1's times) against the GEMM rate",
                 ["model", "batch", "GFLOP", "floor ms", "minigan GFLOP/s", "% of peak", "PyTorch GFLOP/s",
                  "% of peak"], rows,
                 ["GFLOP: the matrix products of one minigan step (Dense, Conv2d, ConvTranspose2d: forward, input "

@@ -4,8 +4,8 @@
     python examples/explore_latent.py runs/dcgan --from-digit 1 --to-digit 7 --steps 12 --out-dir pictures
     python examples/explore_latent.py runs/mlp_gan --arithmetic 7-1+4 --arithmetic 9-4+7
 
-Writes OUT_DIR/interpolation.png (OUT_DIR: RUN/latent unless --out-dir says otherwise) (one row from a confident FROM digit to a
-confident TO digit, endpoints found with the MNIST classifier) and
+Writes OUT_DIR/interpolation.png (OUT_DIR: RUN/latent unless --out-dir says otherwise) (one row from a
+confident FROM digit to a confident TO digit, endpoints found with the MNIST classifier) and
 OUT_DIR/arithmetic.png (one row per A-B+C: mean z of A, of B, of C, then
 A - B + C), and prints what the classifier sees in each picture. See
 docs/latent.md.

@@ -44,7 +44,7 @@ NORMS = {"none": None, "layer": LayerNorm, "batch": BatchNorm1d}
 
 def mlp_body(in_dim, hidden=(512, 256, 128), slope=0.2, dropout=0.0, norm="none", dtype=np.float32, rng=None,
              seed=None):
-    """The layers of the MLP D on a flat input of ``in_dim`` numbers: [Dense (-> norm) -> LReLU (-> Dropout)] -> Dense."""
+    """The MLP D's layers on a flat input of ``in_dim`` numbers: [Dense (-> norm) -> LReLU (-> Dropout)] -> Dense."""
     layers, d = [], in_dim
     for i, h in enumerate(hidden):
         layers.append(Dense(d, h, dtype=dtype, rng=rng))

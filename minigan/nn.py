@@ -326,7 +326,7 @@ class Layer:
             return a.astype(dtype) if dtype is not None else a
 
         for layer in self.modules():
-            for k, v in vars(layer).items():
+            for v in vars(layer).values():
                 if isinstance(v, Parameter):
                     v.data = move(v.data)
                     v.grad = move(v.grad)

@@ -3,7 +3,8 @@
 A prior draws G's input for a batch (``sample``), lays out the fixed input of
 the run's sample grid (``grid``), and says what D sees beside the image
 (``condition``: nothing for an unconditional GAN, the label for a conditional
-one), and what a head of D must read back off a fake (``codes``: InfoGAN's). G's input is an array, or a tuple of arrays when it has several parts.
+one), and what a head of D must read back off a fake (``codes``: InfoGAN's).
+G's input is an array, or a tuple of arrays when it has several parts.
 
 Everything is drawn on the CPU from a NumPy generator and then moved to the
 backend, so one seed gives the same inputs on NumPy and on CuPy, and the

@@ -236,7 +236,8 @@ class Run:
         for prefix, obj in list(self.task.modules().items()) + list(self.task.optimizers().items()):
             arrays.update({f"{prefix}/{k}": v for k, v in obj.state_dict().items()})
         meta = dict(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                    elapsed=self.elapsed_seconds(), rngs={k: r.bit_generator.state for k, r in self.task.rngs().items()},
+                    elapsed=self.elapsed_seconds(),
+                    rngs={k: r.bit_generator.state for k, r in self.task.rngs().items()},
                     task=self.task.state(), config=dataclasses.asdict(self.cfg))
         arrays["meta"] = np.array(json.dumps(meta))
         save_npz_atomic(self.checkpoint_path(), arrays)

@@ -379,7 +379,8 @@ def test_each_body_starts_from_its_own_tuned_settings_and_a_flag_wins():
 
     assert {k: getattr(cfg(), k) for k in cgan.CGAN.ARCH_TUNED["mlp"]} == cgan.CGAN.ARCH_TUNED["mlp"]
     dc = cfg("--model", "dcgan")
-    assert dc.arch == "dcgan" and {k: getattr(dc, k) for k in cgan.CGAN.ARCH_TUNED["dcgan"]} == cgan.CGAN.ARCH_TUNED["dcgan"]
+    tuned = cgan.CGAN.ARCH_TUNED["dcgan"]
+    assert dc.arch == "dcgan" and {k: getattr(dc, k) for k in tuned} == tuned
     assert cfg("--model", "dcgan", "--epochs", "2").epochs == 2
     assert cfg("--model", "dcgan", "--anchor").ema == 0.0
 

@@ -73,7 +73,7 @@ def test_evaluate_reproduces_the_runs_own_metrics_exactly(scored_run, tmp_path):
     for key in ("fid", "score", "histogram", "kl_uniform"):
         assert again[key] == own[key], key
     assert again["real_floor"] == own["real_floor"]
-    other = script("evaluate.py", scored_run, "--seed", "1", "--out", tmp_path / "other.json")
+    script("evaluate.py", scored_run, "--seed", "1", "--out", tmp_path / "other.json")
     assert json.loads((tmp_path / "other.json").read_text())["fid"] != own["fid"]
 
 

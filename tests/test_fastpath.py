@@ -217,7 +217,8 @@ def test_a_whole_dcgan_step_is_the_same_on_both_paths():
         task = cls(cls.Config(batch_size=16, seed=0))
         with fastpath.plain(plain):
             stats = task.step(batch)
-        runs.append((stats, [p.grad.copy() for p in task.G.parameters()] + [p.grad.copy() for p in task.D.parameters()]))
+        grads = [p.grad.copy() for p in task.G.parameters()] + [p.grad.copy() for p in task.D.parameters()]
+        runs.append((stats, grads))
     (s_fast, g_fast), (s_plain, g_plain) = runs
     for key in ("d_loss", "g_loss"):
         assert abs(float(s_fast[key]) - float(s_plain[key])) < 1e-5 * max(1.0, abs(float(s_plain[key])))
@@ -238,7 +239,7 @@ def spy_on_the_fast_paths(monkeypatch):
         key = f"{module.__name__.rsplit('.', 1)[-1]}.{name}"
         calls[key] = 0
 
-        def counted(*args, _real=getattr(module, name), _key=key):
+        def counted(*args, _real=getattr(module, name), _key=key):  # noqa: B008 (bound now, on purpose)
             calls[_key] += 1
             return _real(*args)
         monkeypatch.setattr(module, name, counted)

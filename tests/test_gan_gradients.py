@@ -11,7 +11,6 @@ import pytest
 from minigan import SGD
 from minigan.gan import GANStep
 from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.models import dcgan, mlp_gan
 from minigan import networks
 from minigan.objectives import Minimax, NonSaturating
 from minigan.priors import Gaussian

@@ -24,7 +24,8 @@ except MNISTNotFoundError:
 
 def load_script():
     """The script as a module (examples/ is not a package), so its main() can be called in-process."""
-    spec = importlib.util.spec_from_file_location("gan_in_100_lines", os.path.join(ROOT, "examples", "gan_in_100_lines.py"))
+    path = os.path.join(ROOT, "examples", "gan_in_100_lines.py")
+    spec = importlib.util.spec_from_file_location("gan_in_100_lines", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -12,7 +12,6 @@ from minigan.cli import main
 from minigan.gan import GANStep
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.layers import spectral_normalize
-from minigan.models import dcgan, mlp_gan
 from minigan import networks
 from minigan.objectives import Hinge, NonSaturating
 from minigan.penalties import per_sample_norms

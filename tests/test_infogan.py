@@ -121,7 +121,7 @@ def test_gaussian_nll_is_the_log_density_and_its_gradient_matches(rng):
         loss, grad = GaussianNLL(sigma)(mean, target)
         density = np.exp(-(target - mean) ** 2 / (2 * sigma ** 2)) / (sigma * math.sqrt(2 * math.pi))
         assert loss == pytest.approx(-np.log(density).sum(axis=1).mean(), rel=1e-12)
-        assert rel_error(grad, numerical_gradient(lambda: GaussianNLL(sigma)(mean, target)[0], mean)) < TOL
+        assert rel_error(grad, numerical_gradient(lambda s=sigma: GaussianNLL(s)(mean, target)[0], mean)) < TOL
     with pytest.raises(ValueError, match="sigma must be > 0"):
         GaussianNLL(0.0)
 

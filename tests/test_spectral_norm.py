@@ -107,7 +107,8 @@ def test_spectral_normalize_wraps_every_dense_and_conv_inside_containers(rng):
     from minigan import Flatten, Fork
     from minigan.layers import spectral_normalize
 
-    model = Sequential(Conv2d(1, 2, 3, rng=rng), LeakyReLU(0.2), Flatten(), Fork(Dense(8, 1, rng=rng), Dense(8, 2, rng=rng)))
+    model = Sequential(Conv2d(1, 2, 3, rng=rng), LeakyReLU(0.2), Flatten(),
+                       Fork(Dense(8, 1, rng=rng), Dense(8, 2, rng=rng)))
     before = [p.data.copy() for p in model.parameters()]
     model = spectral_normalize(model, rng=rng)
     assert isinstance(model[0], SpectralNorm) and all(isinstance(h, SpectralNorm) for h in model[3].heads)

@@ -40,7 +40,10 @@ def clock(monkeypatch):
 
 
 def recording(name, log, clock, cost_s):
-    """A callable that logs its name and takes ``cost_s`` seconds of fake time (a number, or a function of the call index)."""
+    """A callable that logs its name and takes ``cost_s`` seconds of fake time.
+
+    ``cost_s`` is a number, or a function of the call index.
+    """
     def fn():
         cost = cost_s(len([n for n in log if n == name])) if callable(cost_s) else cost_s
         log.append(name)

@@ -92,7 +92,7 @@ def test_kl_formula_matches_a_numerical_integral(rng):
     total = 0.0
     for m, lv in zip(mu.ravel(), log_var.ravel()):
         q = stats.norm(m, np.exp(lv / 2))
-        total += integrate.quad(lambda z: q.pdf(z) * (q.logpdf(z) - stats.norm.logpdf(z)), m - 20, m + 20,
+        total += integrate.quad(lambda z, q=q: q.pdf(z) * (q.logpdf(z) - stats.norm.logpdf(z)), m - 20, m + 20,
                                 epsabs=1e-12, epsrel=1e-12, limit=200)[0]
     assert float(kl) == pytest.approx(total / len(mu), rel=1e-8)
 

@@ -74,8 +74,9 @@ def test_train_vae_with_the_twin_prints_both_and_saves_the_rows(tmp_path, capsys
     """With --same-eps the two frameworks take the same steps: their test -ELBOs agree to rounding."""
     pytest.importorskip("torch")
     out = tmp_path / "run"
-    status = example().main(["--torch-twin", "--same-eps", "--limit", "128", "--batch-size", "32", "--epochs", "2", "--hidden", "32",
-                             "--eval-samples", "200", "--out", str(out), "--no-progress", "--no-eval"])
+    status = example().main(["--torch-twin", "--same-eps", "--limit", "128", "--batch-size", "32", "--epochs", "2",
+                             "--hidden", "32", "--eval-samples", "200", "--out", str(out), "--no-progress",
+                             "--no-eval"])
     printed = capsys.readouterr().out
     assert status == 0, printed
     assert "epoch 1: test negative ELBO  minigan" in printed and "epoch 2:" in printed and "gap" in printed

@@ -22,7 +22,7 @@ from minigan import SGD, Parameter, RMSprop, clip_weights
 from minigan.cli import config_from_args, main, train_parser
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.layers import BatchNorm2d
-from minigan.models import dcgan, mlp_gan, wgan
+from minigan.models import wgan
 from minigan import networks
 from minigan.objectives import Wasserstein
 from minigan.priors import Gaussian

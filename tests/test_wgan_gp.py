@@ -16,7 +16,7 @@ import pytest
 from minigan import Adam
 from minigan.cli import config_from_args, main, train_parser
 from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.models import mlp_gan, wgan_gp
+from minigan.models import wgan_gp
 from minigan import networks
 from minigan.objectives import Wasserstein
 from minigan.priors import Gaussian

@@ -19,7 +19,6 @@ minigan's run reads its statistics.
 import copy
 import dataclasses
 import os
-import statistics
 import sys
 from pathlib import Path
 

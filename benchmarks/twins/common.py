@@ -67,7 +67,10 @@ def copy_weights(mg_model, t_model):
 
 
 def rel_error(a, b):
-    """max |a - b| / max |b| for minigan's a and PyTorch's b, CPU or CUDA (a gradient PyTorch never made counts as 0)."""
+    """max |a - b| / max |b| for minigan's a and PyTorch's b, CPU or CUDA.
+
+    A gradient PyTorch never made counts as 0.
+    """
     a = np.asarray(to_numpy(a), dtype=np.float64)
     b = np.zeros_like(a) if b is None else b
     b = np.asarray(b.detach().cpu().numpy() if hasattr(b, "detach") else b, dtype=np.float64)

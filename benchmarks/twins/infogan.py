@@ -19,7 +19,6 @@ and, with ``cfg.ema``, the average of G's weights. The losses are read with
 import copy
 import math
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -180,7 +179,7 @@ class TorchInfoGAN:
                 out.append((f"step {i} {key}", rel_error(np.float64(stats[key]), np.float64(theirs.item()))))
             if i == 1:
                 skip = set()
-                for net, mine, theirs, grad in (("D and Q", task.D, twin.D, lambda t: d_grads[id(t)]),
+                for net, mine, theirs, grad in (("D and Q", task.D, twin.D, lambda t, d_grads=d_grads: d_grads[id(t)]),
                                                 ("G", task.G, twin.G, lambda t: t.grad)):
                     pairs = list(paired_params(mine, theirs))
                     scale = max(float(np.abs(to_numpy(p.grad)).max()) for _, p, _, _ in pairs)

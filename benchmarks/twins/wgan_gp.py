@@ -147,7 +147,8 @@ class Twin:
         copy_weights(task.G, twin.G)
         copy_weights(task.D, twin.D)
         noise, eps = copy.deepcopy(task.noise_rng), copy.deepcopy(task.penalty_rng)
-        twin.noise = lambda n: torch.from_numpy(noise.standard_normal((n, twin.z_dim)).astype(np.float32)).to(self.device)
+        twin.noise = lambda n: torch.from_numpy(
+            noise.standard_normal((n, twin.z_dim)).astype(np.float32)).to(self.device)
         twin.epsilon = lambda n: torch.from_numpy(eps.random((n, 1, 1, 1)).astype(np.float32)).to(self.device)
         batches = [(to_device(b, task.cfg.backend), None) for b in np.split(real, task.cfg.d_steps)]
         stats = task.step(batches)

@@ -140,4 +140,4 @@ def map_pieces(fn, n, item_bytes):
     return list(_pool.map(fn, parts))
 
 
-from . import batchnorm, conv  # noqa: E402  (the fast paths themselves; they use map_pieces above)
+from . import batchnorm, conv  # noqa: E402, F401  (the fast paths themselves; they use map_pieces above)

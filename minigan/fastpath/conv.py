@@ -43,6 +43,7 @@ def col2im(windows, stride, padding, size):
         for du in range(qh):
             for dv in range(qw):
                 # cell (i + du, j + dv) gets window (i, j)'s offsets (s du + a, s dv + b), laid out as [i, a, j, b, c]
-                cells[part, du:du + ho, :, dv:dv + wo, :, :] += blocks[part, :, :, du, :, dv, :, :].transpose(0, 1, 3, 2, 4, 5)
+                block = blocks[part, :, :, du, :, dv, :, :].transpose(0, 1, 3, 2, 4, 5)
+                cells[part, du:du + ho, :, dv:dv + wo, :, :] += block
     map_pieces(piece, n, big[0].nbytes)
     return big[:, p:p + h, p:p + w, :].transpose(0, 3, 1, 2)

@@ -14,4 +14,5 @@ from .spectral_norm import SpectralNorm, spectral_normalize
 
 __all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "LeakyReLU", "ReLU",
            "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
-           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm", "spectral_normalize", "MinibatchStd"]
+           "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm",
+           "spectral_normalize", "MinibatchStd"]

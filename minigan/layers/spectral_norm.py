@@ -18,7 +18,6 @@ G = dL/dW_sn from the wrapped layer's own backward,
 
     dL/dW = (G - <G, W_sn> u v^T) / σ.
 """
-import numpy as np
 
 from .. import init
 from ..backend import get_array_module
