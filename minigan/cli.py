@@ -75,6 +75,9 @@ def train_parser(name):
                    help="start afresh in an --out that holds an earlier run, removing that run's files")
     p.add_argument("--allow-changes", action="store_true",
                    help="with --resume: accept changed training settings (they are printed and logged)")
+    p.add_argument("--settings", action="store_true",
+                   help="print every setting this command would run with, where its value comes from and which "
+                        "class declares it, then stop")
     return p
 
 
@@ -139,7 +142,34 @@ def main(name, argv=None):
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.settings:
+        print(settings_table(name, cfg, args))
+        return 0
     return run(cfg, resume=args.resume, overwrite=args.overwrite, allow_changes=args.allow_changes)
+
+
+def settings_table(name, cfg, args):
+    """Every setting of ``cfg`` in one table: its value, where the value comes from, the class that declares it.
+
+    A model's settings are declared across a few classes (RunConfig, GANConfig,
+    the model's Config, ...) and its example starts from tuned values: this is
+    the one place that shows them all, as this command would run them.
+    """
+    task = models.get(name)
+    given = {f.name for f in dataclasses.fields(cfg) if getattr(args, f.name, None) is not None}
+    tuned = {} if args.anchor else task.tuned_settings({k: getattr(cfg, k) for k in given})
+    header = ("setting", "value", "from", "flag", "declared in")
+    rows = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        source = "given" if f.name in given else "tuned" if tuned.get(f.name, ...) == value else "default"
+        owner = next(c for c in type(cfg).__mro__ if f.name in vars(c).get("__annotations__", {}))  # the last to
+        flag = flag_name(f) if f.metadata.get("cli", True) else ""                                  # declare it
+        rows.append((f.name, repr(value), source, flag, f"{owner.__module__.replace('minigan.', '')}.{owner.__name__}"))
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    lines = [f"{task.name}: the settings this command runs with"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header] + rows]
+    return "\n".join(lines)
 
 
 # ---- the tools that read a finished run (examples/generate.py, evaluate.py, explore_latent.py) ----

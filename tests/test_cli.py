@@ -198,3 +198,17 @@ def test_example_without_cupy_says_how_to_install_it(tmp_path):
     assert done.returncode == 2
     assert 'pip install "minigan[cuda]"' in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_settings_shows_every_setting_in_one_table_and_starts_nothing(tmp_path, capsys):
+    """--settings: each setting once, with the value the command would run with and where it comes from."""
+    out = tmp_path / "run"
+    assert main("cgan", ["--settings", "--arch", "dcgan", "--lr", "1e-3", "--out", str(out)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in table[2:]}
+    assert set(rows) == {f.name for f in dataclasses.fields(models.get("cgan").Config)}
+    assert rows["arch"][1:3] == ["'dcgan'", "given"] and rows["lr"][1:3] == ["0.001", "given"]
+    assert rows["d_hidden"][1:3] == ["256", "tuned"]               # the DCGAN networks' tuned value
+    assert rows["lr_d"][1:3] == ["None", "default"]                # a given --lr replaces the tuned per-net rates
+    assert rows["objective"][-1] == "gan.BCEGANConfig" and rows["mismatch"][-1] == "models.cgan.Config"
+    assert not out.exists()

@@ -161,3 +161,11 @@ def test_r1_on_wgan_gp_reaches_its_critic_and_gets_its_panel():
     batches = [(rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(np.float32), None) for _ in range(task.cfg.d_steps)]
     stats = task.step(batches)
     assert math.isfinite(float(stats["r1"])) and float(stats["r1"]) > 0
+
+
+def test_numpy_numbers_are_settings_too_and_are_saved_as_python_numbers():
+    """A sweep script's np.int64 / np.float32 is a number, not a wrong type; it is kept as a plain int / float."""
+    cfg = validate(models.get("mlp").Config(epochs=np.int64(3), lr=np.float32(1e-3), out="unused"))
+    assert type(cfg.epochs) is int and cfg.epochs == 3 and type(cfg.lr) is float
+    with pytest.raises(ConfigError, match="--epochs True"):
+        validate(models.get("mlp").Config(epochs=True, out="unused"))
