@@ -41,6 +41,7 @@ class WGANGPStep(GANStep):
         self.gp_weight = check_weight("WGANGPStep", gp_weight)
         self.penalty_rng = penalty_rng if penalty_rng is not None else np.random.default_rng(0)
 
+    # --8<-- [start:wgan-gp-d-gradients]
     def interpolate(self, real, fake):
         """x̂ = ε x + (1 - ε) G(z), one ε ~ U[0, 1] per sample."""
         shape = (len(real),) + (1,) * (real.ndim - 1)
@@ -55,6 +56,7 @@ class WGANGPStep(GANStep):
         gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.gp_weight)  # .grad += dGP/dθ
         stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
         return stats
+    # --8<-- [end:wgan-gp-d-gradients]
 
 
 @dataclass
@@ -97,6 +99,7 @@ class WGANGP(GANTask):
         self.penalty_rng = np.random.default_rng([cfg.seed, 6])      # ε of x̂; saved in checkpoints
         super().__init__(cfg)
 
+    # --8<-- [start:wgan-gp-task]
     def step_kwargs(self):
         return dict(super().step_kwargs(), gp_weight=self.cfg.gp_weight, penalty_rng=self.penalty_rng)
 
@@ -110,6 +113,7 @@ class WGANGP(GANTask):
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
         D = mlp_discriminator(norm=cfg.d_norm, rng=rng)          # the MLP GAN's D, read as a critic
         return G, D
+    # --8<-- [end:wgan-gp-task]
 
     def make_objective(self):
         return Wasserstein()
