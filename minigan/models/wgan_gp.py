@@ -61,7 +61,10 @@ class WGANGPStep(GANStep):
 
 @dataclass
 class Config(GANConfig):
-    """The paper's settings (Gulrajani et al. 2017, MNIST): λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5."""
+    """The anchor: the authors' released MNIST script (gan_mnist.py): λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5.
+
+    The paper's Algorithm 1 has Adam(1e-4, (0, 0.9)); β1 = 0.5 is the released script's (docs/wgan_gp.md).
+    """
 
     model: str = setting("wgan_gp", cli=False, kind="structure")
     out: str = setting("runs/wgan_gp", "the run folder", text, kind="run")
@@ -90,7 +93,7 @@ class WGANGP(GANTask):
     name = "wgan_gp"
     Config = Config
     description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
-    #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
+    #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the released script's
     tuned = dict(d_steps=2, lr=2e-4, ema=0.999)
 
     step_class = WGANGPStep
