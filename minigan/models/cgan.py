@@ -9,10 +9,11 @@ The label y enters both networks beside their usual input, as a one-hot vector
 
 The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from ``minigan/networks.py``):
 
-- mlp:   G as models/mlp_gan.py on concat(z, e(y)); D as mlp_gan on concat(flatten(x), e(y)).
-- dcgan: G as models/dcgan.py on concat(z, e(y)); D as dcgan on the image with label *planes* as
-  extra input channels: one-hot, ten constant 28x28 planes (plane k is 1 for label k), or an
-  embedding, one learned 28x28 plane per label.
+- mlp:   G = networks.mlp_generator on concat(z, e(y)); D = networks.mlp_body (the MLP D without
+  its Flatten) on concat(flatten(x), e(y)).
+- dcgan: G = networks.dcgan_generator on concat(z, e(y)); D = networks.dcgan_discriminator on the
+  image with label *planes* as extra input channels: one-hot, ten constant 28x28 planes (plane k
+  is 1 for label k), or an embedding, one learned 28x28 plane per label.
 
 The step is :class:`minigan.gan.GANStep`'s: the prior
 (:class:`minigan.priors.GaussianWithLabel`) draws (z, y), and the step shows D
@@ -65,7 +66,7 @@ def label_dim(label, embedding_dim):
 
 def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidden=(256, 512, 1024),
                  d_hidden=(512, 256, 128), image_shape=(1, 28, 28), dtype=np.float32, rng=None, seed=None):
-    """(G, D) with the fully connected bodies of models/mlp_gan.py, the label concatenated to their inputs."""
+    """(G, D): the MLP GAN's fully connected bodies (minigan/networks.py), the label concatenated to their inputs."""
     k, pixels = label_dim(label, embedding_dim), int(np.prod(image_shape))
     # --8<-- [start:cgan-mlp-networks]
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
@@ -80,7 +81,7 @@ def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidd
 # --8<-- [start:cgan-dcgan-networks]
 def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hidden=0, base=64,
                    dtype=np.float32, rng=None, seed=None):
-    """(G, D) with the convolutional bodies of models/dcgan.py: G takes [z, e(y)], D the image and label planes."""
+    """(G, D): the DCGAN's convolutional bodies (minigan/networks.py); G takes [z, e(y)], D image and label planes."""
     k = label_dim(label, embedding_dim)
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
                    *dcgan_generator(z_dim + k, base, dtype=dtype, rng=rng).layers)

@@ -7,7 +7,7 @@ instead of clipping its weights, pays
 
 whose gradient with respect to D's weights differentiates D's backward pass
 once more (``minigan/penalties.py``, each layer's ``double_backward``). G
-minimises -E[D(G(z))]; D takes ``n_critic`` steps per G step.
+minimises -E[D(G(z))]; D takes ``d_steps`` (the paper's n_critic) steps per G step.
 
 G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh (the MLP GAN's generator).
 D: image -> flatten -> [Dense (-> LayerNorm) -> LeakyReLU] x 3 -> Dense -> critic value.
