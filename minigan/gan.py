@@ -1,7 +1,8 @@
 r"""One GAN training step, from the objective to the update, and the task every GAN model builds on.
 
 Goodfellow et al. (2014) train a discriminator D and a generator G on a game;
-each step moves D k times on its loss, then G once on its own:
+each step moves D k times on its loss (the setting ``d_steps``), then G once on
+its own:
 
     for each of k real batches x:   z ~ prior;  L_D(D(x), D(G(z)))  -> update D
     then, on the last fake batch:   L_G(D(G(z)))                   -> update G
@@ -11,7 +12,10 @@ BCE losses, the Wasserstein critic, ...), what G is fed is the *prior*
 (``priors.py``: noise, noise and a label, ...). :class:`GANStep` is the loop
 above for any of them, one readable line per idea; :class:`GANTask` adds
 what a GAN's run needs (optimizers, weight averaging, sample grids, metrics),
-so a model module only says which networks to build.
+so a model module only says which networks to build (``networks.py`` has the
+shared ones) and, through ``super()``, what more its step takes
+(:meth:`GANTask.step_kwargs`) and what an extra head of D adds
+(:meth:`GANStep.score`, :meth:`GANStep.heads_gradient`). See docs/models.md.
 """
 import copy
 from dataclasses import dataclass
@@ -168,7 +172,7 @@ class GANStep:
 
     # ---- the whole step -------------------------------------------------------------------------
     def step(self, batches):
-        """k D steps (one (images, labels) batch each) then one G step. Returns the stats (0-d arrays)."""
+        """``d_steps`` D steps (one (images, labels) batch each) then one G step. Returns the stats (0-d arrays)."""
         # --8<-- [start:step-loop]
         for real, labels in batches:
             stats, fake, latent = self.d_step(real, labels)
