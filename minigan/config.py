@@ -97,6 +97,7 @@ def flag_name(field):
     return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
 
 
+# --8<-- [start:renamed]
 #: settings renamed so that one thing has one name: {old name: new name}. Checkpoints written with
 #: the old names still load (:func:`migrate`), and the old flags still work with a deprecation line.
 RENAMED = {"k": "d_steps", "g_loss": "objective", "body": "arch", "critic_norm": "d_norm"}
@@ -105,6 +106,7 @@ DEPRECATED_FLAGS = {"--k": "d_steps", "--n-critic": "d_steps", "--g-loss": "obje
                     "--critic-norm": "d_norm"}
 #: values renamed, {setting: {old value: new value}}
 RENAMED_VALUES = {"d_norm": {"batchnorm": "batch", "layernorm": "layer"}}
+# --8<-- [end:renamed]
 
 
 def migrate(values):

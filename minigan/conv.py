@@ -23,9 +23,11 @@ from . import fastpath
 from .backend import get_array_module
 
 
+# --8<-- [start:conv-output-size]
 def conv_output_size(size, kernel_size, stride, padding):
     """Output length of a convolution along one axis: floor((n + 2p - k) / s) + 1."""
     return (size + 2 * padding - kernel_size) // stride + 1
+# --8<-- [end:conv-output-size]
 
 
 def im2col(x, kernel_size, stride=1, padding=0):
@@ -45,6 +47,7 @@ def im2col(x, kernel_size, stride=1, padding=0):
     kh, kw = kernel_size
     n, c, h, w = x.shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    # --8<-- [start:im2col-windows]
     p = padding
     x_pad = xp.zeros((n, h + 2 * p, w + 2 * p, c), dtype=x.dtype)     # channels last, zero border
     x_pad[:, p:p + h, p:p + w, :] = x.transpose(0, 2, 3, 1)
@@ -54,6 +57,7 @@ def im2col(x, kernel_size, stride=1, padding=0):
         x_pad, shape=(n, ho, wo, kh, kw, c), strides=(sn, sh * stride, sw * stride, sh, sw, sc)
     )
     return windows.reshape(n * ho * wo, kh * kw * c), (ho, wo)  # the reshape copies: windows overlap
+    # --8<-- [end:im2col-windows]
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
@@ -73,9 +77,12 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     kh, kw = kernel_size
     n, c, h, w = x_shape
     ho, wo = conv_output_size(h, kh, stride, padding), conv_output_size(w, kw, stride, padding)
+    # --8<-- [start:col2im-plain]
     windows = cols.reshape(n, ho, wo, kh, kw, c)
+    # --8<-- [start:col2im-dispatch]
     if fastpath.active(cols) and fastpath.conv.has_whole_cells(c, kernel_size, stride):  # minigan/fastpath/conv.py
         return fastpath.conv.col2im(windows, stride, padding, (h, w))                # the same sums, in whole cells
+    # --8<-- [end:col2im-dispatch]
     x_pad = xp.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=cols.dtype)
     # One loop over the kernel's kH*kW offsets (16 for a 4x4 kernel), never over pixels:
     # offset (u, v) of every window lands on the strided grid starting at (u, v).
@@ -83,3 +90,4 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
         for v in range(kw):
             x_pad[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += windows[:, :, :, u, v, :]
     return x_pad[:, padding:padding + h, padding:padding + w, :].transpose(0, 3, 1, 2)
+    # --8<-- [end:col2im-plain]

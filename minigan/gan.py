@@ -1,7 +1,8 @@
 r"""One GAN training step, from the objective to the update, and the task every GAN model builds on.
 
 Goodfellow et al. (2014) train a discriminator D and a generator G on a game;
-each step moves D k times on its loss, then G once on its own:
+each step moves D k times on its loss (the setting ``d_steps``), then G once on
+its own:
 
     for each of k real batches x:   z ~ prior;  L_D(D(x), D(G(z)))  -> update D
     then, on the last fake batch:   L_G(D(G(z)))                   -> update G
@@ -11,7 +12,10 @@ BCE losses, the Wasserstein critic, ...), what G is fed is the *prior*
 (``priors.py``: noise, noise and a label, ...). :class:`GANStep` is the loop
 above for any of them, one readable line per idea; :class:`GANTask` adds
 what a GAN's run needs (optimizers, weight averaging, sample grids, metrics),
-so a model module only says which networks to build.
+so a model module only says which networks to build (``networks.py`` has the
+shared ones) and, through ``super()``, what more its step takes
+(:meth:`GANTask.step_kwargs`) and what an extra head of D adds
+(:meth:`GANStep.score`, :meth:`GANStep.heads_gradient`). See docs/models.md.
 """
 import copy
 from dataclasses import dataclass
@@ -63,6 +67,7 @@ class GANStep:
         return dx[0] if isinstance(dx, tuple) else dx
 
     # ---- D's output: its score, and any extra head (InfoGAN's Q) --------------------------
+    # --8<-- [start:score-heads]
     def score(self, out):
         """D's real/fake score out of D's output (InfoGAN's D also returns Q's guesses)."""
         return out
@@ -76,8 +81,10 @@ class GANStep:
         D has one head here: its output is the score.
         """
         return dscore, {}
+    # --8<-- [end:score-heads]
 
     # ---- D ------------------------------------------------------------------------------------
+    # --8<-- [start:d-step]
     def d_step(self, real, labels=None):
         """One update of D on a real batch and a fresh fake batch. Returns (stats, fake, latent)."""
         latent = self.prior.sample(len(real), self.noise_rng, self.backend, real.dtype)
@@ -87,7 +94,9 @@ class GANStep:
         self.opt_D.step()
         self.after_d_step()
         return stats, fake, latent
+    # --8<-- [end:d-step]
 
+    # --8<-- [start:d-gradients]
     def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
         """L_D = l_real(D(x)) + l_fake(D(G(z))) (+ R1); set D's .grad to dL_D/dθ_D. Returns the stats."""
         self.D.zero_grad()
@@ -103,10 +112,14 @@ class GANStep:
             self.D.backward(dout)                               # ... plus the fake half (and any extra head's)
         stats = dict(d_loss=loss_real + loss_fake, **head_stats,
                      **self.objective.stats(self.score(out_real), self.score(out_fake)))
+        # --8<-- [start:d-gradients-r1]
         if self.r1:
             stats["r1"] = self.r1_penalty(real)                 # ... plus R1's gradient, on the real images
+        # --8<-- [end:d-gradients-r1]
         return stats
+    # --8<-- [end:d-gradients]
 
+    # --8<-- [start:r1-penalty]
     def r1_penalty(self, real):
         """R1 (Mescheder et al. 2018): γ/2 E‖∇ₓD(x)‖² on real images, added into D's .grad (``penalties.py``).
 
@@ -118,6 +131,7 @@ class GANStep:
             value, _ = penalize_input_gradient(self.D, real, r1_term, self.r1 * self.r1_every)
             self.last_r1 = value / self.r1_every
         return self.last_r1
+    # --8<-- [end:r1-penalty]
 
     def after_d_step(self):
         """What happens right after D's update (WGAN clips D's weights here)."""
@@ -134,6 +148,7 @@ class GANStep:
         self.opt_G.step()                                       # only G moves
         return stats
 
+    # --8<-- [start:g-gradients]
     def g_gradients(self, fake, condition=None, codes=None):
         """L_G on D(fake); set G's .grad to dL_G/dθ_G, flowing back through D. Returns the stats."""
         out = self.D(self.d_input(fake, condition))             # D after its update
@@ -143,7 +158,9 @@ class GANStep:
         self.G.zero_grad()
         self.G.backward(dfake)                                  # dL/dθ_G = dL/dG(z) dG(z)/dθ_G
         return dict(g_loss=g_loss, **head_stats)
+    # --8<-- [end:g-gradients]
 
+    # --8<-- [start:d-input-gradient]
     def d_input_gradient(self, dout):
         """D's backward for dL/d(input) only: D does not move in G's step, so dL/dθ_D is skipped."""
         self.D.requires_grad_(False)
@@ -151,13 +168,16 @@ class GANStep:
             return self.D.backward(dout)
         finally:
             self.D.requires_grad_(True)
+    # --8<-- [end:d-input-gradient]
 
     # ---- the whole step -------------------------------------------------------------------------
     def step(self, batches):
-        """k D steps (one (images, labels) batch each) then one G step. Returns the stats (0-d arrays)."""
+        """``d_steps`` D steps (one (images, labels) batch each) then one G step. Returns the stats (0-d arrays)."""
+        # --8<-- [start:step-loop]
         for real, labels in batches:
             stats, fake, latent = self.d_step(real, labels)
         stats.update(self.g_step(fake, latent))
+        # --8<-- [end:step-loop]
         return stats
 
 
@@ -171,7 +191,9 @@ positive = number(0, low_open=True)
 class GANConfig(RunConfig):
     """What every GAN's run shares. The defaults are the textbook (PyTorch DCGAN example) settings."""
 
+    # --8<-- [start:gan-config-z-dim]
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
+    # --8<-- [end:gan-config-z-dim]
     d_steps: int = setting(1, "D steps per G step, each on its own real batch (Goodfellow et al.'s k, WGAN's "
                               "n_critic)", integer(1), kind="structure")
     optimizer: str = setting("adam", "optimizer of both nets", one_of("adam", "sgd", "rmsprop"))
@@ -254,10 +276,13 @@ class GANTask(Task):
         self.opt_G = self.make_optimizer(self.G.parameters(), cfg.lr_g or cfg.lr)
         self.opt_D = self.make_optimizer(self.D.parameters(), cfg.lr_d or cfg.lr)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])
+        # --8<-- [start:gan-task-init]
         self.gan = self.step_class(**self.step_kwargs())        # every setting reaches the step here, once
         self.panels = self.make_panels()
+        # --8<-- [end:gan-task-init]
         self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
 
+    # --8<-- [start:step-kwargs]
     def step_kwargs(self):
         """What ``step_class`` is built with: the networks, optimizers, prior, objective and the settings it uses.
 
@@ -268,13 +293,16 @@ class GANTask(Task):
         return dict(G=self.G, D=self.D, opt_G=self.opt_G, opt_D=self.opt_D, prior=self.prior,
                     objective=self.objective, noise_rng=self.noise_rng, backend=cfg.backend, r1=cfg.r1,
                     r1_every=cfg.r1_every)
+    # --8<-- [end:step-kwargs]
 
+    # --8<-- [start:make-panels]
     def make_panels(self):
         """The curves' panels beyond the losses: the objective's, R1's, and what a model adds via ``super()``."""
         panels = dict(self.objective.panels)
         if self.cfg.r1:
             panels["R1 penalty"] = (("r1",), None)
         return panels
+    # --8<-- [end:make-panels]
 
     # ---- what a model says ---------------------------------------------------------------------
     def networks(self, rng):
@@ -365,12 +393,14 @@ class GANTask(Task):
         return stats
 
     # ---- sampling ---------------------------------------------------------------------------------
+    # --8<-- [start:averaged-generator]
     def averaged_generator(self):
         """The weight-averaged G, its batchnorm statistics measured on 10 seeded batches of 256 draws."""
         if self.ema.stale:
             rng = np.random.default_rng([self.cfg.seed, 5])
             self.ema.recalibrate(self.prior.sample(256, rng, self.cfg.backend) for _ in range(10))
         return self.ema.shadow
+    # --8<-- [end:averaged-generator]
 
     def sample(self, latent):
         """G(latent) in eval mode (batchnorm uses its running statistics); the averaged G if ``cfg.ema``."""

@@ -48,6 +48,7 @@ class Gaussian:
         """The fixed input of the sample grids, and how many images per row: 64 draws, 8 per row."""
         return self.sample(64, rng, backend, dtype), 8
 
+    # --8<-- [start:prior-condition-codes]
     def condition(self, latent):
         """What D is given beside the image (None: only the image)."""
         return None
@@ -55,6 +56,7 @@ class Gaussian:
     def codes(self, latent):
         """What G was fed that D's extra heads must read back off the image (None: D has no such head)."""
         return None
+    # --8<-- [end:prior-condition-codes]
 
 
 class InfoGANPrior:
@@ -128,6 +130,7 @@ class InfoGANPrior:
         """The run's sample grid: the sweep of the first continuous code (rows = c)."""
         return self.sweep(0, rng, backend, dtype)
 
+    # --8<-- [start:infoganprior-condition-codes]
     def condition(self, latent):
         """What D is given beside the image: nothing, InfoGAN's D sees the image alone."""
         return None
@@ -135,6 +138,7 @@ class InfoGANPrior:
     def codes(self, latent):
         """The codes (c, u) of G's input, which the step's information loss asks D's Q head to read back."""
         return latent[1], latent[2]
+    # --8<-- [end:infoganprior-condition-codes]
 class GaussianWithLabel:
     """z ~ N(0, I) of size ``z_dim`` and a class label y, uniform over 0..K-1: G's input is (z, y).
 

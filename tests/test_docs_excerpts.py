@@ -17,13 +17,11 @@ Every other ```python block on a page must say what it is, in an HTML comment on
 
     <!-- example -->            a few lines a reader types (or a signature): compiled here
     <!-- example: run -->       the same, short and self-contained: also run here
-    <!-- copy of minigan/gan.py -->
-                                a hand copy of a file whose owner is rebuilding it; every line must
-                                still occur in that file, and it becomes an include once the work lands
 
-A block with none of these is a hand copy that will drift: the tests below say which page, which
-block, and how to turn it into an include. The last test builds the site (`mkdocs build --strict`,
-about 3 s) and checks that every included section shows on its page as the source has it, and no
+A block with neither is a hand copy that will drift: the tests below say which page, which block,
+and how to turn it into an include. No page is skipped and there is no escape for a hand copy: the
+old `<!-- copy of FILE -->` note is refused, and so is an "example" whose every line is minigan's
+own. The last test builds the site (`mkdocs build --strict`, about 3 s) and checks that every included section shows on its page as the source has it, and no
 marker comment does.
 """
 import pathlib
@@ -34,21 +32,11 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-# Pages whose code blocks are being rewritten by another piece of work (the fast paths moving out of
-# batchnorm.py and conv.py into minigan/fastpath); they are converted once that lands.
-NOT_YET = {
-    "docs/layers/batchnorm.md": "batchnorm's fast path is moving to minigan/fastpath",
-    "docs/layers/conv2d.md": "col2im's fast path is moving to minigan/fastpath",
-    "docs/performance.md": "the fast-path page follows the same move",
-}
-# Files being rebuilt right now: a page may hold a marked hand copy of these until the work lands.
-BEING_REBUILT = ("minigan/gan.py", "minigan/config.py", "minigan/cli.py", "minigan/models/",
-                 "minigan/layers/batchnorm.py", "minigan/conv.py", "minigan/fastpath")
-
 FENCE = re.compile(r"^(```+)\s*([\w+-]*)\s*$")
 INCLUDE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^":]+)(?::([a-z][-_0-9a-z]*))?"\s*$')
 MARKER = re.compile(r"#\s*-{1,}8<-{1,}\s+\[\s*(start|end)\s*:\s*([a-z][-_0-9a-z]*)\s*\]")
-NOTE = re.compile(r"^<!--\s*(example(?::\s*run)?|copy of\s+(\S+))\s*-->$")
+NOTE = re.compile(r"^<!--\s*(example(?::\s*run)?)\s*-->$")
+COPY_NOTE = re.compile(r"^<!--\s*copy of\b")
 
 
 def rel(path):
@@ -81,8 +69,7 @@ def code_blocks():
 BLOCKS = code_blocks()
 INCLUDES = [(page, line, m.group(1), m.group(2))
             for page, line, _, body, _ in BLOCKS for m in map(INCLUDE.match, body) if m]
-PYTHON = [b for b in BLOCKS if b[2] == "python" and not any(INCLUDE.match(l) for l in b[3])
-          and b[0] not in NOT_YET]
+PYTHON = [b for b in BLOCKS if b[2] == "python" and not any(INCLUDE.match(l) for l in b[3])]
 
 
 def sections(path):
@@ -106,6 +93,15 @@ def sections(path):
 
 def source_files():
     return sorted(p for p in (ROOT / "minigan").rglob("*.py"))
+
+
+def test_no_page_holds_a_marked_hand_copy():
+    """The '<!-- copy of FILE -->' escape is gone: every excerpt of minigan on a page is an include."""
+    copies = [f"{rel(page)}:{n + 1}" for page in sorted(DOCS.rglob("*.md"))
+              for n, line in enumerate(page.read_text(encoding="utf-8").splitlines()) if COPY_NOTE.match(line.strip())]
+    assert not copies, (f"hand copies marked '<!-- copy of ... -->' at {copies}: mark the lines in the source "
+                        "with '# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' and include them with "
+                        "'--8<-- \"FILE:NAME\"' instead.")
 
 
 def test_the_pages_include_code():
@@ -149,28 +145,18 @@ def meaningful(body):
 def test_python_block_is_an_include_or_an_example(page, line, lang, body, note):
     where = f"{page}, the ```python block at line {line} (first line: {meaningful(body)[0]!r})"
     m = NOTE.match(note or "")
-    if m and m.group(2):                                    # <!-- copy of minigan/... -->
-        path = m.group(2)
-        assert path.startswith(BEING_REBUILT), (
-            f"{where} is marked as a copy of {path}, which nobody is rebuilding: make it an include "
-            f"(mark the lines in {path} with '# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' and put "
-            f"'--8<-- \"{path}:NAME\"' in the block).")
-        have = source_lines().get(path) if not path.endswith("/") else set().union(
-            *(v for k, v in source_lines().items() if k.startswith(path)))
-        assert have is not None, f"{where} is marked as a copy of {path}, which does not exist any more."
-        stale = [l for l in meaningful(body) if l not in have]
-        assert not stale, (
-            f"{where} is a hand copy of {path} that no longer matches it: {stale} are not in {path}. "
-            f"Update the copy, or better, replace it with an include of a marked section.")
-        return
+    owners = sorted(path for path, lines in source_lines().items()
+                    if all(l in lines for l in meaningful(body)))
     if m:                                                   # <!-- example --> or <!-- example: run -->
+        assert not (owners and len(meaningful(body)) > 1), (
+            f"{where} is marked as an example, but every line of it is in {owners}: it is a hand copy. "
+            f"Include the real lines instead ('# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' around them "
+            f"in {owners[0]}, and '--8<-- \"{owners[0]}:NAME\"' in the block).")
         code = "\n".join(body)
         compile(code, f"{page}:{line}", "exec")
         if m.group(1).endswith("run"):
             exec(compile(code, f"{page}:{line}", "exec"), {"__name__": "docs_example"})
         return
-    owners = sorted(path for path, lines in source_lines().items()
-                    if all(l in lines for l in meaningful(body)))
     hint = (f"every line of it is in {owners}: it is a hand copy. Mark the lines in the source with "
             f"'# --8<-- [start:NAME]' / '# --8<-- [end:NAME]' and replace the block's body with "
             f"'--8<-- \"{owners[0]}:NAME\"'" if owners else

@@ -39,6 +39,7 @@ def forward(layer, x):
     return y
 
 
+# --8<-- [start:fastpath-batchnorm-backward]
 def backward(layer, dy):
     """``layer.backward(dy)`` after a fast :func:`forward`: adds into the parameters' .grad, returns dL/dx."""
     x, mu, inv_std = layer.x, layer.mu, layer.inv_std
@@ -62,6 +63,7 @@ def backward(layer, dy):
     dxv += xv * _coef(xv, k1)
     dxv += _coef(xv, k0)
     return dx
+# --8<-- [end:fastpath-batchnorm-backward]
 
 
 # How the fast path sees an array's channels: as (rows, C) when the channels are last in memory

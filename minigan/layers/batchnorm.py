@@ -43,6 +43,7 @@ class _BatchNorm(Layer):
         self.running_mean = to_device(np.zeros(num_features, dtype=dtype))
         self.running_var = to_device(np.ones(num_features, dtype=dtype))
 
+    # --8<-- [start:batchnorm-forward]
     def forward(self, x):
         self.fast = fastpath.active(x)                # NumPy: the same numbers, faster (minigan/fastpath/batchnorm.py)
         if self.fast:
@@ -64,24 +65,35 @@ class _BatchNorm(Layer):
         self.inv_std = (1 / xp.sqrt(var + x.dtype.type(self.eps))).reshape(shape)
         self.x_hat = xc * self.inv_std
         return gamma * self.x_hat + beta
+    # --8<-- [end:batchnorm-forward]
 
+    # --8<-- [start:batchnorm-backward-dispatch]
     def backward(self, dy):
         if self.fast:                                 # forward took the fast path, so backward does too
             return fastpath.batchnorm.backward(self, dy)
+    # --8<-- [end:batchnorm-backward-dispatch]
         shape = self.param_shape(self.num_features)
         gamma = self.weight.data.reshape(shape)
+        # --8<-- [start:batchnorm-backward-params]
         if self.requires_grad:
             self.weight.grad += (dy * self.x_hat).sum(axis=self.axes)   # dL/dgamma = sum dy * x_hat
             self.bias.grad += dy.sum(axis=self.axes)                    # dL/dbeta  = sum dy
+        # --8<-- [end:batchnorm-backward-params]
+        # --8<-- [start:batchnorm-backward-dx-hat]
         dx_hat = dy * gamma                                         # dL/dx_hat = dy * gamma
+        # --8<-- [end:batchnorm-backward-dx-hat]
+        # --8<-- [start:batchnorm-backward-eval]
         if not self.training:                                       # mu, var are constants in eval
             return dx_hat * self.inv_std                            # dL/dx = dL/dx_hat / sqrt(var + eps)
+        # --8<-- [end:batchnorm-backward-eval]
         # Training: mu and var depend on every x in the batch. With m numbers per channel,
         # dL/dx = inv_std / m * (m dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))
+        # --8<-- [start:batchnorm-backward-train]
         m = dy.size // self.num_features
         sum_dx_hat = dx_hat.sum(axis=self.axes).reshape(shape)                     # through mu
         sum_dx_hat_x_hat = (dx_hat * self.x_hat).sum(axis=self.axes).reshape(shape)  # through var
         return (self.inv_std / m) * (m * dx_hat - sum_dx_hat - self.x_hat * sum_dx_hat_x_hat)
+        # --8<-- [end:batchnorm-backward-train]
 
     def __repr__(self):
         return f"{type(self).__name__}({self.num_features}, eps={self.eps}, momentum={self.momentum})"

@@ -66,7 +66,7 @@ class Concat(Layer):
     def backward(self, dy):
         # --8<-- [start:concat-backward]
         cuts = np.cumsum(self.sizes[:-1]).tolist()            # where one input ends and the next begins
-        return tuple(get_array_module(dy).split(dy, cuts, axis=self.axis))  # each input: its own slice      # each input gets back its own slice
+        return tuple(get_array_module(dy).split(dy, cuts, axis=self.axis))  # each input gets back its own slice
         # --8<-- [end:concat-backward]
 
     def __repr__(self):

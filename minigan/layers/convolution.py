@@ -25,6 +25,7 @@ def _check_conv_args(name, in_channels, out_channels, kernel_size, stride, paddi
     require_int(name, "padding", padding, 0)
 
 
+# --8<-- [start:kernel-matrix]
 def kernel_matrix(weight):
     """(A, B, kH, kW) kernels -> (A, kH*kW*B) matrix, columns in im2col's (u, v, c) order."""
     a = weight.shape[0]
@@ -35,6 +36,7 @@ def kernel_tensor(matrix, shape):
     """The inverse of :func:`kernel_matrix`: (A, kH*kW*B) -> (A, B, kH, kW)."""
     a, b, kh, kw = shape
     return matrix.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
+# --8<-- [end:kernel-matrix]
 
 
 class Conv2d(Layer):
@@ -56,8 +58,10 @@ class Conv2d(Layer):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = _pair(kernel_size), int(stride), int(padding)
         kh, kw = self.kernel_size
+        # --8<-- [start:conv2d-init]
         fan_in = in_channels * kh * kw
         self.weight = Parameter(init.default_uniform((out_channels, in_channels, kh, kw), fan_in, dtype=dtype, r=rng))
+        # --8<-- [end:conv2d-init]
         self.bias = Parameter(init.default_uniform((out_channels,), fan_in, dtype=dtype, r=rng)) if bias else None
 
     def check_input(self, x):
@@ -68,6 +72,7 @@ class Conv2d(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) with "
                              f"H + 2*padding >= {kh} and W + 2*padding >= {kw}, got {tuple(x.shape)}")
 
+    # --8<-- [start:conv2d-forward]
     def forward(self, x):
         n = x.shape[0]
         self.x_shape = x.shape
@@ -78,21 +83,32 @@ class Conv2d(Layer):
         if self.bias is not None:
             y += self.bias.data
         return y.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)            # (N, C_out, Ho, Wo)
+    # --8<-- [end:conv2d-forward]
 
     def backward(self, dy):
+        # --8<-- [start:conv2d-dy-mat]
         dy_mat = dy.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)                 # (N*Ho*Wo, C_out)
         self.dy_mat = dy_mat                                                  # double_backward's dP/dWm needs it
+        # --8<-- [end:conv2d-dy-mat]
+        # --8<-- [start:conv2d-weight-grad]
         w_mat = kernel_matrix(self.weight.data)
         if self.requires_grad:
             # dL/dWm = dL/dy^T cols, computed as (cols^T dL/dy)^T: the order OpenBLAS runs faster
             self.weight.grad += kernel_tensor((self.cols.T @ dy_mat).T, self.weight.shape)
+        # --8<-- [end:conv2d-weight-grad]
+            # --8<-- [start:conv2d-bias-grad]
             if self.bias is not None:
                 self.bias.grad += dy_mat.sum(axis=0)                               # dL/db = sum over N, Ho, Wo
+            # --8<-- [end:conv2d-bias-grad]
         if not self.input_grad:                                                # nobody reads dL/dx (no_input_grad)
             return None
         # --8<-- [start:conv2d-input-grad]
+        # --8<-- [start:conv2d-dcols]
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
+        # --8<-- [end:conv2d-dcols]
+        # --8<-- [start:conv2d-col2im]
         return col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)  # dL/dx: windows added back
+        # --8<-- [end:conv2d-col2im]
         # --8<-- [end:conv2d-input-grad]
 
     def double_backward(self, ddx):

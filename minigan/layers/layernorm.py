@@ -10,12 +10,15 @@ Unlike batchnorm, no sample's output depends on another sample, and training
 and evaluation compute the same thing. That is what a critic with a gradient
 penalty needs (WGAN-GP): each sample's input gradient must be its own.
 
-Backward and double backward are derived in docs/layers/layernorm.md. With m
-normalised entries per sample, s = 1/sqrt(var + eps) and
+Backward and double backward are derived in docs/layers/layernorm.md, whose
+symbols (docs/notation.md) the comments below use. With m normalised entries
+per sample, ρ = 1/sqrt(var + eps) (``inv_std``; the local ``s`` of
+double_backward) and
 
     Pi(v) = v - mean(v) - x_hat * mean(v * x_hat)     (symmetric; a projector when eps = 0)
 
-the backward is dx = s Pi(gamma dy).
+the backward is dx = ρ Pi(gamma dy); ``a`` holds dL/dx_hat = gamma dy and ``c``
+holds ω = mean(dL/dx_hat * x_hat), the path through the variance.
 """
 import math
 
@@ -83,7 +86,7 @@ class LayerNorm(Layer):
         mu = self._mean(x)
         xc = x - mu
         var = self._mean(xc * xc)                                   # biased: divides by m
-        self.inv_std = 1 / xp.sqrt(var + x.dtype.type(self.eps))    # s = 1 / sqrt(var + eps), (N, 1, ...)
+        self.inv_std = 1 / xp.sqrt(var + x.dtype.type(self.eps))    # ρ = 1 / sqrt(var + eps), (N, 1, ...)
         self.x_hat = xc * self.inv_std
         if not self.elementwise_affine:
             return self.x_hat
@@ -98,32 +101,32 @@ class LayerNorm(Layer):
                 axes = self._batch_axes(dy)
                 self.weight.grad += (dy * self.x_hat).sum(axis=axes)   # dL/dgamma = sum_n dy * x_hat
                 self.bias.grad += dy.sum(axis=axes)                    # dL/dbeta  = sum_n dy
-            self.a = dy * self.weight.data                          # a = dL/dx_hat = gamma * dy
+            self.a = dy * self.weight.data                          # dL/dx_hat = gamma * dy
         else:
             self.a = dy
-        self.c = self._mean(self.a * self.x_hat)                    # c = mean(a * x_hat), the path through var
-        self.dx = self.inv_std * (self.a - self._mean(self.a) - self.x_hat * self.c)  # dL/dx = s Pi(a)
+        self.c = self._mean(self.a * self.x_hat)                    # ω = mean(dL/dx_hat * x_hat), through var
+        self.dx = self.inv_std * (self.a - self._mean(self.a) - self.x_hat * self.c)  # dL/dx = ρ Pi(dL/dx_hat)
         return self.dx
     # --8<-- [end:layernorm-backward]
 
     def double_backward(self, ddx):
-        """Differentiate backward's dx = s Pi(gamma dy) once more, given ddx = dP/d(dx).
+        """Differentiate backward's dx = ρ Pi(gamma dy) once more, given ddx = dP/d(dx).
 
         Derived in docs/layers/layernorm.md: Pi is symmetric, so dP/d(dy) =
-        gamma s Pi(ddx); gamma's term is dy s Pi(ddx) summed over the batch
-        (beta does not enter backward); and s and x_hat depend on x, which
-        gives the second-order term for x.
+        gamma ρ Pi(ddx); gamma's term is dy ρ Pi(ddx) summed over the batch
+        (beta does not enter backward); and ρ and x_hat depend on x, which
+        gives the second-order term for x. ``s`` below is ρ, ``self.c`` is ω.
         """
         # --8<-- [start:layernorm-double-backward]
         s, x_hat = self.inv_std, self.x_hat
         pi_ddx = self.project(ddx)                                  # Pi(ddx)
         gamma = self.weight.data if self.elementwise_affine else 1
         if self.elementwise_affine and self.requires_grad:
-            self.weight.grad += (self.dy * s * pi_ddx).sum(axis=self._batch_axes(ddx))  # dP/dgamma = sum_n dy s Pi(ddx)
-        ddy = gamma * s * pi_ddx                                    # dP/d(dy) = gamma s Pi(ddx)
-        dx_extra = (- s * self._mean(ddx * self.dx) * x_hat         # dP/dx through s:           -(s/m) <ddx, dx> x_hat
-                    - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in c:        -(s/m) <ddx, x_hat> dx
-                    - s * s * self.c * pi_ddx)                      # through the x_hat times c: -s^2 c Pi(ddx)
+            self.weight.grad += (self.dy * s * pi_ddx).sum(axis=self._batch_axes(ddx))  # dP/dgamma = sum_n dy ρ Pi(ddx)
+        ddy = gamma * s * pi_ddx                                    # dP/d(dy) = gamma ρ Pi(ddx)
+        dx_extra = (- s * self._mean(ddx * self.dx) * x_hat         # dP/dx through ρ:           -(ρ/m) <ddx, dx> x_hat
+                    - s * self._mean(ddx * x_hat) * self.dx         # through x_hat in ω:        -(ρ/m) <ddx, x_hat> dx
+                    - s * s * self.c * pi_ddx)                      # through the x_hat times ω: -ρ^2 ω Pi(ddx)
         return ddy, dx_extra
         # --8<-- [end:layernorm-double-backward]
 

@@ -7,10 +7,15 @@ for the top singular pair (u, v). One power iteration per training step keeps
 
     v <- W^T u / |W^T u|,    u <- W v / |W v|,    σ = u^T W v.
 
-The layer is then 1-Lipschitz in its weight's direction: a discriminator made
-of such layers (and of 1-Lipschitz activations like LeakyReLU) cannot change
-its output faster than its input changes, which keeps its gradients useful
-for G.
+A normalised Dense layer is then 1-Lipschitz: its output cannot change faster
+than its input. A normalised Conv2d is not quite: σ is the largest singular
+value of the kernel's (C_out, C_in kH kW) matrix, and the convolution, which
+applies that matrix to overlapping windows, has an operator norm of up to
+about sqrt(ceil(kH/s) ceil(kW/s)) σ (3 for a 3x3 kernel at stride 1, 2 for a
+4x4 at stride 2; docs/layers/spectral_norm.md). So a discriminator of such
+layers and 1-Lipschitz activations (LeakyReLU) has a bounded Lipschitz
+constant, which keeps its gradients useful for G, but with convolutions it is
+not 1-Lipschitz. That is the paper's normalisation, and PyTorch's.
 
 Backward, with u and v held fixed (as in the paper: they are a by-product
 of the previous steps, not a function of W to differentiate through): with

@@ -9,10 +9,11 @@ The label y enters both networks beside their usual input, as a one-hot vector
 
 The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from ``minigan/networks.py``):
 
-- mlp:   G as models/mlp_gan.py on concat(z, e(y)); D as mlp_gan on concat(flatten(x), e(y)).
-- dcgan: G as models/dcgan.py on concat(z, e(y)); D as dcgan on the image with label *planes* as
-  extra input channels: one-hot, ten constant 28x28 planes (plane k is 1 for label k), or an
-  embedding, one learned 28x28 plane per label.
+- mlp:   G = networks.mlp_generator on concat(z, e(y)); D = networks.mlp_body (the MLP D without
+  its Flatten) on concat(flatten(x), e(y)).
+- dcgan: G = networks.dcgan_generator on concat(z, e(y)); D = networks.dcgan_discriminator on the
+  image with label *planes* as extra input channels: one-hot, ten constant 28x28 planes (plane k
+  is 1 for label k), or an embedding, one learned 28x28 plane per label.
 
 The step is :class:`minigan.gan.GANStep`'s: the prior
 (:class:`minigan.priors.GaussianWithLabel`) draws (z, y), and the step shows D
@@ -45,6 +46,7 @@ def label_vector(label, dim, dtype=np.float32, rng=None):
     return Embedding(NUM_CLASSES, dim, dtype=dtype, rng=rng)
 
 
+# --8<-- [start:cgan-label-planes]
 def label_planes(label, size=28, dtype=np.float32, rng=None):
     """y (N,) -> label planes (N, C, size, size) to stack beside an image.
 
@@ -55,6 +57,7 @@ def label_planes(label, size=28, dtype=np.float32, rng=None):
     if label == "onehot":
         return Sequential(OneHot(NUM_CLASSES, dtype=dtype), Reshape(NUM_CLASSES, 1, 1), Upsample2d(size))
     return Sequential(Embedding(NUM_CLASSES, size * size, dtype=dtype, rng=rng), Reshape(1, size, size))
+# --8<-- [end:cgan-label-planes]
 
 
 def label_dim(label, embedding_dim):
@@ -63,19 +66,22 @@ def label_dim(label, embedding_dim):
 
 def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidden=(256, 512, 1024),
                  d_hidden=(512, 256, 128), image_shape=(1, 28, 28), dtype=np.float32, rng=None, seed=None):
-    """(G, D) with the fully connected bodies of models/mlp_gan.py, the label concatenated to their inputs."""
+    """(G, D): the MLP GAN's fully connected bodies (minigan/networks.py), the label concatenated to their inputs."""
     k, pixels = label_dim(label, embedding_dim), int(np.prod(image_shape))
+    # --8<-- [start:cgan-mlp-networks]
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
                    *mlp_generator(z_dim + k, g_hidden, pixels, image_shape, dtype=dtype, rng=rng).layers)
     body = mlp_body(pixels + k, d_hidden, dropout=dropout, dtype=dtype, rng=rng, seed=seed)
     D = Sequential(Parallel(Flatten(), label_vector(label, k, dtype, rng)), Concat(),         # (x, y) -> [x, e(y)]
                    *body)
+    # --8<-- [end:cgan-mlp-networks]
     return G, D
 
 
+# --8<-- [start:cgan-dcgan-networks]
 def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hidden=0, base=64,
                    dtype=np.float32, rng=None, seed=None):
-    """(G, D) with the convolutional bodies of models/dcgan.py: G takes [z, e(y)], D the image and label planes."""
+    """(G, D): the DCGAN's convolutional bodies (minigan/networks.py); G takes [z, e(y)], D image and label planes."""
     k = label_dim(label, embedding_dim)
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
                    *dcgan_generator(z_dim + k, base, dtype=dtype, rng=rng).layers)
@@ -85,6 +91,7 @@ def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hi
                                seed=seed)
     D = Sequential(Parallel(Identity(), planes), Concat(axis=1), *body.layers)             # (x, y) -> [x | P(y)]
     return G, D
+# --8<-- [end:cgan-dcgan-networks]
 
 
 class CGANStep(GANStep):
@@ -100,6 +107,7 @@ class CGANStep(GANStep):
         super().__init__(*args, **kwargs)
         self.mismatch = mismatch
 
+    # --8<-- [start:cgan-mismatch]
     def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
         stats = super().d_gradients(real, fake, real_condition, fake_condition, codes)
         if self.mismatch:
@@ -111,6 +119,7 @@ class CGANStep(GANStep):
                 self.D.backward(dout * out.dtype.type(self.mismatch))           # adds mismatch * dl/dθ_D
             stats["d_loss"] = stats["d_loss"] + self.mismatch * loss
             stats["d_mismatch"] = sigmoid(out).mean()
+    # --8<-- [end:cgan-mismatch]
         return stats
 
 
@@ -130,6 +139,7 @@ class Config(BCEGANConfig):
     d_hidden: int = setting(0, "--arch dcgan: width of a hidden Dense layer before D's logit (0: none)",
                             integer(0), kind="structure")
 
+    # --8<-- [start:cgan-check]
     def check(self):
         if changed(self, "embedding_dim") and self.label != "embedding":
             return (f"--embedding-dim {self.embedding_dim}: applies with --label embedding (the label is "
@@ -138,6 +148,7 @@ class Config(BCEGANConfig):
             return (f"--d-hidden {self.d_hidden}: applies with --arch dcgan (the MLP D's widths are fixed); drop it "
                     "or set --arch dcgan")
         return super().check()
+    # --8<-- [end:cgan-check]
 
 
 @register
@@ -159,6 +170,7 @@ class CGAN(GANTask):
         """The tuned settings of the networks asked for with ``--arch`` (the MLP's by default)."""
         return dict(cls.ARCH_TUNED.get(given.get("arch", cls.Config.arch), {}))   # an unknown arch: refused next
 
+    # --8<-- [start:cgan-step-kwargs]
     def step_kwargs(self):
         return dict(super().step_kwargs(), mismatch=self.cfg.mismatch)
 
@@ -167,6 +179,7 @@ class CGAN(GANTask):
         if self.cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
             panels["D(x, wrong y)"] = (("d_mismatch",), 0.0)
         return panels
+    # --8<-- [end:cgan-step-kwargs]
 
     def networks(self, rng):
         cfg = self.cfg

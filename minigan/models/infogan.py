@@ -50,7 +50,9 @@ def generator(z_dim=62, categories=CATEGORIES, continuous=CONTINUOUS, hidden=102
     """(z, c, u) -> [z, onehot(c), u] -> Dense(h) -> BN -> ReLU -> Dense(2b*7*7) -> BN -> ReLU -> 2 x ConvT -> tanh."""
     c2, c1 = 2 * base, base
     g = Sequential(
+        # --8<-- [start:infogan-g-input]
         Parallel(Identity(), OneHot(categories, dtype=dtype), Identity()), Concat(),   # G's input as one vector
+        # --8<-- [end:infogan-g-input]
         Dense(z_dim + categories + continuous, hidden, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype),
         ReLU(),
         Dense(hidden, c2 * 7 * 7, dtype=dtype, rng=rng), BatchNorm1d(c2 * 7 * 7, dtype=dtype), ReLU(),
@@ -75,7 +77,9 @@ def discriminator(categories=CATEGORIES, continuous=CONTINUOUS, hidden=1024, q_h
         Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope),
         Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype), LeakyReLU(slope),
         Flatten(), Dense(c2 * 7 * 7, hidden, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype), LeakyReLU(slope),
+        # --8<-- [start:infogan-fork]
         Fork(Dense(hidden, 1, dtype=dtype, rng=rng), q_head),                        # -> (D's logit, Q's output)
+        # --8<-- [end:infogan-fork]
     )
     return init.dcgan_init(d, rng)
 
@@ -103,11 +107,13 @@ class InfoLoss:
         c, u = codes
         xp = get_array_module(q)
         k = self.categories
+        # --8<-- [start:infoloss-split]
         logits, mean = q[:, :k], q[:, k:]                                       # Q's guess of c, of u
         ce, dlogits = self.cross_entropy(logits, c)                             # E[-log Q(c | x)]
         nll, dmean = self.gaussian_nll(mean, u)                                 # E[-log Q(u | x)]
         loss = self.lambda_cat * ce + self.lambda_cont * nll
         dq = xp.concatenate([self.lambda_cat * dlogits, self.lambda_cont * dmean], axis=1)  # dL_I/dq, by columns
+        # --8<-- [end:infoloss-split]
         stats = dict(mi_cat=math.log(k) - ce,                                   # the bound on I(c; x), <= log K
                      nll_cont=nll,
                      q_acc=(logits.argmax(axis=1) == c).mean())                 # Q reads c right this often
@@ -129,6 +135,7 @@ class InfoGANStep(GANStep):
         super().__init__(*args, **kwargs)
         self.info = info if info is not None else InfoLoss()
 
+    # --8<-- [start:infogan-heads]
     def score(self, out):
         return out[0]                                              # D's output is (logit, Q's guesses)
 
@@ -140,6 +147,7 @@ class InfoGANStep(GANStep):
         if side == "d":
             return (dscore, dq), dict(q_loss=info)                 # D's body and both heads: the Fork adds them
         return (dscore, dq), dict(g_info_loss=info, **info_stats)
+    # --8<-- [end:infogan-heads]
 
 
 # ---- settings and the task ---------------------------------------------------------------------
@@ -177,6 +185,7 @@ class InfoGAN(GANTask):
     tuned = dict(lambda_cat=2.0, ema=0.999)
     pictures_written = tuple(f"sweep_u{j + 1}" for j in range(CONTINUOUS)) + ("categories",)
 
+    # --8<-- [start:infogan-step-kwargs]
     def step_kwargs(self):
         return dict(super().step_kwargs(), info=InfoLoss(lambda_cat=self.cfg.lambda_cat,
                                                          lambda_cont=self.cfg.lambda_cont))
@@ -185,6 +194,7 @@ class InfoGAN(GANTask):
         return dict(super().make_panels(), **{
             "I(c; x) bound (nats), Q's accuracy": (("mi_cat", "q_acc"), math.log(CATEGORIES)),
             "Gaussian NLL of u (nats)": (("nll_cont",), None)})
+    # --8<-- [end:infogan-step-kwargs]
 
     def networks(self, rng):
         cfg = self.cfg

@@ -13,6 +13,7 @@ from ..networks import mlp_discriminator, mlp_generator
 from . import register
 
 
+# --8<-- [start:mlp-gan-model]
 @dataclass
 class Config(BCEGANConfig):
     model: str = setting("mlp", cli=False, kind="structure")
@@ -35,3 +36,4 @@ class MLPGAN(GANTask):
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
         D = mlp_discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
         return G, D
+# --8<-- [end:mlp-gan-model]

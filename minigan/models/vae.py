@@ -34,10 +34,12 @@ TEST_IMAGES = 10000   # the MNIST test set the negative ELBO is measured on
 IMAGE_SHAPE = (1, 28, 28)
 
 
+# --8<-- [start:vae-encoder]
 def encoder(in_dim=784, hidden=400, z_dim=20, dtype=np.float32, rng=None):
     """x -> Dense -> ReLU -> (μ, log σ²), two Dense heads on one body."""
     return Sequential(Dense(in_dim, hidden, dtype=dtype, rng=rng), ReLU(),
                       Fork(Dense(hidden, z_dim, dtype=dtype, rng=rng), Dense(hidden, z_dim, dtype=dtype, rng=rng)))
+# --8<-- [end:vae-encoder]
 
 
 def decoder(z_dim=20, hidden=400, out_dim=784, dtype=np.float32, rng=None):
@@ -53,6 +55,7 @@ def negative_elbo(encoder, decoder, reparameterize, x, eps, backward=True):
     gradient of the loss (zeroed first). Returns the 0-d arrays
     ``loss`` (the negative ELBO), ``reconstruction`` and ``kl``, nats per image.
     """
+    # --8<-- [start:vae-negative-elbo]
     mu, log_var = encoder(x)                                   # q(z | x) = N(μ, diag σ²)
     z = reparameterize((mu, log_var, eps))                     # z = μ + σ ε
     logits = decoder(z)                                        # p(x | z): Bernoulli with these logits
@@ -65,6 +68,7 @@ def negative_elbo(encoder, decoder, reparameterize, x, eps, backward=True):
         dmu, dlog_var, _ = reparameterize.backward(dz)         # through z = μ + σ ε
         encoder.backward((dmu + dmu_kl, dlog_var + dlog_var_kl))  # both terms reach μ and log σ²
     return dict(loss=reconstruction + kl, reconstruction=reconstruction, kl=kl)
+    # --8<-- [end:vae-negative-elbo]
 
 
 def to_unit(images):
@@ -132,6 +136,7 @@ class VAE(Task):
         """ε ~ N(0, I), (n, z_dim), drawn on the CPU and moved: one seed, the same ε on both backends."""
         return to_device(rng.standard_normal((n, self.cfg.z_dim)).astype(dtype), self.cfg.backend)
 
+    # --8<-- [start:vae-step]
     def step(self, batches):
         (images, _), = batches
         x = to_unit(images)                                    # Bernoulli targets in [0, 1]
@@ -139,6 +144,7 @@ class VAE(Task):
         stats = negative_elbo(self.encoder, self.decoder, self.reparameterize, x, eps)
         self.opt.step()
         return stats
+    # --8<-- [end:vae-step]
 
     # ---- pictures ---------------------------------------------------------------------------------
     def sample(self, latent):

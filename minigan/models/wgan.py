@@ -29,8 +29,10 @@ class WGANStep(GANStep):
         super().__init__(*args, **kwargs)
         self.clip = clip
 
+    # --8<-- [start:wgan-after-d-step]
     def after_d_step(self):
         clip_weights(self.D.parameters(), self.clip)           # Algorithm 1, line 7: w <- clip(w, -c, c)
+    # --8<-- [end:wgan-after-d-step]
 
 
 @dataclass
@@ -65,8 +67,10 @@ class WGAN(GANTask):
     #: the settings found for a 16-epoch run (docs/wgan.md); ``--anchor`` goes back to the paper's
     tuned = dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999)
 
+    # --8<-- [start:wgan-step-kwargs]
     def step_kwargs(self):
         return dict(super().step_kwargs(), clip=self.cfg.clip)
+    # --8<-- [end:wgan-step-kwargs]
 
     def networks(self, rng):
         cfg = self.cfg

@@ -7,7 +7,7 @@ instead of clipping its weights, pays
 
 whose gradient with respect to D's weights differentiates D's backward pass
 once more (``minigan/penalties.py``, each layer's ``double_backward``). G
-minimises -E[D(G(z))]; D takes ``n_critic`` steps per G step.
+minimises -E[D(G(z))]; D takes ``d_steps`` (the paper's n_critic) steps per G step.
 
 G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh (the MLP GAN's generator).
 D: image -> flatten -> [Dense (-> LayerNorm) -> LeakyReLU] x 3 -> Dense -> critic value.
@@ -41,6 +41,7 @@ class WGANGPStep(GANStep):
         self.gp_weight = check_weight("WGANGPStep", gp_weight)
         self.penalty_rng = penalty_rng if penalty_rng is not None else np.random.default_rng(0)
 
+    # --8<-- [start:wgan-gp-d-gradients]
     def interpolate(self, real, fake):
         """x̂ = ε x + (1 - ε) G(z), one ε ~ U[0, 1] per sample."""
         shape = (len(real),) + (1,) * (real.ndim - 1)
@@ -55,11 +56,15 @@ class WGANGPStep(GANStep):
         gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.gp_weight)  # .grad += dGP/dθ
         stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
         return stats
+    # --8<-- [end:wgan-gp-d-gradients]
 
 
 @dataclass
 class Config(GANConfig):
-    """The paper's settings (Gulrajani et al. 2017, MNIST): λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5."""
+    """The anchor: the authors' released MNIST script (gan_mnist.py): λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5.
+
+    The paper's Algorithm 1 has Adam(1e-4, (0, 0.9)); β1 = 0.5 is the released script's (docs/wgan_gp.md).
+    """
 
     model: str = setting("wgan_gp", cli=False, kind="structure")
     out: str = setting("runs/wgan_gp", "the run folder", text, kind="run")
@@ -88,7 +93,7 @@ class WGANGP(GANTask):
     name = "wgan_gp"
     Config = Config
     description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
-    #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the paper's
+    #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the released script's
     tuned = dict(d_steps=2, lr=2e-4, ema=0.999)
 
     step_class = WGANGPStep
@@ -97,6 +102,7 @@ class WGANGP(GANTask):
         self.penalty_rng = np.random.default_rng([cfg.seed, 6])      # ε of x̂; saved in checkpoints
         super().__init__(cfg)
 
+    # --8<-- [start:wgan-gp-task]
     def step_kwargs(self):
         return dict(super().step_kwargs(), gp_weight=self.cfg.gp_weight, penalty_rng=self.penalty_rng)
 
@@ -110,6 +116,7 @@ class WGANGP(GANTask):
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
         D = mlp_discriminator(norm=cfg.d_norm, rng=rng)          # the MLP GAN's D, read as a critic
         return G, D
+    # --8<-- [end:wgan-gp-task]
 
     def make_objective(self):
         return Wasserstein()
