@@ -21,8 +21,8 @@ Every other ```python block on a page must say what it is, in an HTML comment on
 A block with neither is a hand copy that will drift: the tests below say which page, which block,
 and how to turn it into an include. No page is skipped and there is no escape for a hand copy: the
 old `<!-- copy of FILE -->` note is refused, and so is an "example" whose every line is minigan's
-own. The last test builds the site (`mkdocs build --strict`, about 3 s) and checks that every included section shows on its page as the source has it, and no
-marker comment does.
+own. The last test builds the site (`mkdocs build --strict`, about 3 s) and checks that every
+included section shows on its page as the source has it, and no marker comment does.
 """
 import pathlib
 import re
