@@ -127,3 +127,17 @@ def test_generate_refuses_a_digit_for_an_unconditional_model(scored_run, tmp_pat
     done = script("generate.py", scored_run, "--digit", "3", "--out", tmp_path / "x.png")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--digit applies to a model fed a digit" in done.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_fingerprint_repeats_itself_and_refuses_an_unknown_setup(capsys):
+    """scripts/fingerprint.py: the same commit gives the same line twice (so a changed line means changed numbers)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("fingerprint", os.path.join(ROOT, "scripts", "fingerprint.py"))
+    fingerprint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fingerprint)
+    assert fingerprint.main(["vae", "vae"]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == second and json.loads(first)["key"] == "vae"
+    assert fingerprint.main(["nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: unknown setup 'nope'")
