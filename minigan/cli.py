@@ -163,8 +163,9 @@ def settings_table(name, cfg, args):
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         source = "given" if f.name in given else "tuned" if tuned.get(f.name, ...) == value else "default"
-        owner = next(c for c in type(cfg).__mro__ if f.name in vars(c).get("__annotations__", {}))  # the last to
-        flag = flag_name(f) if f.metadata.get("cli", True) else ""                                  # declare it
+        # the class that declares the setting last (a model's Config may redeclare a shared one's default)
+        owner = next(c for c in type(cfg).__mro__ if f.name in vars(c).get("__annotations__", {}))
+        flag = flag_name(f) if f.metadata.get("cli", True) else ""
         rows.append((f.name, repr(value), source, flag, f"{owner.__module__.replace('minigan.', '')}.{owner.__name__}"))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
     lines = [f"{task.name}: the settings this command runs with"]

@@ -19,9 +19,10 @@ runs before any work starts (for the command line and for Python alike:
 """
 import dataclasses
 import math
-import numbers
 import os
 from dataclasses import dataclass
+
+from .nn import is_int, is_real, plain_number
 
 KINDS = ("structure", "training", "run")
 
@@ -44,7 +45,7 @@ def integer(minimum, none_ok=False):
     def check(v):
         if v is None and none_ok:
             return None
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:   # NumPy's ints too
+        if not is_int(v) or v < minimum:                  # NumPy's integers too, never a bool
             return f"must be an integer >= {minimum}" + (" (or unset)" if none_ok else "")
     return check
 
@@ -58,7 +59,7 @@ def number(low=None, high=None, low_open=False, high_open=False, none_ok=False):
     def check(v):
         if v is None and none_ok:
             return None
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        if not is_real(v) or not math.isfinite(v):
             return text + (" (or unset)" if none_ok else "")
         if low is not None and (v < low or (low_open and v == low)):
             return text
@@ -128,10 +129,8 @@ def validate(cfg):
     """Check every setting of ``cfg``; raise :class:`ConfigError` at the first bad one. Returns ``cfg``."""
     for f in dataclasses.fields(cfg):
         check = f.metadata.get("check")
-        value = getattr(cfg, f.name)
-        if hasattr(value, "item") and not isinstance(value, (str, bool)) and getattr(value, "ndim", None) == 0:
-            value = value.item()                        # a NumPy scalar: the Python number (so it can be saved)
-            setattr(cfg, f.name, value)
+        value = plain_number(getattr(cfg, f.name))      # a NumPy scalar: the Python number, so it can be saved
+        setattr(cfg, f.name, value)
         problem = check(value) if check else None
         if problem:
             raise ConfigError(f"{flag_name(f)} {value!r}: {problem}")

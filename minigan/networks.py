@@ -98,8 +98,9 @@ def dcgan_generator(z_dim=100, base=64, upsample="convtranspose", hidden=0, dtyp
 
 
 #: D's normalisation after its second convolution: batchnorm (the DCGAN paper's), LayerNorm over each
-#: sample's (2b, 7, 7) features (no mixing of samples: gradient penalties can go through it), or none.
-D_NORMS = ("batch", "layer", "none")
+#: sample's (2b, 7, 7) features (no mixing of samples: gradient penalties can go through it), or none:
+#: the names of :data:`NORMS`, for the 2-D layers.
+D_NORMS = tuple(NORMS)
 
 
 def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, in_channels=1,

@@ -108,8 +108,11 @@ def bases():
     return out
 
 
+BASES = bases()
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("base_id, name, base", bases(), ids=[b[0] for b in bases()])
+@pytest.mark.parametrize("base_id, name, base", BASES, ids=[b[0] for b in BASES])
 def test_every_setting_reaches_the_step_or_is_refused(base_id, name, base):
     task_cls = models.get(name)
     base = dict(base, batch_size=BATCH, seed=0, out="unused", evaluate=False)

@@ -14,7 +14,6 @@ with pytorch/examples' VAE settings: 784-400-20, Adam lr 1e-3, batch 128,
 [-1, 1]; the VAE maps them to x = (image + 1) / 2 in [0, 1], for the encoder's
 input and the reconstruction's targets alike. See docs/vae.md.
 """
-import numbers
 import statistics
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ from ..backend import to_device, to_numpy
 from ..config import RunConfig, integer, number, setting, text
 from ..layers import Dense, Fork, ReLU, Reparameterize, sigmoid
 from ..losses import BernoulliNLL, GaussianKL
-from ..nn import Sequential
+from ..nn import Sequential, is_int
 from ..optim import Adam
 from ..priors import Gaussian
 from ..task import Task
@@ -77,7 +76,7 @@ def to_unit(images):
 
 
 def _test_count(v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 1 <= v <= TEST_IMAGES:
+    if not is_int(v) or not 1 <= v <= TEST_IMAGES:
         return f"must be an integer in [1, {TEST_IMAGES}] (the MNIST test images the negative ELBO is measured on)"
 
 
