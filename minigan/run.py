@@ -21,6 +21,7 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
 import time
 
 import numpy as np
@@ -82,6 +83,26 @@ def read_meta(path):
 
 def _fmt(value):
     return "unset" if value is None else repr(value)
+
+
+def source_version():
+    """Which minigan code runs: ``git describe --always --dirty`` of the checkout it runs from, else its version.
+
+    "-dirty" means tracked files differ from that commit: a number measured so
+    cannot be reproduced from the commit alone.
+    """
+    from . import __version__
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.exists(os.path.join(root, ".git")):
+        try:
+            out = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty", "--abbrev=7"],
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode == 0 and out.stdout.strip():
+                return "commit " + out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return f"minigan {__version__}"
 
 
 class Run:
@@ -287,13 +308,13 @@ class Run:
             self.load_checkpoint()
         self._prepare_folder()
         if self.resume:
-            note = f"resumed at step {self.step}"
+            note = f"resumed at step {self.step} ({source_version()})"
             if self.changes:
                 note += " with changed settings: " + self._describe(self.changes)
                 print("minigan: " + note)
             self._history(note)
         else:
-            self._history(f"started {cfg.model} (seed {cfg.seed}, backend {cfg.backend})")
+            self._history(f"started {cfg.model} (seed {cfg.seed}, backend {cfg.backend}, {source_version()})")
         self.log = StepLog(os.path.join(self.out, "log.csv"), self.step)
         old_handler = None
         try:
