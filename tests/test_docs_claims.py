@@ -11,12 +11,21 @@ from minigan.layers import MinibatchStd, SpectralNorm
 
 
 def test_infogan_lambdas_are_the_ones_the_page_gives():
-    """docs/infogan.md: Config (the paper's code) 1 / 1; the example's tuned settings 2 / 1."""
+    """docs/infogan.md's table of λs: the Config's defaults (the paper's code) and the example's tuned ones."""
+    from pathlib import Path
+
     from minigan.models.infogan import InfoGAN
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "infogan.md").read_text().splitlines()
+
+    def row(start):
+        cells = next(line for line in page if line.startswith(start)).strip("| ").split(" | ")
+        return float(cells[-2]), float(cells[-1])
+
     cfg = InfoGAN.Config()
-    assert (cfg.lambda_cat, cfg.lambda_cont) == (1.0, 1.0)
-    tuned = {**{"lambda_cat": cfg.lambda_cat, "lambda_cont": cfg.lambda_cont}, **InfoGAN.tuned}
-    assert (tuned["lambda_cat"], tuned["lambda_cont"]) == (2.0, 1.0)
+    assert row("| `InfoGAN.Config`") == (cfg.lambda_cat, cfg.lambda_cont)
+    tuned = {"lambda_cat": cfg.lambda_cat, "lambda_cont": cfg.lambda_cont, **InfoGAN.tuned}
+    assert row("| `InfoGAN.tuned`") == (tuned["lambda_cat"], tuned["lambda_cont"])
 
 
 @pytest.mark.parametrize("make, shape", [(lambda r: Dense(6, 5, rng=r), (4, 6)),

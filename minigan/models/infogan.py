@@ -182,7 +182,7 @@ class InfoGAN(GANTask):
     step_class = InfoGANStep
     #: the Config's defaults are the paper's code's (Adam, lr_D 2e-4, lr_G 1e-3, λ = 1); these are what 5 CPU epochs
     #: need (docs/infogan.md); ``--anchor`` goes back to the Config's defaults
-    tuned = dict(lambda_cat=2.0, ema=0.999)
+    tuned = dict(lambda_cat=2.0, lambda_cont=3.0, ema=0.999)
     pictures_written = tuple(f"sweep_u{j + 1}" for j in range(CONTINUOUS)) + ("categories",)
 
     # --8<-- [start:infogan-step-kwargs]
