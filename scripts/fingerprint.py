@@ -8,6 +8,17 @@ Each line is one setup (a model and some flags): a SHA-256 of every weight of ev
 module after three steps on 256 MNIST images (batch 32), their sums, and the last row of
 the log. A refactor that claims not to change any result must leave every line as it was;
 ``python scripts/fingerprint.py "cgan --arch dcgan"`` runs one setup.
+
+    python scripts/fingerprint.py --check scripts/fingerprint.jsonl              # bit for bit
+    python scripts/fingerprint.py --check scripts/fingerprint.jsonl --rtol 1e-3  # the sums and log, to 1e-3
+
+``--check`` compares with lines written before and names the models whose
+numbers moved. scripts/fingerprint.jsonl is recorded at the commit README's
+results table names: while its check passes bit for bit, README's rows still
+hold on this machine (another CPU's BLAS may round differently: then
+``--rtol`` says whether only the rounding differs). When it fails, the rows of
+the models it names are to be re-measured (``scripts/results.py``) or marked
+stale, and the file recorded again (docs/results.md).
 """
 import hashlib
 import json
@@ -55,7 +66,57 @@ def fingerprint(name, flags):
     return dict(key=" ".join([name] + flags), sha=digest.hexdigest()[:16], sums=sums, log_last=",".join(last))
 
 
+def differs(old, new, rtol):
+    """'' when ``new`` matches the recorded ``old`` (bit for bit, or to ``rtol`` in its sums and log), else why not."""
+    if rtol is None:
+        return "" if old["sha"] == new["sha"] else f"weights' SHA-256 {new['sha']} (recorded {old['sha']})"
+    close = lambda a, b: abs(a - b) <= rtol * max(abs(a), abs(b)) + 1e-9  # noqa: E731
+    for name in sorted(set(old["sums"]) | set(new["sums"])):
+        a, b = old["sums"].get(name), new["sums"].get(name)
+        if a is None or b is None or not close(a, b):
+            return f"sum of {name}'s weights {b} (recorded {a})"
+    a, b = old["log_last"].split(","), new["log_last"].split(",")
+    if len(a) != len(b) or not all(close(float(x), float(y)) for x, y in zip(a, b)):
+        return f"the log's last row {new['log_last']} (recorded {old['log_last']})"
+    return ""
+
+
+def check(path, rtol):
+    """Every setup against the lines recorded in ``path``; exit status 1 when a model's numbers moved."""
+    try:
+        with open(path) as f:
+            recorded = {line["key"]: line for line in map(json.loads, filter(str.strip, f))}
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {path}: cannot read the recorded fingerprints ({exc})", file=sys.stderr)
+        return 2
+    moved = []
+    for name, flags in SETUPS:
+        key = " ".join([name] + flags)
+        if key not in recorded:
+            print(f"{key}: not recorded in {path}")
+            moved.append(name)
+            continue
+        why = differs(recorded[key], fingerprint(name, flags), rtol)
+        print(f"{key}: {'same' if not why else 'differs: ' + why}", flush=True)
+        if why:
+            moved.append(name)
+    if moved:
+        names = ", ".join(sorted(set(moved)))
+        print(f"the numbers of {names} moved: re-measure their README rows (python scripts/results.py MODEL --seed S) "
+              f"or mark them stale, and record {path} again (docs/results.md)")
+        return 1
+    print(f"every setup matches {path}" + (" bit for bit" if rtol is None else f" to {rtol:g}"))
+    return 0
+
+
 def main(argv):
+    if "--check" in argv:
+        i = argv.index("--check")
+        rtol = None
+        if "--rtol" in argv:
+            j = argv.index("--rtol")
+            rtol = float(argv[j + 1])
+        return check(argv[i + 1], rtol)
     known = {" ".join([n] + f): (n, f) for n, f in SETUPS}
     unknown = [k for k in argv if k not in known]
     if unknown:
