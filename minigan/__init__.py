@@ -11,7 +11,7 @@ from .init import seed
 from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
                      Fork, Identity, InstanceNorm2d, LayerNorm, LeakyReLU, OneHot, Parallel, PixelShuffle, PReLU,
                      ReflectionPad2d, ReLU, Reparameterize, Reshape, Residual, Sigmoid, Tanh, Upsample2d)
-from .losses import BCE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
+from .losses import BCE, L1, MSE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
 from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
 from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
 from .penalties import gradient_penalty, r1_penalty
