@@ -41,6 +41,7 @@ class InstanceNorm2d(Layer):
         if not eps > 0:
             raise ValueError(f"InstanceNorm2d: eps must be > 0, got {eps!r}")
         self.eps, self.affine = eps, bool(affine)
+        self.init_kind = "norm" if self.affine else None        # nothing for dcgan_init to set without gamma
         if self.affine:
             self.weight = Parameter(to_device(np.ones(num_features, dtype=dtype)))    # gamma
             self.bias = Parameter(to_device(np.zeros(num_features, dtype=dtype)))     # beta
