@@ -9,9 +9,9 @@ from .backend import (BackendError, DeviceMismatchError, cupy_available, get_arr
 from .gradcheck import check_double_backward, check_layer, numerical_gradient, rel_error
 from .init import seed
 from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                     Fork, Identity, LayerNorm, LeakyReLU, OneHot, Parallel, ReLU, Reparameterize, Reshape, Sigmoid,
-                     Tanh, Upsample2d)
-from .losses import BCE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
+                     Fork, Identity, InstanceNorm2d, LayerNorm, LeakyReLU, OneHot, Parallel, PixelShuffle, PReLU,
+                     ReflectionPad2d, ReLU, Reparameterize, Reshape, Residual, Sigmoid, Tanh, Upsample2d)
+from .losses import BCE, L1, MSE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
 from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
 from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
 from .penalties import gradient_penalty, r1_penalty

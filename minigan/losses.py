@@ -175,3 +175,43 @@ class GaussianNLL:
         grad = diff / mean.dtype.type(var * n)                                  # dL/dmu = (mu - c) / (sigma^2 N)
         # --8<-- [end:gaussiannll-call]
         return loss, grad
+
+
+class L1:
+    """Mean absolute error between images x and targets t, averaged over all entries.
+
+        l(x, t) = |x - t|
+        dl/dx   = sign(x - t)          (0 where x = t: the subgradient PyTorch's L1Loss takes)
+
+    pix2pix's λ L1 term and CycleGAN's cycle and identity losses: the median of
+    what could be drawn, so it keeps the target's layout without the blur of a mean.
+    """
+
+    def __call__(self, values, targets):
+        _check_pair("L1", "values", values, targets)
+        # --8<-- [start:l1-call]
+        xp = get_array_module(values)
+        diff = values - targets
+        loss = xp.abs(diff).mean()
+        grad = xp.sign(diff) / diff.dtype.type(diff.size)   # dL/dx = sign(x - t) / n for the mean
+        return loss, grad
+        # --8<-- [end:l1-call]
+
+
+class MSE:
+    """Mean squared error between x and targets t, averaged over all entries.
+
+        l(x, t) = (x - t)^2
+        dl/dx   = 2 (x - t)
+
+    SRResNet's pixel loss, the perceptual loss on features, and the least-squares GAN's terms.
+    """
+
+    def __call__(self, values, targets):
+        _check_pair("MSE", "values", values, targets)
+        # --8<-- [start:mse-call]
+        diff = values - targets
+        loss = (diff * diff).mean()
+        grad = 2 * diff / diff.dtype.type(diff.size)        # dL/dx = 2 (x - t) / n for the mean
+        return loss, grad
+        # --8<-- [end:mse-call]

@@ -153,6 +153,40 @@ class Hinge(Objective):
         return dict(d_real=out_real.mean(), d_fake=out_fake.mean(), d_acc=acc)
 
 
+class LeastSquares(Objective):
+    r"""The least-squares GAN (Mao et al. 2017), CycleGAN's objective: D regresses real to 1, fake to 0.
+
+    D minimises :math:`\tfrac12 E[(D(x) - 1)^2] + \tfrac12 E[D(G(z))^2]` and G
+    minimises :math:`\tfrac12 E[(D(G(z)) - 1)^2]`, on D's raw outputs (no
+    sigmoid). A fake that D scores far on the real side of the boundary still
+    costs G, so G keeps moving its samples towards the data instead of
+    stopping once D is fooled. The mean is over every output entry, so a
+    PatchGAN's (N, 1, h, w) map is averaged over its patches.
+    """
+
+    panels = {"D output (raw)": (("d_real", "d_fake"), 0.5)}
+
+    # --8<-- [start:leastsquares-losses]
+    @staticmethod
+    def _half_squared(out, target):
+        diff = out - out.dtype.type(target)
+        n = out.dtype.type(out.size)
+        return (diff * diff).sum() / (2 * n), diff / n           # d/dout (1/2n) sum (D - target)^2 = (D - target)/n
+
+    def d_real(self, out):
+        return self._half_squared(out, 1.0)                      # 1/2 E[(D(x) - 1)^2]
+
+    def d_fake(self, out):
+        return self._half_squared(out, 0.0)                      # 1/2 E[D(G(z))^2]
+
+    def g(self, out):
+        return self._half_squared(out, 1.0)                      # 1/2 E[(D(G(z)) - 1)^2]
+    # --8<-- [end:leastsquares-losses]
+
+    def stats(self, out_real, out_fake):
+        return dict(d_real=out_real.mean(), d_fake=out_fake.mean())
+
+
 #: The objectives a ``--g-loss`` flag may name.
 BCE_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax}
 #: The objectives of the original GAN's family a ``--g-loss`` flag may name (BCE for D, or the hinge).

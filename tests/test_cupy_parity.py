@@ -25,8 +25,9 @@ if not minigan.cupy_available():
 import cupy  # noqa: E402  (only reached with CuPy and a GPU)
 
 from minigan import (BCEWithLogits, Adam, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d,  # noqa: E402
-                     Dense, DeviceMismatchError, Flatten, LayerNorm, LeakyReLU, ReLU, Sequential, Sigmoid, Tanh,
-                     Upsample2d, gradient_penalty, r1_penalty, to_device, to_numpy)
+                     Dense, DeviceMismatchError, Flatten, InstanceNorm2d, LayerNorm, LeakyReLU, PixelShuffle, PReLU,
+                     ReflectionPad2d, ReLU, Residual, Sequential, Sigmoid, Tanh, Upsample2d, gradient_penalty,
+                     r1_penalty, to_device, to_numpy)
 from minigan.layers import MinibatchStd, SpectralNorm  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -99,6 +100,13 @@ LAYERS = [
     ("minibatch-std", lambda: MinibatchStd(2), (4, 3, 4, 4), "train"),
     ("spectral-norm-dense", lambda: SpectralNorm(Dense(6, 5)), (4, 6), "train"),
     ("spectral-norm-conv2d", lambda: SpectralNorm(Conv2d(3, 4, 3, padding=1)), (2, 3, 6, 6), "train"),
+    ("instancenorm", lambda: InstanceNorm2d(3), (2, 3, 4, 4), "train"),
+    ("instancenorm-affine", lambda: InstanceNorm2d(3, affine=True), (2, 3, 4, 4), "eval"),
+    ("prelu-per-channel", lambda: PReLU(3), (2, 3, 4, 4), "train"),
+    ("pixel-shuffle", lambda: PixelShuffle(2), (2, 8, 3, 3), "train"),
+    ("reflection-pad", lambda: ReflectionPad2d(2), (2, 3, 4, 5), "train"),
+    ("residual-block", lambda: Residual(Sequential(ReflectionPad2d(1), Conv2d(3, 3, 3, bias=False),
+                                                   InstanceNorm2d(3, affine=True), PReLU(3))), (2, 3, 5, 5), "train"),
 ]
 
 

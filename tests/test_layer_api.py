@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from minigan import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, DeviceMismatchError, Dropout,
-                     Embedding, Flatten, Fork, Identity, LeakyReLU, OneHot, Parallel, ReLU, Reshape, Sequential,
-                     ShapeError, Sigmoid, Tanh, Upsample2d)
+                     Embedding, Flatten, Fork, Identity, InstanceNorm2d, LeakyReLU, OneHot, Parallel, PixelShuffle,
+                     PReLU, ReflectionPad2d, ReLU, Reshape, Residual, Sequential, ShapeError, Sigmoid, Tanh,
+                     Upsample2d)
 from minigan.nn import Layer
 
 # (layer factory, a good input)
@@ -30,6 +31,11 @@ LAYERS = {
     "Upsample2d": (lambda: Upsample2d(2), (2, 1, 2, 2)),
     "Identity": (lambda: Identity(), (2, 4)),
     "Sequential": (lambda: Sequential(Dense(4, 3), LeakyReLU(0.2)), (2, 4)),
+    "InstanceNorm2d": (lambda: InstanceNorm2d(2, affine=True), (2, 2, 3, 3)),
+    "PReLU": (lambda: PReLU(2), (2, 2, 3)),
+    "PixelShuffle": (lambda: PixelShuffle(2), (2, 4, 2, 2)),
+    "ReflectionPad2d": (lambda: ReflectionPad2d(1), (2, 1, 3, 3)),
+    "Residual": (lambda: Residual(Conv2d(2, 2, 3, padding=1)), (2, 2, 3, 3)),
 }
 
 

@@ -126,3 +126,33 @@ def test_bce_with_logits_equals_bce_of_sigmoid(rng):
     l2, g2 = BCE(eps=1e-12)(s, t)
     np.testing.assert_allclose(float(l1), float(l2), rtol=1e-10)
     np.testing.assert_allclose(g1, g2 * s * (1 - s), rtol=1e-8)
+
+
+# ---------------------------------------------------------------- L1 and MSE (pix2pix, CycleGAN, SRGAN)
+
+@pytest.mark.parametrize("name", ["L1", "MSE"])
+def test_l1_and_mse_values_and_gradients(rng, name):
+    from minigan import L1, MSE
+
+    loss = {"L1": L1(), "MSE": MSE()}[name]
+    x, t = rng.standard_normal((3, 1, 4, 4)), rng.standard_normal((3, 1, 4, 4))
+    value, grad = loss(x, t)
+    expected = np.mean(np.abs(x - t)) if name == "L1" else np.mean((x - t) ** 2)
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert rel_error(grad, numerical_gradient(lambda: loss(x, t)[0], x)) < 1e-7   # |x - t| > 0 everywhere here
+
+
+def test_l1_takes_zero_where_the_image_equals_its_target():
+    from minigan import L1
+
+    x = np.float32([[0.5, -1.0]])
+    value, grad = L1()(x, x.copy())
+    assert value == 0 and not grad.any()
+
+
+@pytest.mark.parametrize("name", ["L1", "MSE"])
+def test_l1_and_mse_refuse_targets_of_another_shape(name):
+    from minigan import L1, MSE
+
+    with pytest.raises(ValueError, match=rf"{name}: values \(2, 3\) and targets \(3, 2\) must have the same shape"):
+        {"L1": L1(), "MSE": MSE()}[name](np.zeros((2, 3)), np.zeros((3, 2)))

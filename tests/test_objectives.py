@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.objectives import BCE_OBJECTIVES, Hinge, Minimax, NonSaturating, Wasserstein
+from minigan.objectives import BCE_OBJECTIVES, Hinge, LeastSquares, Minimax, NonSaturating, Wasserstein
 
 TERMS = ("d_real", "d_fake", "g")
 
@@ -19,8 +19,9 @@ def out(rng):
     return out
 
 
-@pytest.mark.parametrize("objective", [NonSaturating(), NonSaturating(0.1), Minimax(0.2), Wasserstein(), Hinge()],
-                         ids=["nonsaturating", "nonsaturating-ls", "minimax-ls", "wasserstein", "hinge"])
+@pytest.mark.parametrize("objective", [NonSaturating(), NonSaturating(0.1), Minimax(0.2), Wasserstein(), Hinge(),
+                                       LeastSquares()],
+                         ids=["nonsaturating", "nonsaturating-ls", "minimax-ls", "wasserstein", "hinge", "lsgan"])
 @pytest.mark.parametrize("term", TERMS)
 def test_each_terms_gradient_matches_finite_differences(objective, term, out):
     loss, grad = getattr(objective, term)(out)
@@ -80,3 +81,15 @@ def test_the_hinge_terms_are_the_formulas(out, rng):
     beyond = np.array([[2.0], [1.5]])
     assert h.d_real(beyond)[0] == 0 and not h.d_real(beyond)[1].any()
     assert h.d_fake(-beyond)[0] == 0 and not h.d_fake(-beyond)[1].any()
+
+
+def test_the_least_squares_terms_are_the_formulas_and_average_over_a_patch_map(rng):
+    """LSGAN: 1/2 E[(D(x) - 1)^2], 1/2 E[D(G(z))^2], 1/2 E[(D(G(z)) - 1)^2], over every entry of a PatchGAN map."""
+    ls = LeastSquares()
+    patches = rng.standard_normal((3, 1, 4, 4))
+    assert ls.d_real(patches)[0] == pytest.approx(0.5 * np.mean((patches - 1) ** 2), rel=1e-12)
+    assert ls.d_fake(patches)[0] == pytest.approx(0.5 * np.mean(patches ** 2), rel=1e-12)
+    assert ls.g(patches)[0] == pytest.approx(0.5 * np.mean((patches - 1) ** 2), rel=1e-12)
+    numeric = numerical_gradient(lambda: ls.d_fake(patches)[0], patches)
+    assert rel_error(ls.d_fake(patches)[1], numeric) < 1e-7
+    assert ls.d_real(np.ones((2, 1)))[0] == 0 and ls.d_fake(np.zeros((2, 1)))[0] == 0   # D's targets cost nothing

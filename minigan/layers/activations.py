@@ -4,8 +4,10 @@ Each double backward differentiates that once more, given ddx = dP/d(dx):
 dP/d(dy) = ddx * f'(x), and the second-order term dP/dx = ddx * dy * f''(x),
 zero (None) for the piecewise-linear ReLU and LeakyReLU (docs/wgan_gp.md).
 """
-from ..backend import get_array_module
-from ..nn import Layer, is_real, plain_number
+import numpy as np
+
+from ..backend import get_array_module, to_device
+from ..nn import Layer, Parameter, ShapeError, is_real, plain_number, require_int
 
 
 class LeakyReLU(Layer):
@@ -42,6 +44,48 @@ class LeakyReLU(Layer):
 
     def __repr__(self):
         return f"LeakyReLU(negative_slope={self.negative_slope})"
+
+
+class PReLU(Layer):
+    """f(x) = x for x > 0, a x otherwise, with the slope a learned (He et al. 2015; SRGAN's generator).
+
+    ``num_parameters=1``: one slope for every entry; ``num_parameters=C``: one
+    per channel (axis 1), as PyTorch's ``nn.PReLU(C)``. ``init``: a's start, 0.25.
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, dtype=np.float32):
+        self.num_parameters = require_int("PReLU", "num_parameters", num_parameters, 1)
+        if not is_real(init):
+            raise ValueError(f"PReLU: init must be a number, got {init!r}")
+        self.weight = Parameter(to_device(np.full(self.num_parameters, init, dtype=dtype)))   # the slopes a
+
+    def check_input(self, x):
+        super().check_input(x)
+        if self.num_parameters > 1 and (x.ndim < 2 or x.shape[1] != self.num_parameters):
+            raise ShapeError(f"{self!r}: expected input of shape (N, {self.num_parameters}, ...), one slope per "
+                             f"channel, got {tuple(x.shape)}")
+
+    def _a(self, x):
+        """The slopes shaped to broadcast against x: one for all, or one per channel (axis 1)."""
+        a = self.weight.data
+        return a.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.num_parameters > 1 else a.reshape(())
+
+    # --8<-- [start:prelu-forward]
+    def forward(self, x):
+        self.x = x
+        self.mask = x > 0                                         # which side of the kink
+        return get_array_module(x).where(self.mask, x, self._a(x) * x)   # x if x > 0 else a x
+
+    def backward(self, dy):
+        if self.requires_grad:
+            negative = dy * self.x * ~self.mask                    # dL/da per entry = dy * x where x <= 0
+            axes = tuple(i for i in range(dy.ndim) if not (self.num_parameters > 1 and i == 1))
+            self.weight.grad += negative.sum(axis=axes).reshape(self.num_parameters)   # dL/da = sum dy x [x <= 0]
+        return get_array_module(dy).where(self.mask, dy, self._a(dy) * dy)   # dL/dx = dy f'(x): 1 if x > 0, else a
+    # --8<-- [end:prelu-forward]
+
+    def __repr__(self):
+        return f"PReLU(num_parameters={self.num_parameters})"
 
 
 class ReLU(Layer):

@@ -1,4 +1,4 @@
-"""Layers that join or split what flows through a network: Identity, Concat, Parallel, Fork.
+"""Layers that join or split what flows through a network: Identity, Concat, Parallel, Fork, Residual.
 
 A model with two inputs (a conditional G takes noise and a label) or two
 outputs (InfoGAN's D has a real/fake head and a Q head) stays one
@@ -7,6 +7,8 @@ of arrays, and these layers make and take the tuples.
 
     G(z, y) = Sequential(Parallel(Identity(), Embedding(10, 10)), Concat(), Dense(...), ...)
     D(x)    = Sequential(body..., Fork(Dense(h, 1), q_head))          -> (logit, q)
+    U-Net   = Sequential(Fork(Identity(), Sequential(down, inner, up)), Concat())   (a skip by concatenation)
+    ResNet  = Residual(Sequential(ReflectionPad2d(1), Conv2d(c, c, 3), ...))        (y = x + F(x))
 
 Backward mirrors forward: a layer that took a tuple returns a tuple of input
 gradients, and a layer that returned a tuple takes a tuple of gradients, with
@@ -135,3 +137,37 @@ class Fork(Layer):
 
     def __repr__(self):
         return "Fork(" + ", ".join(repr(h) for h in self.heads) + ")"
+
+
+class Residual(Layer):
+    """y = x + F(x) (He et al. 2016): ``body`` F learns what to add to its input.
+
+    Backward: dL/dx = dL/dy + J_F^T dL/dy, the skip's identity plus the body's
+    own backward. F must keep x's shape (SRGAN's and CycleGAN's residual blocks).
+    """
+
+    def __init__(self, body):
+        if not isinstance(body, Layer):
+            raise TypeError(f"Residual: body must be a minigan Layer, got {type(body).__name__}")
+        self.body = body
+
+    def children(self):
+        return [("body", self.body)]
+
+    def check_input(self, x):
+        pass  # the body checks its own input
+
+    # --8<-- [start:residual-forward]
+    def forward(self, x):
+        fx = self.body(x)
+        if fx.shape != x.shape:
+            raise ShapeError(f"{self!r}: the body must keep its input's shape {tuple(x.shape)}, it returned "
+                             f"{tuple(fx.shape)}")
+        return x + fx                                          # y = x + F(x)
+
+    def backward(self, dy):
+        return dy + self.body.backward(dy)                     # dL/dx = dL/dy (the skip) + J_F^T dL/dy (the body)
+    # --8<-- [end:residual-forward]
+
+    def __repr__(self):
+        return f"Residual({self.body!r})"
