@@ -96,7 +96,11 @@ def check(path, rtol):
             print(f"{key}: not recorded in {path}")
             moved.append(name)
             continue
-        why = differs(recorded[key], fingerprint(name, flags), rtol)
+        try:
+            why = differs(recorded[key], fingerprint(name, flags), rtol)
+        except (ConfigError, DataError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"{key}: {'same' if not why else 'differs: ' + why}", flush=True)
         if why:
             moved.append(name)
