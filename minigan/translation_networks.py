@@ -78,9 +78,13 @@ def patchgan_discriminator(in_channels=2, base=32, norm="batch", dtype=np.float3
 
 def residual_block(channels, norm="instance", dtype=np.float32, rng=None):
     """CycleGAN's block: x + [pad, conv3, norm, ReLU, pad, conv3, norm](x); no conv bias (the norm removes it)."""
+    if norm not in ("instance", "batch"):
+        raise ValueError(f"norm must be 'instance' or 'batch', got {norm!r}")
+
     def norm_layer():
-        return InstanceNorm2d(channels, affine=True, dtype=dtype) if norm == "instance" else \
-            BatchNorm2d(channels, dtype=dtype)
+        if norm == "instance":
+            return InstanceNorm2d(channels, affine=True, dtype=dtype)
+        return BatchNorm2d(channels, dtype=dtype)
     return Residual(Sequential(
         ReflectionPad2d(1), Conv2d(channels, channels, 3, bias=False, dtype=dtype, rng=rng), norm_layer(), ReLU(),
         ReflectionPad2d(1), Conv2d(channels, channels, 3, bias=False, dtype=dtype, rng=rng), norm_layer()))

@@ -50,7 +50,7 @@ def test_a_fresh_run_gives_its_row_from_its_own_files(small_run):
     # the code that ran: the same words in the row, in results.json and in the run's own history
     assert row["code"] == saved["code"] == source_version()
     with open(out / "history.log") as f:
-        assert f"({'seed 3'}, backend numpy, {saved['code']})" in f.readline()
+        assert f"(seed 3, backend numpy, {saved['code']})" in f.readline()
     assert saved["load"] and all(x >= 0 for x in saved["load"]) and saved["threads"] == 1
     assert "--seed 3" in saved["command"] and saved["train_seconds"] > 0
 
