@@ -101,7 +101,7 @@ def train_with_twin(cfg, overwrite, same_eps=False):
               f"{row['minigan_s']:.0f}, PyTorch {row['pytorch_s']:.0f}", flush=True)
 
     def after_step(run, stats):
-        (images, _), = run.real_batches(run.epoch_order(run.epoch), run.batch_in_epoch - 1)  # minigan's batch
+        (images, _), = run.real_batches(run.epoch_orders(run.epoch), run.batch_in_epoch - 1)  # minigan's batch
         start = time.perf_counter()
         eps = torch.as_tensor(to_numpy(run.task.reparameterize.eps), device=device) if same_eps else None
         twin.step(torch.as_tensor(to_numpy(images), device=device), eps=eps)

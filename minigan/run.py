@@ -28,7 +28,6 @@ import numpy as np
 
 from .backend import get_array_module, set_backend, to_device, to_numpy
 from .config import ConfigError, differences, flag_name, kind_of, validate
-from .data import load_mnist
 from .nn import DamagedFileError, load_npz, save_npz_atomic
 from .plots import plot_curves, save_gif, save_grid
 
@@ -130,22 +129,23 @@ class Run:
         set_backend(cfg.backend)
         self.changes = self._check_folder(resume, overwrite, allow_changes)
         if images is None:
-            images, labels = load_mnist("train", data_dir=cfg.data_dir, limit=cfg.limit)
-        elif cfg.limit is not None:
-            images = images[:cfg.limit]
-            labels = None if labels is None else labels[:cfg.limit]
-        if labels is None:
-            labels = np.zeros(len(images), dtype=np.int64)
-        self.images, self.labels = images, labels
+            streams = task_cls.training_streams(cfg)
+        else:
+            if cfg.limit is not None:
+                images = images[:cfg.limit]
+                labels = None if labels is None else labels[:cfg.limit]
+            streams = [(images, np.zeros(len(images), dtype=np.int64) if labels is None else labels)]
+        self.streams = streams
+        self.images = streams[0][0]
         self.task = task_cls(cfg)
         per_step = cfg.batch_size * self.task.batches_per_step
-        self.batches_per_epoch = len(images) // per_step
+        self.batches_per_epoch = min(len(s[0]) for s in streams) // per_step
         if self.batches_per_epoch == 0:
-            raise ConfigError(f"--batch-size {cfg.batch_size}: {len(images)} training images give no full step "
-                              f"of {self.task.batches_per_step} batch(es) of {cfg.batch_size}; lower it or "
-                              "raise --limit")
-        self.device_images = to_device(images, cfg.backend)     # on a GPU: copied once, not per batch
-        self.device_labels = to_device(labels, cfg.backend)
+            raise ConfigError(f"--batch-size {cfg.batch_size}: {min(len(s[0]) for s in streams)} training images "
+                              f"give no full step of {self.task.batches_per_step} batch(es) of {cfg.batch_size}; "
+                              "lower it or raise --limit")
+        # on a GPU: copied once, not per batch
+        self.device_streams = [tuple(to_device(a, cfg.backend) for a in s) for s in streams]
         self.step = 0            # steps taken
         self.epoch = 0           # epochs completed
         self.batch_in_epoch = 0  # steps taken in the current epoch
@@ -225,17 +225,29 @@ class Run:
         with open(os.path.join(self.out, "history.log"), "a") as f:
             f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
 
-    # ---- the data order: a permutation per epoch, from (seed, epoch) alone ----------------------
-    def epoch_order(self, epoch):
-        return np.random.default_rng([self.cfg.seed, 3, epoch]).permutation(len(self.images))
+    # ---- the data order: a permutation per epoch and stream, from (seed, epoch) alone ----------------
+    def epoch_order(self, epoch, stream=0):
+        """The order of the training images of ``stream`` in ``epoch`` (an unpaired task has two streams)."""
+        key = [self.cfg.seed, 3, epoch] if stream == 0 else [self.cfg.seed, 3, epoch, stream]
+        return np.random.default_rng(key).permutation(len(self.streams[stream][0]))
 
-    def real_batches(self, order, b):
-        """The (images, labels) batches of step ``b`` within an epoch, on the run's backend."""
+    def epoch_orders(self, epoch):
+        return [self.epoch_order(epoch, j) for j in range(len(self.streams))]
+
+    def real_batches(self, orders, b):
+        """The batches of step ``b`` within an epoch, on the run's backend.
+
+        Each batch is a tuple of every stream's arrays at its own order: (images, labels)
+        for MNIST, (a, b) for a paired or an unpaired translation task.
+        """
         n, k = self.cfg.batch_size, self.task.batches_per_step
         out = []
         for j in range(k):
-            idx = to_device(order[(b * k + j) * n:(b * k + j + 1) * n], self.cfg.backend)
-            out.append((self.device_images[idx], self.device_labels[idx]))
+            batch = ()
+            for order, arrays in zip(orders, self.device_streams):
+                idx = to_device(order[(b * k + j) * n:(b * k + j + 1) * n], self.cfg.backend)
+                batch += tuple(a[idx] for a in arrays)
+            out.append(batch)
         return out
 
     @property
@@ -365,11 +377,11 @@ class Run:
 
     def _run_epoch(self, callback):
         cfg = self.cfg
-        order = self.epoch_order(self.epoch)
+        orders = self.epoch_orders(self.epoch)
         for b in range(self.batch_in_epoch, self.batches_per_epoch):
             # --8<-- [start:run-run-epoch]
             self.task.before_step(self.step, self.planned_steps)
-            stats = self.task.step(self.real_batches(order, b))
+            stats = self.task.step(self.real_batches(orders, b))
             self.step += 1
             self.batch_in_epoch = b + 1
             self.log.add(self.step, self.epoch + 1, self.elapsed_seconds(), stats)

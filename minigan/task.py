@@ -7,6 +7,7 @@ subclasses :class:`Task` and says only what is its own; the registry in
 example scripts, the benchmark and the profiler alike.
 """
 from .config import RunConfig
+from .data import load_mnist
 
 
 class Task:
@@ -30,6 +31,22 @@ class Task:
         structural choice (the conditional GAN's body) picks them here.
         """
         return dict(cls.tuned)
+
+    # ---- the data -------------------------------------------------------------------------------
+    @classmethod
+    def training_streams(cls, cfg):
+        """The training data: a list of streams, each a tuple of equal-length arrays shuffled together.
+
+        MNIST's (images, labels) for the generative models, one stream: each
+        batch is (images, labels). A paired translation task is one stream
+        (a, b); an unpaired one two streams (a,) and (b,), each shuffled on its
+        own, and each batch is (a, b) (``minigan/translation.py``).
+        """
+        return [load_mnist("train", data_dir=cfg.data_dir, limit=cfg.limit)]
+
+    def example_batch(self, rng, n):
+        """One training batch of random values in the shapes the step takes (the settings tests)."""
+        return (rng.uniform(-1, 1, (n, 1, 28, 28)).astype("float32"), rng.integers(0, 10, n))
 
     # ---- what a checkpoint holds ---------------------------------------------------------
     def modules(self):
@@ -64,7 +81,7 @@ class Task:
         """Called before each step with the steps done and the steps planned (learning-rate schedules)."""
 
     def step(self, batches):
-        """One update from ``batches`` (a list of (images, labels) pairs on the backend).
+        """One update from ``batches`` (``batches_per_step`` batches on the backend, see ``training_streams``).
 
         Returns a dict of 0-d arrays: the log's columns for this step.
         """

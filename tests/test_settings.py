@@ -33,6 +33,7 @@ RUN_SETTINGS = {
     "backend": "NumPy or CuPy: the same numbers (test_cupy_parity.py)",
     "data_dir": "where MNIST is read (test_data.py)",
     "limit": "how many training images are loaded (test_run.py)",
+    "task": "which images a translator trains on (test_pix2pix.py)",
     "sample_every": "when grids are written (test_run.py)",
     "evaluate": "the metrics at the end (test_examples.py)",
     "eval_samples": "the metrics at the end (test_examples.py)",
@@ -75,8 +76,7 @@ def fingerprint(task_cls, cfg):
     rng = np.random.default_rng(11)
     for step in range(STEPS):
         task.before_step(step, STEPS)
-        batches = [(rng.uniform(-1, 1, (cfg.batch_size, 1, 28, 28)).astype(np.float32),
-                    rng.integers(0, 10, cfg.batch_size)) for _ in range(task.batches_per_step)]
+        batches = [task.example_batch(rng, cfg.batch_size) for _ in range(task.batches_per_step)]
         stats = task.step(batches)
     parts = [np.array([float(v) for _, v in sorted(stats.items())])]
     for _, module in sorted(task.modules().items()):
