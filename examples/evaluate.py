@@ -2,6 +2,7 @@
 
     python examples/evaluate.py runs/mlp_gan                 # the run's own numbers, recomputed
     python examples/evaluate.py runs/dcgan --n 5000 --seed 1 # other samples, other size
+    python examples/evaluate.py runs/pix2pix --n 1000        # a translator: the first 1000 test images
 
 With the defaults (--n as the run's eval_samples, --seed 0) it draws the very
 samples the training run scored at its end, so it prints the run's own
@@ -14,6 +15,7 @@ from minigan.cli import check_output, load_or_exit, positive_int, run_folder, se
 from minigan.data import DataError
 from minigan.metrics import ClassifierWeightsError
 from minigan.run import write_json
+from minigan.translation import TEST_IMAGES, TranslationTask
 
 
 def main(argv=None):
@@ -32,10 +34,15 @@ def main(argv=None):
     n = args.n or task.cfg.eval_samples
     if n < 10:
         p.error(f"--n {n}: the score needs at least 10 samples")
+    translator = isinstance(task, TranslationTask)
+    if translator and args.seed:
+        p.error(f"--seed {args.seed}: a translator is scored on the first --n test images, a fixed set; drop --seed")
+    if translator and n > TEST_IMAGES:
+        p.error(f"--n {n}: a translator is scored on the test images, {TEST_IMAGES} at most")
     if args.data_dir is not None or (task.cfg.data_dir and not os.path.isdir(task.cfg.data_dir)):
         task.cfg.data_dir = args.data_dir  # the run's own folder may be gone: fall back to the default search
     try:
-        report = task.evaluate(n, seed=args.seed)
+        report = task.evaluate(n) if translator else task.evaluate(n, seed=args.seed)
     except (DataError, ClassifierWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

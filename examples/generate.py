@@ -43,7 +43,8 @@ def main(argv=None):
     fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code)) if v is not None}
     task = load_or_exit(args.run, args.backend)
     if not (hasattr(task, "prior") and hasattr(task, "sample")):
-        print(f"error: {args.run} holds a {task.name} run, which draws no samples", file=sys.stderr)
+        hint = "; it translates images: use examples/translate.py" if hasattr(task, "translate") else ""
+        print(f"error: {args.run} holds a {task.name} run, which draws no samples{hint}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
     try:

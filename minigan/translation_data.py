@@ -129,26 +129,37 @@ def domain_indices(n, split):
     return np.sort(order[0::2]), np.sort(order[1::2])
 
 
-def load_task(task, split="train", data_dir=None, limit=None):
+def load_task(task, split="train", data_dir=None, limit=None, pairs=None):
     """The images of ``task`` ("edges", "thickness", "rotated", "superres") for ``split`` ("train" or "test").
 
     Deterministic: the same call gives the same arrays on every machine.
     ``limit`` keeps the first ``limit`` digits of the split before the domains
     are made (an unpaired training set then has about ``limit / 2`` per domain).
+    ``pairs=True`` on an unpaired task gives its training split as pairs, for a
+    supervised model (pix2pix as CycleGAN's upper bound): every digit as written
+    (rotated by its angle) beside the same digit thickened; the test split is
+    the same either way.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}: the tasks are {', '.join(TASKS)}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if pairs is False and TASKS[task]:
+        raise ValueError(f"the {task} task is made of pairs; it has no unpaired version")
     digits, labels = load_mnist(split, data_dir=data_dir, limit=limit)
     if task == "edges":
         return TranslationData(task, split, True, edges(digits), digits, labels, labels, digits, edges(digits))
     if task == "superres":
         small = downsample(digits)
         return TranslationData(task, split, True, small, digits, labels, labels, digits, small)
-    # unpaired: A = digits as written, B = thickened; rotated: each image its own angle in each domain
     seed = SPLIT_SEED if split == "train" else SPLIT_SEED + 1
     rotated = task == "rotated"
+    if pairs and split == "train":         # one digit, two domains: thin (rotated) and the same thickened
+        angles = _angles(len(digits), [seed, 3]) if rotated else None
+        thin = rotate(digits, angles) if rotated else digits
+        thick = thicken(thin)
+        return TranslationData(task, split, True, thin, thick, labels, labels, thick, thin, angles, angles)
+    # unpaired: A = digits as written, B = thickened; rotated: each image its own angle in each domain
     ia, ib = domain_indices(len(digits), split)
     angles_a = _angles(len(ia), [seed, 1]) if rotated else None
     angles_b = _angles(len(ib), [seed, 2]) if rotated else None

@@ -19,12 +19,20 @@ run's log and the metrics from its metrics.json (the numbers the example
 printed at its end), plus the model's own figure: the cGAN's digit accuracy,
 InfoGAN's matched code accuracy, the VAE's test negative ELBO. The row and
 what it was made from go to RUN/results.json.
+
+An image-to-image model (pix2pix, ...) has its own table (``--header translation``):
+its task, the training process's peak memory (its maximum resident set), and
+per direction how often the classifier reads the output as the digit it came
+from, FID against the target domain's test images, the L1 to the true
+counterpart and the mean stroke thickness beside the target domain's; an
+unpaired model shows "a2b / b2a" in each cell.
 """
 import argparse
 import csv
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -40,6 +48,9 @@ EXAMPLES = sorted(path.stem[len("train_"):] for path in (ROOT / "examples").glob
 ONE_FILE = "gan_in_100_lines"  # examples/gan_in_100_lines.py: no run folder, its numbers are its last line
 COLUMNS = ("model (command)", "seed", "code", "backend, BLAS threads", "epochs", "training wall-clock",
            "load (1 min avg)", "FID", "score (max 10)", "digits (% of samples, 0-9)", "the model's own")
+TRANSLATION_COLUMNS = ("model (command)", "seed", "code", "backend, BLAS threads", "epochs", "training wall-clock",
+                       "load (1 min avg)", "peak memory", "task", "digit kept (min over digits)", "FID",
+                       "L1 to the true pair", "thickness, px (target domain)")
 ONE_FILE_LINE = re.compile(r"(\d+) steps in ([\d.]+) min; (\d+) samples: score ([\d.]+) / 10, FID ([\d.]+), "
                            r"digits 0-9 \(%\): ([\d. ]+)$")
 
@@ -63,8 +74,9 @@ class LoadSampler(threading.Thread):
         return self.samples
 
 
-def header():
-    return "| " + " | ".join(COLUMNS) + " |\n|" + " --- |" * len(COLUMNS)
+def header(kind="generative"):
+    columns = TRANSLATION_COLUMNS if kind == "translation" else COLUMNS
+    return "| " + " | ".join(columns) + " |\n|" + " --- |" * len(columns)
 
 
 def minutes(seconds):
@@ -87,10 +99,26 @@ def own_figure(model, report):
 def row_cells(row):
     load = row.get("load")
     load_text = f"{min(load):.1f}-{max(load):.1f}" if load else "not recorded"
+    if row.get("kind") == "translation":
+        return translation_cells(row, load_text)
     hist = " ".join(f"{100 * h:.1f}" for h in row["histogram"])
     return [row["label"], str(row["seed"]), row["code"], f"{row['backend']}, {row.get('threads') or '?'}",
             str(row["epochs"]), minutes(row["train_seconds"]), load_text, f"{row['fid']:.2f}", f"{row['score']:.2f}",
             hist, row["own"]]
+
+
+def translation_cells(row, load_text):
+    ways = row["directions"]
+
+    def each(fmt):
+        return " / ".join(fmt(row["metrics"][d]) for d in ways)
+    peak = row.get("peak_mb")
+    return [row["label"], str(row["seed"]), row["code"], f"{row['backend']}, {row.get('threads') or '?'}",
+            str(row["epochs"]), minutes(row["train_seconds"]), load_text,
+            f"{peak / 1024:.2f} GiB" if peak else "not recorded", f"{row['task']} ({' / '.join(ways)})",
+            each(lambda m: f"{100 * m['digit_accuracy']['overall']:.2f}% ({100 * m['digit_accuracy']['min']:.1f}%)"),
+            each(lambda m: f"{m['fid']:.2f}"), each(lambda m: f"{m['l1']:.4f}"),
+            each(lambda m: f"{m['thickness']:.2f} ({m['target_thickness']:.2f})")]
 
 
 def format_row(row):
@@ -134,11 +162,15 @@ def run_row(folder, label=None):
         task = load_task(folder)
         report = task.evaluate(task.cfg.eval_samples)
         write_json(path, report)
+    common = dict(label=label or cfg["model"], model=cfg["model"], seed=cfg["seed"], code=started_with(folder),
+                  backend=cfg["backend"], epochs=cfg["epochs"], train_seconds=train_seconds(folder), folder=str(folder))
+    if "a2b" in report:  # a translator: its task and each direction's numbers
+        directions = [d for d in ("a2b", "b2a") if d in report]
+        return dict(common, kind="translation", task=report["task"], directions=directions,
+                    metrics={d: report[d] for d in directions})
     samples = report.get("samples", report)  # the VAE keeps its sample metrics under "samples"
-    return dict(label=label or cfg["model"], model=cfg["model"], seed=cfg["seed"], code=started_with(folder),
-                backend=cfg["backend"], epochs=cfg["epochs"], train_seconds=train_seconds(folder),
-                fid=samples["fid"], score=samples["score"], histogram=samples["histogram"],
-                own=own_figure(cfg["model"], report), folder=str(folder))
+    return dict(common, fid=samples["fid"], score=samples["score"], histogram=samples["histogram"],
+                own=own_figure(cfg["model"], report))
 
 
 # ---- training a fresh run ----------------------------------------------------------------------------
@@ -161,6 +193,11 @@ def train(command, threads, echo):
                 print(line, end="", flush=True)
         status = child.wait()
     return status, lines, sampler.stop()
+
+
+def peak_child_mb():
+    """The largest resident set of any child process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def one_file_row(lines, seed, epochs, code, load, threads):
@@ -186,13 +223,14 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1, help="BLAS threads of the training process (default: 1)")
     p.add_argument("--out", default=None, help="the run folder (default: runs/results/MODEL[-FLAGS]-seedSEED)")
     p.add_argument("--score", metavar="RUN", default=None, help="print the row of a run that already finished")
-    p.add_argument("--header", action="store_true", help="print the table's header")
+    p.add_argument("--header", nargs="?", const="generative", choices=("generative", "translation"),
+                   help="print the header of the generative models' table (or of the translators')")
     p.add_argument("--quiet", action="store_true", help="do not show the example's own output")
     argv = sys.argv[1:] if argv is None else list(argv)
     own, flags = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     args = p.parse_args(own)
     if args.header:
-        print(header())
+        print(header(args.header))
         if args.model is None and args.score is None:
             return 0
     if (args.model is None) == (args.score is None):
@@ -218,7 +256,7 @@ def main(argv=None):
             print(f"error: {args.score}: not a run folder (it needs config.json and log.csv)", file=sys.stderr)
             return 2
         row = run_row(folder, earlier.get("label"))
-        row.update(load=earlier.get("load"), threads=earlier.get("threads"))
+        row.update(load=earlier.get("load"), threads=earlier.get("threads"), peak_mb=earlier.get("peak_mb"))
         print(format_row(row))
         return 0
 
@@ -245,7 +283,7 @@ def main(argv=None):
             os.makedirs(out, exist_ok=True)
         else:
             row = run_row(out, label)
-            row.update(load=load, threads=args.threads)
+            row.update(load=load, threads=args.threads, peak_mb=round(peak_child_mb(), 1))
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {out}: the run finished but its numbers could not be read ({type(exc).__name__}: {exc})",
               file=sys.stderr)

@@ -14,15 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("results", ROOT / "scripts" / "results.py")
 results = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(results)
-HEADER = results.header().splitlines()[0]
+HEADERS = {results.header(kind).splitlines()[0]: kind for kind in ("generative", "translation")}
 
 
-def tables(path):
-    """The rows (lists of cells) of every results-format table in a Markdown file."""
+def tables(path, kind="generative"):
+    """The rows (lists of cells) of every results-format table of ``kind`` in a Markdown file."""
     rows, inside = [], False
     for line in path.read_text().splitlines():
-        if line == HEADER:
-            inside = True
+        if line in HEADERS:
+            inside = HEADERS[line] == kind
             continue
         if inside and line.startswith("| ---"):
             continue
@@ -33,14 +33,19 @@ def tables(path):
     return rows
 
 
-README = tables(ROOT / "README.md")
-DOCS = {path.name: tables(path) for path in sorted((ROOT / "docs").glob("**/*.md"))}
-COLUMN = {name: i for i, name in enumerate(results.COLUMNS)}
+GENERATIVE = tables(ROOT / "README.md")
+TRANSLATION = tables(ROOT / "README.md", "translation")
+README = GENERATIVE + TRANSLATION
+DOCS = {path.name: tables(path) + tables(path, "translation") for path in sorted((ROOT / "docs").glob("**/*.md"))}
+COLUMN = {name: i for i, name in enumerate(results.COLUMNS)}   # the first seven are the same in both tables
 
 
-def test_readme_has_the_results_table():
-    assert README, "README has no results table (scripts/results.py's header, then its rows)"
-    assert all(len(row) == len(results.COLUMNS) for row in README)
+def test_readme_has_the_results_tables():
+    assert GENERATIVE, "README has no results table (scripts/results.py's header, then its rows)"
+    assert all(len(row) == len(results.COLUMNS) for row in GENERATIVE)
+    assert TRANSLATION, "README has no translators' table (scripts/results.py --header translation, then rows)"
+    assert all(len(row) == len(results.TRANSLATION_COLUMNS) for row in TRANSLATION)
+    assert results.COLUMNS[:7] == results.TRANSLATION_COLUMNS[:7]
 
 
 def test_every_row_names_a_commit_and_no_uncommitted_code():

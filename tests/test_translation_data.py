@@ -102,3 +102,24 @@ def test_paired_tasks_pair_each_input_with_its_digit():
 def test_bad_names_are_refused(args, words):
     with pytest.raises(ValueError, match=words):
         td.load_task(*args)
+
+
+@pytest.mark.parametrize("task", ["thickness", "rotated"])
+def test_pairs_of_an_unpaired_task_are_one_digit_in_both_domains(task):
+    """pix2pix's supervised upper bound trains on every digit beside its own thickened version."""
+    d = td.load_task(task, "train", limit=LIMIT, pairs=True)
+    assert d.paired and len(d.a) == len(d.b) == LIMIT
+    np.testing.assert_array_equal(d.b, td.thicken(d.a))
+    digits, _ = td.load_mnist("train", limit=LIMIT)
+    if task == "rotated":
+        np.testing.assert_array_equal(d.angles_a, d.angles_b)
+        np.testing.assert_array_equal(d.a, td.rotate(digits, d.angles_a))
+    else:
+        np.testing.assert_array_equal(d.a, digits)
+    test = td.load_task(task, "test", limit=LIMIT, pairs=True)            # scored as the unpaired models are
+    np.testing.assert_array_equal(test.a, td.load_task(task, "test", limit=LIMIT).a)
+
+
+def test_a_paired_task_has_no_unpaired_version():
+    with pytest.raises(ValueError, match="the edges task is made of pairs"):
+        td.load_task("edges", "train", limit=LIMIT, pairs=False)

@@ -1,0 +1,202 @@
+"""pix2pix: its two gradients against finite differences, the ablation's wiring, a run, exact resume, bad input.
+
+The gradients checked are those of the very methods the training step calls
+(``Pix2Pix.d_gradients`` and ``Pix2Pix.g_gradients``), in float64 on a small
+U-Net and PatchGAN, against losses recomputed here from forward passes alone.
+"""
+import numpy as np
+import pytest
+
+from minigan import models
+from minigan.config import ConfigError, validate
+from minigan.gradcheck import rel_error
+from minigan.losses import BCEWithLogits
+from minigan.run import Run, load_task
+from minigan.translation import TranslationError
+
+Pix2Pix = models.get("pix2pix")
+
+
+def tiny(loss="l1+gan", lambda_l1=3.0, **kw):
+    """A 2-channel pix2pix in float64 without dropout (a fixed function of its weights), larger random weights."""
+    settings = dict(base=2, dropout=0.0, loss=loss, out="unused", **kw)
+    if loss != "gan":
+        settings["lambda_l1"] = lambda_l1
+    task = Pix2Pix(validate(Pix2Pix.Config(**settings)))
+    rng = np.random.default_rng(1)
+    for net in (task.G, task.D):
+        net.to(dtype=np.float64)
+        for p in net.parameters():
+            p.data[...] = rng.normal(0, 0.5, p.data.shape)
+    x = rng.uniform(-1, 1, (3, 1, 28, 28))
+    y = rng.uniform(-1, 1, (3, 1, 28, 28))
+    return task, x, y
+
+
+def bce(logits, target):
+    return float(BCEWithLogits()(logits, np.full(logits.shape, target))[0])
+
+
+def some_entries(param, k=6, seed=0):
+    flat = np.random.default_rng(seed).choice(param.data.size, size=min(k, param.data.size), replace=False)
+    return [np.unravel_index(i, param.data.shape) for i in flat]
+
+
+def numeric_entries(f, param, entries, h=1e-6):
+    out = []
+    for idx in entries:
+        old = param.data[idx]
+        param.data[idx] = old + h
+        up = f()
+        param.data[idx] = old - h
+        down = f()
+        param.data[idx] = old
+        out.append((up - down) / (2 * h))
+    return np.array(out)
+
+
+def assert_gradients_match(net, loss):
+    """Each parameter's .grad, at a few entries, against centred differences of ``loss()`` (float64)."""
+    for name, p in net.named_parameters():
+        entries = some_entries(p)
+        analytic = np.array([p.grad[i] for i in entries])
+        numeric = numeric_entries(loss, p, entries)
+        if max(np.abs(analytic).max(), np.abs(numeric).max()) < 1e-8:
+            continue  # a bias just before batchnorm has no effect on the loss
+        assert rel_error(analytic, numeric) < 1e-5, name
+
+
+@pytest.mark.parametrize("loss", ["l1+gan", "gan", "l1"])
+def test_g_gradient_is_the_derivative_of_the_generator_loss(loss):
+    task, x, y = tiny(loss)
+
+    def g_loss():
+        fake = task.G(x)
+        value = 3.0 * np.abs(fake - y).mean() if loss != "gan" else 0.0
+        if loss != "l1":
+            value += bce(task.D(np.concatenate([x, fake], axis=1)), 1.0)     # -log D(x, G(x))
+        return value
+
+    fake = task.G(x)
+    stats = task.g_gradients(x, y, fake)
+    assert abs(float(stats["g_loss"]) - g_loss()) < 1e-9
+    assert_gradients_match(task.G, g_loss)
+
+
+def test_d_gradient_is_the_derivative_of_half_the_discriminator_loss():
+    task, x, y = tiny()
+    fake = task.G(x)
+
+    def d_loss():
+        return 0.5 * (bce(task.D(np.concatenate([x, y], axis=1)), 1.0)
+                      + bce(task.D(np.concatenate([x, fake], axis=1)), 0.0))
+
+    stats = task.d_gradients(x, y, fake)
+    assert abs(float(stats["d_loss"]) - d_loss()) < 1e-9
+    assert_gradients_match(task.D, d_loss)
+
+
+def test_l1_alone_never_moves_d_and_gan_alone_logs_no_l1_weight():
+    task, x, y = tiny("l1")
+    before = [p.data.copy() for p in task.D.parameters()]
+    stats = task.step([(x, y)])
+    assert "d_loss" not in stats and "g_gan" not in stats
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, task.D.parameters()))
+    task, x, y = tiny("gan")
+    stats = task.step([(x, y)])
+    assert float(stats["g_loss"]) == float(stats["g_gan"])     # the L1 is logged, not trained on
+
+
+def test_refused_settings_name_their_flag():
+    with pytest.raises(ConfigError, match="--lambda-l1"):
+        validate(Pix2Pix.Config(loss="gan", lambda_l1=10.0, out="unused"))
+    with pytest.raises(ConfigError, match="--lambda-l1"):
+        validate(Pix2Pix.Config(lambda_l1=-1.0, out="unused"))
+    with pytest.raises(ConfigError, match="--task"):
+        validate(Pix2Pix.Config(task="superres", out="unused"))
+
+
+def test_translate_refuses_wrong_input_in_one_line():
+    task = Pix2Pix(validate(Pix2Pix.Config(base=2, out="unused")))
+    good = np.zeros((2, 1, 28, 28), np.float32)
+    assert task.translate(good).shape == (2, 1, 28, 28)
+    for bad, words in [(np.zeros((2, 28, 28), np.float32), "(N, 1, 28, 28)"),
+                       (np.zeros((2, 1, 7, 7), np.float32), "shape (2, 1, 7, 7)"),
+                       (np.zeros((2, 1, 28, 28), np.uint8), "dtype uint8"),
+                       ([[0.0]], "NumPy or CuPy array")]:
+        with pytest.raises(TranslationError, match=words.replace("(", r"\(").replace(")", r"\)")) as info:
+            task.translate(bad)
+        assert "\n" not in str(info.value)
+    with pytest.raises(TranslationError, match="one way only"):
+        task.translate(good, direction="b2a")
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from minigan.data import MNISTNotFoundError, load_mnist
+
+    try:
+        load_mnist("test", download=False, limit=1)
+    except MNISTNotFoundError:
+        pytest.skip("MNIST files not found: set MINIGAN_DATA_DIR")
+
+
+def small_config(out, **kw):
+    return validate(Pix2Pix.Config(base=4, limit=64, batch_size=16, epochs=2, out=str(out), progress=False,
+                                   sample_every=2, **kw))
+
+
+def state(path):
+    from minigan.run import read_checkpoint
+
+    meta, arrays = read_checkpoint(str(path))
+    return meta["step"], arrays
+
+
+def test_a_run_resumes_exactly(mnist, tmp_path):
+    straight = Run(small_config(tmp_path / "a"))
+    assert straight.train() == "finished" and straight.step == 8
+    cut = Run(small_config(tmp_path / "b", max_steps=3))
+    assert cut.train() == "stopped"
+    resumed = Run(small_config(tmp_path / "b"), resume=True, allow_changes=True)
+    assert resumed.train() == "finished"
+    (step_a, a), (step_b, b) = state(tmp_path / "a" / "checkpoint.npz"), state(tmp_path / "b" / "checkpoint.npz")
+    assert step_a == step_b == 8
+    assert sorted(a) == sorted(b)
+    for key in a:
+        if key != "meta":
+            assert np.array_equal(a[key], b[key]), key
+    with open(tmp_path / "a" / "log.csv") as fa, open(tmp_path / "b" / "log.csv") as fb:
+        drop_time = [lambda line: line.rsplit(",", 1)[0]] * 2
+        assert [drop_time[0](r) for r in fa] == [drop_time[1](r) for r in fb]
+
+
+@pytest.mark.parametrize("task", ["edges", "thickness"])
+def test_the_task_setting_picks_the_training_pairs(mnist, tmp_path, task):
+    from minigan import translation_data as td
+
+    run = Run(small_config(tmp_path / task, task=task))
+    (a, b), = run.streams
+    if task == "edges":
+        np.testing.assert_array_equal(a, td.edges(b))          # the edge map of the digit beside it
+    else:
+        np.testing.assert_array_equal(b, td.thicken(a))        # the same digit, thickened
+    (x, y), = run.real_batches(run.epoch_orders(0), 0)
+    assert x.shape == y.shape == (16, 1, 28, 28)
+
+
+def test_a_run_draws_input_output_target_rows_and_scores_the_test_set(mnist, tmp_path):
+    run = Run(small_config(tmp_path / "run", max_steps=1))
+    run.train()
+    images, nrow = run.task.grid()
+    test = run.task.test_data()
+    cols = run.task.grid_columns()
+    assert nrow == 10 and images.shape == (30, 1, 28, 28)
+    assert list(test.labels_a[cols]) == list(range(10))
+    assert np.array_equal(images[:10], test.a[cols]) and np.array_equal(images[20:], test.b[cols])
+    report = run.evaluate(20)
+    loaded = load_task(str(tmp_path / "run"))
+    again = loaded.evaluate(20)
+    assert report["a2b"]["fid"] == again["a2b"]["fid"] and report["a2b"]["l1"] == again["a2b"]["l1"]
+    outputs = loaded.translate(test.a[:20])
+    assert abs(report["a2b"]["l1"] - float(np.abs(outputs - test.b[:20]).mean())) < 1e-7
