@@ -9,6 +9,8 @@ stored fake and the stored one is used instead, otherwise it is used as it is.
 random generator are part of a run's checkpoint, so a resumed run draws the
 same fakes.
 """
+import json
+
 import numpy as np
 
 from .backend import get_array_module, to_device, to_numpy
@@ -17,11 +19,12 @@ from .backend import get_array_module, to_device, to_numpy
 class ImagePool:
     """``pool.query(fakes)`` -> fakes for D's step: each the new one or, half the time once full, an older one."""
 
-    def __init__(self, size=50, seed=0):
+    def __init__(self, size=50, seed=0, backend="numpy"):
         if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 0:
             raise ValueError(f"ImagePool: size must be an integer >= 0, got {size!r}")
         self.size = int(size)
         self.rng = np.random.default_rng(seed)
+        self.backend = backend                              # where a checkpoint's fakes go back to
         self.images = []                                    # stored fakes, each (C, H, W), on the fakes' backend
 
     # --8<-- [start:image-pool-query]
@@ -42,11 +45,12 @@ class ImagePool:
         return get_array_module(fakes).stack(out)
     # --8<-- [end:image-pool-query]
 
-    def state(self):
-        """What a checkpoint keeps: the stored fakes (NumPy) and the generator's state."""
+    def state_dict(self):
+        """What a checkpoint keeps: the stored fakes (NumPy, (k, C, H, W)) and the generator's state (as JSON)."""
         stored = np.stack([to_numpy(x) for x in self.images]) if self.images else np.zeros((0,), np.float32)
-        return {"images": stored, "rng": self.rng.bit_generator.state}
+        return {"images": stored, "rng": np.array(json.dumps(self.rng.bit_generator.state))}
 
-    def load_state(self, state, backend="numpy"):
-        self.images = [to_device(x, backend) for x in state["images"]] if len(state["images"]) else []
-        self.rng.bit_generator.state = state["rng"]
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict`'s fakes (on the pool's backend) and generator."""
+        self.images = [to_device(x, self.backend) for x in state["images"]] if len(state["images"]) else []
+        self.rng.bit_generator.state = json.loads(str(state["rng"]))

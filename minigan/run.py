@@ -261,12 +261,16 @@ class Run:
         return total if self.cfg.max_steps is None else min(total, self.cfg.max_steps)
 
     # ---- checkpoints ---------------------------------------------------------------------------
+    def _kept(self):
+        """(name, object) of everything a checkpoint holds arrays of: modules, optimizers, the task's stores."""
+        return [*self.task.modules().items(), *self.task.optimizers().items(), *self.task.stores().items()]
+
     def save_checkpoint(self):
         """Everything a resume needs, written atomically (the log is read first: NaN stops the save)."""
         self.log.flush()
         self.task.before_save()
         arrays = {}
-        for prefix, obj in list(self.task.modules().items()) + list(self.task.optimizers().items()):
+        for prefix, obj in self._kept():
             arrays.update({f"{prefix}/{k}": v for k, v in obj.state_dict().items()})
         meta = dict(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
                     elapsed=self.elapsed_seconds(),
@@ -284,7 +288,7 @@ class Run:
             return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
 
         try:
-            for name, obj in list(self.task.modules().items()) + list(self.task.optimizers().items()):
+            for name, obj in self._kept():
                 obj.load_state_dict(part(name))
             for name, rng in self.task.rngs().items():
                 rng.bit_generator.state = meta["rngs"][name]

@@ -57,6 +57,10 @@ class Task:
         """``{name: Optimizer}`` whose state a checkpoint keeps."""
         return {}
 
+    def stores(self):
+        """``{name: object}`` with ``state_dict()`` / ``load_state_dict()`` of arrays, kept too (CycleGAN's pools)."""
+        return {}
+
     def rngs(self):
         """``{name: numpy Generator}`` whose state a checkpoint keeps."""
         return {}

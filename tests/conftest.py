@@ -17,6 +17,17 @@ TOL = 1e-6          # largest relative error accepted between backward and finit
 GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}
 
 
+@pytest.fixture(scope="session")
+def mnist():
+    """Skip the test (saying why) where the MNIST files are missing: the tests that train on real digits."""
+    from minigan.data import MNISTNotFoundError, load_mnist
+
+    try:
+        load_mnist("test", download=False, limit=1)
+    except MNISTNotFoundError:
+        pytest.skip("MNIST files not found: set MINIGAN_DATA_DIR")
+
+
 @pytest.fixture
 def rng():
     """A fresh seeded generator per test: every test sees the same numbers every run."""

@@ -37,7 +37,7 @@ def test_state_round_trip_draws_the_same_fakes():
     for k in range(4):
         a.query(batch(k))
     b = ImagePool(size=6, seed=99)
-    b.load_state(a.state())
+    b.load_state_dict(a.state_dict())
     for k in range(4, 10):
         np.testing.assert_array_equal(a.query(batch(k)), b.query(batch(k)))
 

@@ -131,16 +131,6 @@ def test_translate_refuses_wrong_input_in_one_line():
         task.translate(good, direction="b2a")
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    from minigan.data import MNISTNotFoundError, load_mnist
-
-    try:
-        load_mnist("test", download=False, limit=1)
-    except MNISTNotFoundError:
-        pytest.skip("MNIST files not found: set MINIGAN_DATA_DIR")
-
-
 def small_config(out, **kw):
     return validate(Pix2Pix.Config(base=4, limit=64, batch_size=16, epochs=2, out=str(out), progress=False,
                                    sample_every=2, **kw))

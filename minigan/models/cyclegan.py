@@ -1,0 +1,172 @@
+r"""CycleGAN (Zhu et al. 2017): two translators G: A -> B and F: B -> A learned without a single pair.
+
+Each domain has its own discriminator (D_B judges G's outputs beside real B images, D_A
+F's beside real A), with the least-squares loss. Nothing ties G(a) to a's content but the
+cycle: translating there and back must give the input again,
+
+    L = L_GAN(G, D_B) + L_GAN(F, D_A) + λ (|F(G(a)) - a| + |G(F(b)) - b|)
+        + λ_id λ (|G(b) - b| + |F(a) - a|),          λ = 10, λ_id = 0.5 (the paper's)
+
+    L_GAN(G, D_B) for G: E[(D_B(G(a)) - 1)^2];  for D_B: ½ E[(D_B(b) - 1)^2] + ½ E[D_B(G(a))^2]
+
+The identity term asks G to leave an image already in B alone. D is updated on fakes from
+a pool of 50 past ones (``image_pool.py``). The networks: ResNet generators with instance
+norm and reflection padding, PatchGAN discriminators (``translation_networks.py``). See
+docs/cyclegan.md.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import changed, integer, number, one_of, setting, text
+from ..image_pool import ImagePool
+from ..losses import L1
+from ..objectives import LeastSquares
+from ..optim import Adam
+from ..translation import TranslationConfig, TranslationTask, input_gradient
+from ..translation_networks import patchgan_discriminator, resnet_generator
+from . import register
+
+TASKS = ("thickness", "rotated")   # the unpaired tasks
+
+
+@dataclass
+class Config(TranslationConfig):
+    """CycleGAN at MNIST size: λ = 10, identity 0.5 λ, LSGAN, a pool of 50, Adam 2e-4 (0.5, 0.999)."""
+
+    model: str = setting("cyclegan", cli=False, kind="structure")
+    task: str = setting("thickness", "the unpaired task: thin <-> thick, or the same rotated", one_of(*TASKS),
+                        kind="structure")
+    out: str = setting("runs/cyclegan", "the run folder", text, kind="run")
+    epochs: int = setting(3, "passes over the training images (each domain has about 30,000)", integer(1),
+                          kind="run")
+    lambda_cycle: float = setting(10.0, "λ, the weight of the cycle loss", number(0))
+    lambda_identity: float = setting(0.5, "the identity loss's weight, as a fraction of λ (0: off)", number(0))
+    pool_size: int = setting(50, "past fakes D is shown from (0: only the newest)", integer(0))
+    lr_decay: str = setting("linear", "linear: constant for the first half of the epochs, then down to 0 (the "
+                                      "paper's schedule); none: constant", one_of("none", "linear"))
+    base: int = setting(8, "channels of the generators' first convolution and of D's", integer(1), kind="structure")
+    blocks: int = setting(3, "residual blocks in each generator", integer(0), kind="structure")
+    kernel: int = setting(3, "size of each generator's first and last convolution (the paper's 7 is for 256 x 256 "
+                             "photographs)", one_of(3, 5, 7), kind="structure")
+
+    def check(self):
+        if changed(self, "lambda_identity") and not self.lambda_cycle:
+            return (f"--lambda-identity {self.lambda_identity!r}: a fraction of λ, and --lambda-cycle is 0; set "
+                    "--lambda-cycle or drop it")
+        return super().check()
+
+
+@register
+class CycleGAN(TranslationTask):
+    """G: A -> B, F: B -> A and their two discriminators; one update of G and F, then of both Ds, per batch."""
+
+    name = "cyclegan"
+    Config = Config
+    pairs = False
+    description = "Train CycleGAN (Zhu et al. 2017) on MNIST thin <-> thick digits, from unpaired domains."
+    panels = {"cycle: |F(G(a)) - a|, |G(F(b)) - b|": (("cycle_a", "cycle_b"), None),
+              "D output (raw)": (("d_real_a", "d_fake_a", "d_real_b", "d_fake_b"), 0.5)}
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        rng = np.random.default_rng(cfg.seed)
+        nets = dict(base=cfg.base, blocks=cfg.blocks, kernel=cfg.kernel, rng=rng)
+        self.G, self.F = resnet_generator(**nets).to(cfg.backend), resnet_generator(**nets).to(cfg.backend)
+        d = dict(in_channels=1, base=cfg.base, norm="instance", rng=rng)
+        self.D_A, self.D_B = patchgan_discriminator(**d).to(cfg.backend), patchgan_discriminator(**d).to(cfg.backend)
+        adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_G = Adam(self.G.parameters() + self.F.parameters(), **adam)      # G and F move together
+        self.opt_D = Adam(self.D_A.parameters() + self.D_B.parameters(), **adam)
+        self.pool_a = ImagePool(cfg.pool_size, seed=[cfg.seed, 5], backend=cfg.backend)
+        self.pool_b = ImagePool(cfg.pool_size, seed=[cfg.seed, 6], backend=cfg.backend)
+        self.objective, self.l1 = LeastSquares(), L1()
+
+    # ---- what a checkpoint holds ---------------------------------------------------------------
+    def modules(self):
+        return {"G": self.G, "F": self.F, "D_A": self.D_A, "D_B": self.D_B}
+
+    def optimizers(self):
+        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
+
+    def stores(self):
+        return {"pool_a": self.pool_a, "pool_b": self.pool_b}
+
+    def load_state(self, state):
+        self.opt_G.lr = self.opt_D.lr = self.cfg.lr   # the settings decide the rate from here on
+
+    def before_step(self, step, planned_steps):
+        """``--lr-decay linear``: the rate constant for the first half of the planned steps, then down to 0."""
+        if self.cfg.lr_decay == "linear":
+            self.opt_G.lr = self.opt_D.lr = self.cfg.lr * min(1.0, 2.0 * (1.0 - step / planned_steps))
+
+    def generators(self):
+        return {"a2b": self.G, "b2a": self.F}
+
+    # ---- the step ----------------------------------------------------------------------------------
+    # --8<-- [start:cyclegan-step]
+    def step(self, batches):
+        (a, b), = batches                                       # a thin digit and a thick one: different digits
+        fake_b, fake_a, stats = self.generator_gradients(a, b)
+        self.opt_G.step()                                       # G and F, on every term of their loss
+        stats.update(self.discriminator_gradients(a, b, self.pool_a.query(fake_a), self.pool_b.query(fake_b)))
+        self.opt_D.step()                                       # D_A and D_B
+        return stats
+
+    def generator_gradients(self, a, b):
+        """θ_G's and θ_F's .grad for their whole loss. Returns G(a), F(b) (held fixed for D's step) and the stats."""
+        self.G.zero_grad()
+        self.F.zero_grad()
+        fake_b, terms_a = self.cycle(self.G, self.F, self.D_B, a)    # a -> G(a) -> F(G(a))
+        fake_a, terms_b = self.cycle(self.F, self.G, self.D_A, b)    # b -> F(b) -> G(F(b))
+        identity = self.identity(self.G, b) + self.identity(self.F, a)
+        g_loss = (terms_a["adv"] + terms_b["adv"] + self.cfg.lambda_cycle * (terms_a["cycle"] + terms_b["cycle"])
+                  + identity)
+        return fake_b, fake_a, dict(g_loss=g_loss, identity=identity, cycle_a=terms_a["cycle"],
+                                    cycle_b=terms_b["cycle"])
+
+    def discriminator_gradients(self, a, b, fake_a, fake_b):
+        """D_A's and D_B's .grad: each on its real domain and the other generator's fakes (from the pools)."""
+        self.D_A.zero_grad()
+        self.D_B.zero_grad()
+        d_a = self.d_gradients(self.D_A, a, fake_a)             # D_A: real a, F's fakes
+        d_b = self.d_gradients(self.D_B, b, fake_b)             # D_B: real b, G's fakes
+        return dict(d_a_loss=d_a["loss"], d_b_loss=d_b["loss"], d_real_a=d_a["real"], d_fake_a=d_a["fake"],
+                    d_real_b=d_b["real"], d_fake_b=d_b["fake"])
+
+    def cycle(self, G, F, D, x):
+        """One direction's terms: E[(D(G(x)) - 1)^2] + λ |F(G(x)) - x|; adds their gradients to θ_G and θ_F.
+
+        Returns G(x) (held fixed for D's step) and the two losses.
+        """
+        fake = G(x)                                             # G's cache: this forward, until G.backward below
+        rec = F(fake)                                           # F(G(x)), back where x came from
+        cycle, drec = self.l1(rec, x)                           # |F(G(x)) - x| and sign(F(G(x)) - x) / n
+        dfake = F.backward(fake.dtype.type(self.cfg.lambda_cycle) * drec)   # dθ_F += ..., and dL/dG(x) through F
+        out = D(fake)
+        adv, dout = self.objective.g(out)                       # ½ E[(D(G(x)) - 1)^2] (LeastSquares' half) ...
+        dfake += input_gradient(D, 2 * dout)                    # ... doubled: the paper's E[(D(G(x)) - 1)^2]
+        G.backward(dfake)                                       # dθ_G += dL/dG(x) dG(x)/dθ_G, both terms
+        return fake, dict(adv=2 * adv, cycle=cycle)
+
+    def identity(self, G, y):
+        """λ_id λ |G(y) - y|: an image already in G's target domain should pass unchanged. Adds to θ_G's gradient."""
+        weight = self.cfg.lambda_identity * self.cfg.lambda_cycle
+        if not weight:
+            return 0.0
+        same, dsame = self.l1(G(y), y)
+        G.backward(y.dtype.type(weight) * dsame)
+        return weight * same
+
+    def d_gradients(self, D, real, fake):
+        """D's .grad += that of ½ E[(D(real) - 1)^2] + ½ E[D(fake)^2] (the fakes held fixed)."""
+        out_real = D(real)
+        loss_real, dout = self.objective.d_real(out_real)
+        with D.no_input_grad():
+            D.backward(dout)
+        out_fake = D(fake)
+        loss_fake, dout = self.objective.d_fake(out_fake)
+        with D.no_input_grad():
+            D.backward(dout)
+        return dict(loss=loss_real + loss_fake, real=out_real.mean(), fake=out_fake.mean())
+    # --8<-- [end:cyclegan-step]
