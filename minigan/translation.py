@@ -15,7 +15,8 @@ builds and how its step goes (docs/pix2pix.md):
 - the judging, on the first ``n`` test images in test-set order: does the
   classifier read the output as the digit it came from, FID against the target
   domain's test images, the L1 to the true counterpart, the mean stroke
-  thickness beside the target domain's.
+  thickness beside the target domain's; on the rotated task, the correlation of
+  the input's and the output's angle (``translation_data.orientation``).
 """
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from .backend import to_device, to_numpy
 from .config import RunConfig, number, one_of, setting
 from .nn import is_array
 from .task import Task
-from .translation_data import TASKS, load_task, thickness
+from .translation_data import TASKS, load_task, orientation, thickness
 
 TEST_IMAGES = 10000
 INPUT_SIZE = {"edges": 28, "thickness": 28, "rotated": 28, "superres": 7}   # the side of domain A's images
@@ -164,6 +165,9 @@ class TranslationTask(Task):
             labels = getattr(test, f"labels_{src}")[:n]
             y = self.translate(x, direction)
             report[direction] = judge(y, labels, truth, getattr(test, dst)[:n])
+            if self.cfg.task == "rotated":   # does the output keep the input's angle? (the true pair: the ceiling)
+                report[direction].update(orientation_r=pearson(orientation(x), orientation(y)),
+                                         orientation_r_true_pair=pearson(orientation(x), orientation(truth)))
         return report
 
     def format_report(self, report):
@@ -175,6 +179,9 @@ class TranslationTask(Task):
                          f"{100 * acc['min']:.1f}%)  FID {r['fid']:.2f}  score {r['score']:.2f}  "
                          f"L1 to the true pair {r['l1']:.4f}  thickness {r['thickness']:.2f} px "
                          f"(target domain {r['target_thickness']:.2f} px)")
+            if "orientation_r" in r:
+                lines[-1] += (f"  orientation kept r = {r['orientation_r']:.3f} (the true pairs: "
+                              f"{r['orientation_r_true_pair']:.3f})")
         return "\n".join(lines)
 
 
@@ -185,6 +192,13 @@ def judge(outputs, labels, truth, target_domain):
     return dict(digit_accuracy=metrics.digit_accuracy(outputs, labels), fid=samples["fid"], score=samples["score"],
                 l1=float(np.abs(outputs - truth).mean()), thickness=float(thickness(outputs).mean()),
                 target_thickness=float(thickness(target_domain).mean()))
+
+
+def pearson(u, v):
+    """Pearson's correlation coefficient of two equal-length samples (0 where one is constant)."""
+    u, v = np.asarray(u, np.float64) - np.mean(u), np.asarray(v, np.float64) - np.mean(v)
+    scale = np.sqrt((u * u).sum() * (v * v).sum())
+    return float((u * v).sum() / scale) if scale else 0.0
 
 
 def to_side(x, side):

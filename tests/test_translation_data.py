@@ -123,3 +123,19 @@ def test_pairs_of_an_unpaired_task_are_one_digit_in_both_domains(task):
 def test_a_paired_task_has_no_unpaired_version():
     with pytest.raises(ValueError, match="the edges task is made of pairs"):
         td.load_task("edges", "train", limit=LIMIT, pairs=False)
+
+
+@pytest.mark.parametrize("degrees", [0.0, 20.0, -30.0, 45.0])
+def test_orientation_reads_the_angle_a_bar_was_rotated_by(degrees):
+    bar = -np.ones((1, 1, 28, 28), np.float32)
+    bar[0, 0, 4:24, 13:15] = 1                                       # an upright stroke, 2 px wide
+    assert abs(td.orientation(td.rotate(bar, [degrees]))[0] - degrees) < 0.1
+
+
+def test_pearson_is_numpys_correlation():
+    from minigan.translation import pearson
+
+    rng = np.random.default_rng(0)
+    u, v = rng.normal(size=50), rng.normal(size=50)
+    assert abs(pearson(u, u + 0.5 * v) - np.corrcoef(u, u + 0.5 * v)[0, 1]) < 1e-12
+    assert pearson(u, np.ones(50)) == 0.0

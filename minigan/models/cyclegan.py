@@ -70,17 +70,37 @@ class CycleGAN(TranslationTask):
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        rng = np.random.default_rng(cfg.seed)
-        nets = dict(base=cfg.base, blocks=cfg.blocks, kernel=cfg.kernel, rng=rng)
-        self.G, self.F = resnet_generator(**nets).to(cfg.backend), resnet_generator(**nets).to(cfg.backend)
-        d = dict(in_channels=1, base=cfg.base, norm="instance", rng=rng)
-        self.D_A, self.D_B = patchgan_discriminator(**d).to(cfg.backend), patchgan_discriminator(**d).to(cfg.backend)
+        G, F, D_A, D_B = self.networks(np.random.default_rng(cfg.seed))
+        self.G, self.F, self.D_A, self.D_B = (net.to(cfg.backend) for net in (G, F, D_A, D_B))
         adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.opt_G = Adam(self.G.parameters() + self.F.parameters(), **adam)      # G and F move together
         self.opt_D = Adam(self.D_A.parameters() + self.D_B.parameters(), **adam)
-        self.pool_a = ImagePool(cfg.pool_size, seed=[cfg.seed, 5], backend=cfg.backend)
-        self.pool_b = ImagePool(cfg.pool_size, seed=[cfg.seed, 6], backend=cfg.backend)
-        self.objective, self.l1 = LeastSquares(), L1()
+        self.pool_a = ImagePool(self.pool_size, seed=[cfg.seed, 5], backend=cfg.backend)
+        self.pool_b = ImagePool(self.pool_size, seed=[cfg.seed, 6], backend=cfg.backend)
+        self.objective, self.reconstruction, self.adversarial_weight, self.lambda_cycle, self.identity_weight = \
+            self.losses()
+
+    # --8<-- [start:cyclegan-choices]
+    def losses(self):
+        """(objective, reconstruction loss, weight of G's adversarial term, λ, identity weight): the choices
+        DiscoGAN makes otherwise (``models/discogan.py``)."""
+        cfg = self.cfg
+        return (LeastSquares(), L1(),                           # LSGAN; the cycle in L1
+                2.0,                                            # LeastSquares.g is ½ E[(D - 1)^2]: the paper's, doubled
+                cfg.lambda_cycle, cfg.lambda_identity * cfg.lambda_cycle)
+
+    @property
+    def pool_size(self):
+        return self.cfg.pool_size
+
+    def networks(self, rng):
+        """(G, F, D_A, D_B): ResNet generators, PatchGAN discriminators with instance norm."""
+        cfg = self.cfg
+        nets = dict(base=cfg.base, blocks=cfg.blocks, kernel=cfg.kernel, rng=rng)
+        d = dict(in_channels=1, base=cfg.base, norm="instance", rng=rng)
+        return resnet_generator(**nets), resnet_generator(**nets), patchgan_discriminator(**d), \
+            patchgan_discriminator(**d)
+    # --8<-- [end:cyclegan-choices]
 
     # ---- what a checkpoint holds ---------------------------------------------------------------
     def modules(self):
@@ -120,10 +140,12 @@ class CycleGAN(TranslationTask):
         fake_b, terms_a = self.cycle(self.G, self.F, self.D_B, a)    # a -> G(a) -> F(G(a))
         fake_a, terms_b = self.cycle(self.F, self.G, self.D_A, b)    # b -> F(b) -> G(F(b))
         identity = self.identity(self.G, b) + self.identity(self.F, a)
-        g_loss = (terms_a["adv"] + terms_b["adv"] + self.cfg.lambda_cycle * (terms_a["cycle"] + terms_b["cycle"])
+        g_loss = (terms_a["adv"] + terms_b["adv"] + self.lambda_cycle * (terms_a["cycle"] + terms_b["cycle"])
                   + identity)
-        return fake_b, fake_a, dict(g_loss=g_loss, identity=identity, cycle_a=terms_a["cycle"],
-                                    cycle_b=terms_b["cycle"])
+        stats = dict(g_loss=g_loss, cycle_a=terms_a["cycle"], cycle_b=terms_b["cycle"])
+        if self.identity_weight:
+            stats["identity"] = identity
+        return fake_b, fake_a, stats
 
     def discriminator_gradients(self, a, b, fake_a, fake_b):
         """D_A's and D_B's .grad: each on its real domain and the other generator's fakes (from the pools)."""
@@ -131,8 +153,10 @@ class CycleGAN(TranslationTask):
         self.D_B.zero_grad()
         d_a = self.d_gradients(self.D_A, a, fake_a)             # D_A: real a, F's fakes
         d_b = self.d_gradients(self.D_B, b, fake_b)             # D_B: real b, G's fakes
-        return dict(d_a_loss=d_a["loss"], d_b_loss=d_b["loss"], d_real_a=d_a["real"], d_fake_a=d_a["fake"],
-                    d_real_b=d_b["real"], d_fake_b=d_b["fake"])
+        stats = dict(d_a_loss=d_a.pop("loss"), d_b_loss=d_b.pop("loss"))
+        stats.update({f"{k}_a": v for k, v in d_a.items()})     # d_real_a, d_fake_a (and d_acc_a for BCE)
+        stats.update({f"{k}_b": v for k, v in d_b.items()})
+        return stats
 
     def cycle(self, G, F, D, x):
         """One direction's terms: E[(D(G(x)) - 1)^2] + λ |F(G(x)) - x|; adds their gradients to θ_G and θ_F.
@@ -141,25 +165,26 @@ class CycleGAN(TranslationTask):
         """
         fake = G(x)                                             # G's cache: this forward, until G.backward below
         rec = F(fake)                                           # F(G(x)), back where x came from
-        cycle, drec = self.l1(rec, x)                           # |F(G(x)) - x| and sign(F(G(x)) - x) / n
-        dfake = F.backward(fake.dtype.type(self.cfg.lambda_cycle) * drec)   # dθ_F += ..., and dL/dG(x) through F
+        cycle, drec = self.reconstruction(rec, x)               # |F(G(x)) - x| and sign(F(G(x)) - x) / n
+        dfake = F.backward(fake.dtype.type(self.lambda_cycle) * drec)   # dθ_F += ..., and dL/dG(x) through F
         out = D(fake)
         adv, dout = self.objective.g(out)                       # ½ E[(D(G(x)) - 1)^2] (LeastSquares' half) ...
-        dfake += input_gradient(D, 2 * dout)                    # ... doubled: the paper's E[(D(G(x)) - 1)^2]
+        w = out.dtype.type(self.adversarial_weight)
+        dfake += input_gradient(D, w * dout)                    # ... doubled: the paper's E[(D(G(x)) - 1)^2]
         G.backward(dfake)                                       # dθ_G += dL/dG(x) dG(x)/dθ_G, both terms
-        return fake, dict(adv=2 * adv, cycle=cycle)
+        return fake, dict(adv=w * adv, cycle=cycle)
 
     def identity(self, G, y):
         """λ_id λ |G(y) - y|: an image already in G's target domain should pass unchanged. Adds to θ_G's gradient."""
-        weight = self.cfg.lambda_identity * self.cfg.lambda_cycle
-        if not weight:
+        if not self.identity_weight:
             return 0.0
-        same, dsame = self.l1(G(y), y)
-        G.backward(y.dtype.type(weight) * dsame)
-        return weight * same
+        same, dsame = self.reconstruction(G(y), y)
+        G.backward(y.dtype.type(self.identity_weight) * dsame)
+        return self.identity_weight * same
 
     def d_gradients(self, D, real, fake):
-        """D's .grad += that of ½ E[(D(real) - 1)^2] + ½ E[D(fake)^2] (the fakes held fixed)."""
+        """D's .grad += that of l_real(D(real)) + l_fake(D(fake)), the fakes held fixed: ½ E[(D(real) - 1)^2] +
+        ½ E[D(fake)^2] for least squares."""
         out_real = D(real)
         loss_real, dout = self.objective.d_real(out_real)
         with D.no_input_grad():
@@ -168,5 +193,5 @@ class CycleGAN(TranslationTask):
         loss_fake, dout = self.objective.d_fake(out_fake)
         with D.no_input_grad():
             D.backward(dout)
-        return dict(loss=loss_real + loss_fake, real=out_real.mean(), fake=out_fake.mean())
+        return dict(loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
     # --8<-- [end:cyclegan-step]
