@@ -471,19 +471,23 @@ class StepLog:
     def flush(self):
         if not self.pending:
             return
-        keys = sorted(self.pending[0][3], key=lambda k: not k.endswith("loss"))  # the losses first
-        if keys:  # one device read for all pending values
-            flat = [stats[k] for *_, stats in self.pending for k in keys]
+        keys = []                                           # every column of the pending rows, first seen first
+        for *_, stats in self.pending:
+            keys += [k for k in stats if k not in keys]
+        keys = sorted(keys, key=lambda k: not k.endswith("loss"))  # the losses first
+        flat = [stats[k] for *_, stats in self.pending for k in keys if k in stats]
+        if flat:  # one device read for all pending values
             xp = get_array_module(*flat)
-            values = to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in flat])).reshape(len(self.pending), -1)
-        else:
-            values = np.zeros((len(self.pending), 0))
+            values = iter(to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in flat])).tolist())
         if self.writer is None:
             self.fields = ["step", "epoch", *keys, "time"]
             self._open()
+        elif any(k not in self.fields for k in keys):      # a column that starts later (SRGAN's D): widen the log
+            self._widen([k for k in keys if k not in self.fields])
         rows = []
-        for (step, epoch, seconds, _), row_values in zip(self.pending, values):
-            bad = [(k, v) for k, v in zip(keys, row_values) if not np.isfinite(v)]
+        for step, epoch, seconds, stats in self.pending:
+            row_values = {k: next(values) for k in keys if k in stats}
+            bad = [(k, v) for k, v in row_values.items() if not np.isfinite(v)]
             if bad:
                 self.writer.writerows(rows)
                 self.file.flush()
@@ -491,12 +495,20 @@ class StepLog:
                 raise NonFiniteLossError(f"training stopped at step {step} (epoch {epoch}): "
                                          + ", ".join(f"{k} is {v}" for k, v in bad))
             row = dict(step=step, epoch=epoch, time=round(seconds, 3))
-            row.update({k: round(float(v), 5) for k, v in zip(keys, row_values)})
+            row.update({k: round(float(v), 5) for k, v in row_values.items()})
             rows.append(row)
         self.writer.writerows(rows)
         self.file.flush()                                   # so `tail -f log.csv` follows the run
         self.last = rows[-1]
         self.pending = []
+
+    def _widen(self, new):
+        """Rewrite the log with the columns ``new`` added before ``time``; earlier rows leave them empty."""
+        self.file.close()
+        with open(self.path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.fields = self.fields[:-1] + new + ["time"]
+        self._open(rows)
 
     def close(self):
         if self.file is not None:

@@ -50,7 +50,7 @@ COLUMNS = ("model (command)", "seed", "code", "backend, BLAS threads", "epochs",
            "load (1 min avg)", "FID", "score (max 10)", "digits (% of samples, 0-9)", "the model's own")
 TRANSLATION_COLUMNS = ("model (command)", "seed", "code", "backend, BLAS threads", "epochs", "training wall-clock",
                        "load (1 min avg)", "peak memory", "task", "digit kept (min over digits)", "FID",
-                       "L1 to the true pair", "thickness, px (target domain)")
+                       "L1 to the true pair", "thickness, px (target domain)", "the model's own")
 ONE_FILE_LINE = re.compile(r"(\d+) steps in ([\d.]+) min; (\d+) samples: score ([\d.]+) / 10, FID ([\d.]+), "
                            r"digits 0-9 \(%\): ([\d. ]+)$")
 
@@ -118,7 +118,20 @@ def translation_cells(row, load_text):
             f"{peak / 1024:.2f} GiB" if peak else "not recorded", f"{row['task']} ({' / '.join(ways)})",
             each(lambda m: f"{100 * m['digit_accuracy']['overall']:.2f}% ({100 * m['digit_accuracy']['min']:.1f}%)"),
             each(lambda m: f"{m['fid']:.2f}"), each(lambda m: f"{m['l1']:.4f}"),
-            each(lambda m: f"{m['thickness']:.2f} ({m['target_thickness']:.2f})")]
+            each(lambda m: f"{m['thickness']:.2f} ({m['target_thickness']:.2f})"), row.get("own", "")]
+
+
+def translation_own(report):
+    """A translator's own numbers: PSNR beside bicubic upsampling (SRGAN), the angle kept (the rotated task)."""
+    if "bicubic" in report:
+        b = report["bicubic"]
+        return (f"PSNR {report['a2b']['psnr']:.2f} dB; bicubic: PSNR {b['psnr']:.2f} dB, FID {b['fid']:.2f}, "
+                f"digit kept {100 * b['digit_accuracy']['overall']:.2f}%")
+    if "orientation_r" in report["a2b"]:
+        ways = [d for d in ("a2b", "b2a") if d in report]
+        kept = " / ".join(f"{report[d]['orientation_r']:.3f}" for d in ways)
+        return f"angle kept r = {kept} (the true pairs: {report['a2b']['orientation_r_true_pair']:.3f})"
+    return ""
 
 
 def format_row(row):
@@ -167,7 +180,7 @@ def run_row(folder, label=None):
     if "a2b" in report:  # a translator: its task and each direction's numbers
         directions = [d for d in ("a2b", "b2a") if d in report]
         return dict(common, kind="translation", task=report["task"], directions=directions,
-                    metrics={d: report[d] for d in directions})
+                    metrics={d: report[d] for d in directions}, own=translation_own(report))
     samples = report.get("samples", report)  # the VAE keeps its sample metrics under "samples"
     return dict(common, fid=samples["fid"], score=samples["score"], histogram=samples["histogram"],
                 own=own_figure(cfg["model"], report))
