@@ -111,7 +111,7 @@ def run(cfg, resume=False, overwrite=False, allow_changes=False):
     except (ConfigError, BackendError, DataError, RunError) as exc:  # a bad setting, no CuPy, no MNIST, a taken folder
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"minigan: training the {cfg.model} model on {len(r.images)} images, backend {cfg.backend}, "
+    print(f"minigan: training the {cfg.model} model on {r.describe_data()}, backend {cfg.backend}, "
           f"run folder {cfg.out}")
     try:
         status = r.train()

@@ -225,6 +225,13 @@ class Run:
         with open(os.path.join(self.out, "history.log"), "a") as f:
             f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + line + "\n")
 
+    def describe_data(self):
+        """'60000 images', '60000 pairs', or '30000 + 30000 images (two unpaired domains)'."""
+        if len(self.streams) > 1:
+            return " + ".join(str(len(s[0])) for s in self.streams) + " images (two unpaired domains)"
+        kind = "pairs" if getattr(self.task, "paired", False) else "images"
+        return f"{len(self.images)} {kind}"
+
     # ---- the data order: a permutation per epoch and stream, from (seed, epoch) alone ----------------
     def epoch_order(self, epoch, stream=0):
         """The order of the training images of ``stream`` in ``epoch`` (an unpaired task has two streams)."""

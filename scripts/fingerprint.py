@@ -44,6 +44,8 @@ SETUPS = [
     ("wgan", []), ("wgan", ["--arch", "mlp"]),
     ("wgan_gp", []), ("wgan_gp", ["--d-norm", "layer"]),
     ("infogan", []), ("vae", []),
+    ("pix2pix", []), ("pix2pix", ["--loss", "l1"]), ("cyclegan", []), ("discogan", []),
+    ("srgan", ["--pretrain-epochs", "0"]), ("srgan", ["--content", "mse", "--adversarial", "0"]),
 ]
 
 

@@ -32,11 +32,13 @@ def script(name, *args, env=None, cwd=None):
                           capture_output=True, text=True, timeout=300, env=env, cwd=cwd)
 
 
-@pytest.mark.parametrize("name", ["train_mlp_gan.py", "train_dcgan.py", "train_vae.py", "train_pix2pix.py"])
+@pytest.mark.parametrize("name", ["train_mlp_gan.py", "train_dcgan.py", "train_vae.py", "train_pix2pix.py",
+                                  "train_cyclegan.py", "train_discogan.py", "train_srgan.py"])
 def test_example_scripts_run_and_resume(tmp_path, name):
     """A smoke run on 64 real images, then --resume of the finished run, then a refused second start."""
-    args = ["--limit", "64", "--batch-size", "32", "--epochs", "1", "--out", tmp_path, "--no-eval", "--no-progress",
-            "--sample-every", "1"]
+    unpaired = name in ("train_cyclegan.py", "train_discogan.py")     # two domains: half the images each
+    args = ["--limit", "128" if unpaired else "64", "--batch-size", "32", "--epochs", "1", "--out", tmp_path,
+            "--no-eval", "--no-progress", "--sample-every", "1"]
     done = script(name, *args)
     assert done.returncode == 0, done.stderr
     assert "finished at step 2" in done.stdout

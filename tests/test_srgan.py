@@ -74,6 +74,12 @@ def test_pretraining_is_pixel_mse_without_d_then_srgan():
     assert not task.pretraining and "d_loss" in task.step([(x, y)])
 
 
+def test_pretraining_is_half_the_epochs_unless_set():
+    assert validate(SRGAN.Config(epochs=4, out="unused")).pretrain == 2
+    assert validate(SRGAN.Config(epochs=1, out="unused")).pretrain == 0        # --epochs 1: SRGAN from the start
+    assert validate(SRGAN.Config(epochs=5, pretrain_epochs=1, out="unused")).pretrain == 1
+
+
 def test_psnr_and_bicubic():
     rng = np.random.default_rng(0)
     y = rng.uniform(-1, 1, (4, 1, 28, 28))
@@ -87,6 +93,8 @@ def test_psnr_and_bicubic():
 @pytest.mark.parametrize("settings, flag", [(dict(content="mse", adversarial=0.0, pretrain_epochs=1),
                                              "--pretrain-epochs"),
                                             (dict(epochs=2, pretrain_epochs=2), "--pretrain-epochs"),
+                                            (dict(content="mse", adversarial=0.0, pretrain_epochs=0),
+                                             "--pretrain-epochs"),
                                             (dict(adversarial=-1.0), "--adversarial"),
                                             (dict(task="edges"), "--task")])
 def test_refused_settings_name_their_flag(settings, flag):

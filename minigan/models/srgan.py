@@ -19,7 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..backend import get_array_module
-from ..config import changed, integer, number, one_of, setting, text
+from ..config import integer, number, one_of, setting, text
 from ..losses import MSE
 from ..objectives import NonSaturating
 from ..optim import Adam
@@ -41,8 +41,8 @@ class Config(TranslationConfig):
     content: str = setting("perceptual", "the content loss: squared error of the classifier's conv features, or of "
                                          "the pixels", one_of("perceptual", "mse"))
     adversarial: float = setting(1e-3, "weight of G's adversarial term -log D(G(x)) (0: no D, SRResNet)", number(0))
-    pretrain_epochs: int = setting(2, "first epochs on pixel MSE alone (the SRResNet that SRGAN starts from)",
-                                   integer(0))
+    pretrain_epochs: int = setting(None, "first epochs on pixel MSE alone, the SRResNet that SRGAN starts from "
+                                         "(unset: half the epochs, rounded down)", integer(0, none_ok=True))
     lr: float = setting(1e-4, "Adam's learning rate, both nets", number(0, low_open=True))
     beta1: float = setting(0.9, "Adam's beta1", number(0, 1, high_open=True))
     base: int = setting(16, "channels of G's blocks and of D's first convolution", integer(1), kind="structure")
@@ -50,12 +50,17 @@ class Config(TranslationConfig):
     kernel: int = setting(3, "size of G's first and last convolution (the paper's 9 is for photographs)",
                           one_of(3, 5, 9), kind="structure")
 
+    @property
+    def pretrain(self):
+        """The pre-training epochs: as set, or half the epochs."""
+        return self.epochs // 2 if self.pretrain_epochs is None else self.pretrain_epochs
+
     def check(self):
         plain = self.content == "mse" and not self.adversarial
-        if changed(self, "pretrain_epochs") and plain:
+        if self.pretrain_epochs is not None and plain:
             return (f"--pretrain-epochs {self.pretrain_epochs!r}: pre-training is pixel MSE, which is the whole "
                     "of --content mse --adversarial 0; drop it")
-        if not plain and self.pretrain_epochs >= self.epochs:
+        if not plain and self.pretrain >= self.epochs:
             return (f"--pretrain-epochs {self.pretrain_epochs!r}: leaves none of the {self.epochs} epochs for "
                     "SRGAN; lower it or raise --epochs")
         return super().check()
@@ -79,7 +84,7 @@ class SRGAN(TranslationTask):
         self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.objective, self.mse = NonSaturating(), MSE()
         self.perceptual = PerceptualLoss().to(cfg.backend) if cfg.content == "perceptual" else None
-        self.pretraining = cfg.pretrain_epochs > 0
+        self.pretraining = cfg.pretrain > 0
 
     def modules(self):
         return {"G": self.G, "D": self.D}
@@ -95,7 +100,7 @@ class SRGAN(TranslationTask):
 
     def before_step(self, step, planned_steps):
         """The first ``pretrain_epochs`` of the planned steps are SRResNet's: pixel MSE, no D."""
-        self.pretraining = step < planned_steps * self.cfg.pretrain_epochs // self.cfg.epochs
+        self.pretraining = step < planned_steps * self.cfg.pretrain // self.cfg.epochs
 
     # ---- the step ----------------------------------------------------------------------------------
     # --8<-- [start:srgan-step]
