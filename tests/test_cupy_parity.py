@@ -291,3 +291,36 @@ def test_penalty_and_its_double_backward_parity(penalty):
     for n, g in out["numpy"][1].items():
         assert g.ndim < 2 or np.abs(g).max() > 0, f"{n} got no gradient from the penalty"
         close(out["cupy"][1][n], g, f"penalty gradient of {n}")
+
+
+@pytest.mark.parametrize("name, settings", [("pix2pix", dict(base=4, dropout=0.0)),
+                                            ("cyclegan", dict(base=2, blocks=1, pool_size=2)),
+                                            ("discogan", dict(base=4)),
+                                            ("srgan", dict(base=4, blocks=1, pretrain_epochs=0))])
+def test_translator_steps_and_translations_match_on_both_backends(name, settings):
+    """Two training steps of each image-to-image model from the same weights and batches, on NumPy and on
+    CuPy: the logged losses, the updated weights and translate() agree at float32 tolerance."""
+    from minigan import models
+    from minigan.config import validate
+
+    task_cls = models.get(name)
+    tasks = {b: task_cls(validate(task_cls.Config(out="unused", backend=b, **settings))) for b in ("numpy", "cupy")}
+    rng = np.random.default_rng(SEED)
+    batches = [tasks["numpy"].example_batch(rng, 4) for _ in range(2)]
+    stats = {}
+    for b, task in tasks.items():
+        backend.set_backend(b)
+        for step, batch in enumerate(batches):
+            task.before_step(step, 2)
+            stats[b] = task.step([tuple(to_device(x, b) for x in batch)])
+    for key in stats["numpy"]:
+        close(stats["cupy"][key], stats["numpy"][key], f"{name}: {key}")
+    for module in tasks["numpy"].modules():
+        for p_cpu, p_gpu in zip(tasks["numpy"].modules()[module].parameters(),
+                                tasks["cupy"].modules()[module].parameters()):
+            close(p_gpu.data, p_cpu.data, f"{name}: {module}'s weights after two steps")
+    x = batches[0][0]
+    for direction in tasks["numpy"].directions:
+        np.testing.assert_allclose(tasks["cupy"].translate(x if direction == "a2b" else batches[0][1], direction),
+                                   tasks["numpy"].translate(x if direction == "a2b" else batches[0][1], direction),
+                                   rtol=RTOL, atol=ATOL)
