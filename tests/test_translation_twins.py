@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from minigan import models
@@ -50,3 +51,31 @@ def test_pix2pix_twin_computes_the_same_step_with_minigans_dropout_masks(loss):
     nets = ("G", "D") if loss != "l1" else ("G",)
     assert {f"dL/dθ_{n} (worst array)" for n in nets} | {f"θ_{n} after the step" for n in nets} <= set(errors)
     assert ("D loss" in errors) == (loss != "l1")
+
+
+def test_cyclegan_twin_computes_the_same_step():
+    errors = parity("cyclegan")                                  # the example's sizes: base 8, 3 blocks, pool 50
+    assert {"G and F loss", "D_A loss", "D_B loss"} <= set(errors)
+    assert all(f"θ_{n} after the step" in errors for n in ("G", "F", "D_A", "D_B"))
+
+
+def test_cyclegan_parity_refuses_a_batch_that_would_let_the_pool_draw():
+    Task = models.get("cyclegan")
+    task = Task(Task.Config(pool_size=2, out="unused"))
+    with pytest.raises(ValueError, match="pool of 2"):
+        twin_module("cyclegan").build(task).parity(batch=4)
+
+
+def test_cyclegan_twin_steps_with_a_full_pool():
+    Task = models.get("cyclegan")
+    task = Task(Task.Config(base=4, blocks=1, pool_size=3, out="unused"))
+    twin = twin_module("cyclegan").build(task)
+    a, b = (torch.from_numpy(v) for v in task.example_batch(np.random.default_rng(0), 4))
+    for _ in range(3):                                           # the pool fills, then swaps
+        losses = twin.step(a, b)
+    assert len(twin.pool_a.images) == 3 and all(np.isfinite(losses))
+
+
+def test_discogan_twin_computes_the_same_step():
+    errors = parity("discogan", base=8)
+    assert {"G and F loss", "D_A loss", "D_B loss"} <= set(errors)
