@@ -79,3 +79,27 @@ def test_cyclegan_twin_steps_with_a_full_pool():
 def test_discogan_twin_computes_the_same_step():
     errors = parity("discogan", base=8)
     assert {"G and F loss", "D_A loss", "D_B loss"} <= set(errors)
+
+
+def test_srgan_twin_computes_the_same_step_in_both_phases():
+    errors = parity("srgan", base=8, blocks=2)
+    assert {"pre-training: G loss", "SRGAN: G loss", "SRGAN: D loss", "SRGAN: θ_D after the step"} <= set(errors)
+    assert "pre-training: D loss" not in errors                   # SRResNet's pre-training has no D
+
+
+def test_bench_gives_a_translator_its_own_batch_shapes(monkeypatch):
+    """benchmarks/bench.py's build_twin_pair: SRGAN's input is 7 x 7, and both steps run on it."""
+    env, path = dict(os.environ), list(sys.path)
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--threads", "1"])
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        bench = importlib.import_module("bench")
+    finally:
+        sys.path[:] = path                                       # bench.py puts its folders first on import,
+        os.environ.clear()
+        os.environ.update(env)                                   # and exports its thread count
+    bench.load_torch()
+    ctx = type("Ctx", (), {"backend": "numpy", "device": "cpu"})()
+    ours, theirs, twin = bench.build_twin_pair("srgan", twin_module("srgan"), 2, ctx)
+    assert float(ours()["g_loss"]) > 0 and theirs()[1] > 0
+    assert twin.pretraining                                      # the phase a run starts in
