@@ -82,6 +82,7 @@ from minigan.gan import GANStep  # noqa: E402
 from minigan import networks  # noqa: E402
 from minigan.objectives import NonSaturating  # noqa: E402
 from minigan.priors import Gaussian  # noqa: E402
+from minigan.translation import TranslationTask  # noqa: E402
 from minigan.optim import Adam  # noqa: E402
 from flops import GemmFlops, conv_macs  # noqa: E402  (benchmarks/flops.py)
 from timing import alternate, ratio_spread, spread  # noqa: E402  (benchmarks/timing.py)
@@ -456,7 +457,8 @@ def twin_models():
 
     A twin module has ``build(task, device)``, returning an object whose ``step(images, labels)``
     runs one training step of the same algorithm in PyTorch (``images``: the step's
-    ``task.batches_per_step`` batches concatenated) and whose ``parity()`` returns
+    ``task.batches_per_step`` batches concatenated; a translator's: ``step(a, b)``, the input batch and
+    the target or other domain's) and whose ``parity()`` returns
     ``[(what, relative error)]`` from one step of both started from the same weights and draws.
     """
     import importlib
@@ -467,11 +469,22 @@ def twin_models():
 
 
 def build_twin_pair(name, module, batch, ctx, seed=0):
-    """The model with the example's (tuned) settings and its PyTorch twin: (minigan step fn, PyTorch step fn, twin)."""
+    """The model with the example's (tuned) settings and its PyTorch twin: (minigan step fn, PyTorch step fn, twin).
+
+    A translator's batch is ``task.example_batch``'s (input, target or other domain) in the task's shapes
+    (SRGAN's input is 7 x 7), and its twin steps on ``step(a, b)``; every other model's is random images
+    and labels, ``step(images, labels)``.
+    """
     task_cls = models.get(name)
     task = task_cls(task_cls.Config(seed=seed, backend=ctx.backend, batch_size=batch, **task_cls.tuned))
     twin = module.build(task, ctx.device)
     k = task.batches_per_step
+    if isinstance(task, TranslationTask):
+        rng = np.random.default_rng(seed)
+        host = [task.example_batch(rng, batch) for _ in range(k)]
+        batches = [tuple(to_device(v, ctx.backend) for v in arrays) for arrays in host]
+        tensors = [torch.from_numpy(np.concatenate(part)).to(ctx.device) for part in zip(*host)]
+        return (lambda: task.step(batches)), (lambda: twin.step(*tensors)), twin
     images = random_images(k * batch, seed)
     labels = np.random.default_rng(seed).integers(0, 10, k * batch)
     batches = [(to_device(i, ctx.backend), to_device(y, ctx.backend))

@@ -13,11 +13,15 @@ from torch import nn
 
 from timing import alternate, ratio_spread
 
-from minigan import BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, to_numpy
+from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, InstanceNorm2d, PReLU,
+                     to_numpy)
 
-#: minigan layer type -> its PyTorch twin type (a twin module may add pairs: TWINS[LayerNorm] = nn.LayerNorm)
+#: minigan layer type -> its PyTorch twin type (a twin module may add pairs: TWINS[LayerNorm] = nn.LayerNorm).
+#: InstanceNorm2d(affine=True) keeps weight and bias (C,) as nn.InstanceNorm2d does; PReLU its slopes as
+#: ``weight`` (C,) or (1,), as nn.PReLU does: both copy over as they are, like batchnorm's.
 TWINS = {Dense: nn.Linear, Conv2d: nn.Conv2d, ConvTranspose2d: nn.ConvTranspose2d,
-         BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d}
+         BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d, InstanceNorm2d: nn.InstanceNorm2d,
+         PReLU: nn.PReLU}
 
 
 def torch_twin(layer):
@@ -77,6 +81,36 @@ def rel_error(a, b):
     if not np.abs(b).max() and not np.abs(a).max():
         return 0.0
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
+
+
+def network_errors(name, mg_net, t_net, noise_floor=1e-4, moved=1e-3):
+    """After one step of both: [(what, relative error)] of the network's gradients and of its weights.
+
+    The gradients: the worst array's ``rel_error``. The weights after the step: the network's as one vector,
+    relative to its largest entry (as wgan.py compares them; an array that starts at 0, a bias, holds only
+    Adam's first move, about lr, so an error relative to that array alone says little of the arithmetic).
+    Adam's first step moves a weight by about lr in its gradient's direction, whatever the gradient's size
+    and the betas: the weights check the rate and each move's direction, the gradients are the close look.
+    Left out: an array whose gradient is under ``noise_floor`` of the network's largest, from both (a bias
+    just before a normalisation: its gradient is 0 up to rounding on both sides, and Adam turns that noise
+    into full-size moves of either sign); and, from the weights only, the entries of an array whose gradient
+    is under ``moved`` of the array's largest (rounding noise can flip their direction in the same way).
+    PyTorch's ``.grad`` must still hold the step's gradients (``zero_grad`` comes before a backward).
+    """
+    pairs = []
+    for _, p, t, transpose in paired_params(mg_net, t_net):
+        g, w = to_numpy(p.grad), to_numpy(p.data)
+        pairs.append((g.T if transpose else g, w.T if transpose else w, t))
+    scale = max(float(np.abs(g).max()) for g, _, _ in pairs)
+    kept = [(g, w, t) for g, w, t in pairs if np.abs(g).max() >= noise_floor * scale]
+    grad = max(rel_error(g, t.grad) for g, _, t in kept)
+    ours, theirs = [], []
+    for g, w, t in kept:
+        mask = np.abs(g) > moved * np.abs(g).max()
+        ours.append(w[mask])
+        theirs.append(t.detach().cpu().numpy()[mask])
+    return [(f"dL/dθ_{name} (worst array)", grad),
+            (f"θ_{name} after the step", rel_error(np.concatenate(ours), np.concatenate(theirs)))]
 
 
 def time_pair(ours, theirs, rounds=5):
