@@ -127,11 +127,15 @@ def translation_own(report):
         b = report["bicubic"]
         return (f"PSNR {report['a2b']['psnr']:.2f} dB; bicubic: PSNR {b['psnr']:.2f} dB, FID {b['fid']:.2f}, "
                 f"digit kept {100 * b['digit_accuracy']['overall']:.2f}%")
+    ways = [d for d in ("a2b", "b2a") if d in report]
+    own = []
     if "orientation_r" in report["a2b"]:
-        ways = [d for d in ("a2b", "b2a") if d in report]
         kept = " / ".join(f"{report[d]['orientation_r']:.3f}" for d in ways)
-        return f"angle kept r = {kept} (the true pairs: {report['a2b']['orientation_r_true_pair']:.3f})"
-    return ""
+        own.append(f"angle kept r = {kept} (the true pairs: {report['a2b']['orientation_r_true_pair']:.3f})")
+    if "true_pair_digit_accuracy" in report["a2b"]:  # what the classifier reads in the true counterparts: the ceiling
+        ceiling = " / ".join(f"{100 * report[d]['true_pair_digit_accuracy']:.2f}%" for d in ways)
+        own.append(f"digit kept by the true pairs {ceiling}")
+    return "; ".join(own)
 
 
 def format_row(row):
