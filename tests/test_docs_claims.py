@@ -80,3 +80,23 @@ def test_with_minibatch_std_the_penalised_row_is_the_gradient_of_the_summed_scor
         own[idx] = (out_plus[n, 0] - out_minus[n, 0]) / (2 * h)
     np.testing.assert_allclose(g[n], summed, rtol=1e-6, atol=1e-9)
     assert np.linalg.norm(g[n] - own) > 1e-4 * np.linalg.norm(own)   # the other samples' terms are there
+
+
+def test_the_classifiers_ceilings_and_the_orientation_ceiling_are_the_ones_the_page_gives(mnist):
+    """docs/translation_data.md: what the classifier reads in each domain's true images, and r of the true pairs."""
+    from pathlib import Path
+
+    from minigan import metrics
+    from minigan.translation import pearson
+    from minigan.translation_data import load_task, orientation
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "translation_data.md").read_text()
+    upright, rotated = load_task("thickness", "test"), load_task("rotated", "test")
+    for name, images, labels in [("thin (as written)", upright.a, upright.labels_a),
+                                 ("thickened", upright.a_counterpart, upright.labels_a),
+                                 ("rotated thin", rotated.a, rotated.labels_a),
+                                 ("rotated thickened", rotated.a_counterpart, rotated.labels_a)]:
+        read = 100 * metrics.digit_accuracy(images, labels)["overall"]
+        assert f"| {name} | **{read:.2f}%** |" in page, name
+    r = pearson(orientation(rotated.a), orientation(rotated.a_counterpart))
+    assert f"is **{r:.3f}**" in page
