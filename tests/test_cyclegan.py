@@ -1,5 +1,5 @@
-"""CycleGAN: its generators' and discriminators' gradients against finite differences, exact resume with the
-pools, translating both ways, and settings refused in one line.
+"""CycleGAN: its generators' and discriminators' gradients against finite differences, translating both ways,
+and settings refused in one line (exact resume, pools included: test_translation_runs.py).
 
 The gradients checked are those of the methods the step calls
 (``generator_gradients``, ``discriminator_gradients``), in float64 on small
@@ -10,7 +10,7 @@ import pytest
 
 from minigan import models
 from minigan.config import ConfigError, validate
-from minigan.run import Run, read_checkpoint
+from minigan.run import Run
 from minigan.translation import TranslationError
 from test_pix2pix import assert_gradients_match
 
@@ -95,22 +95,6 @@ def test_refused_settings_name_their_flag(settings, flag):
 def small_config(out, **kw):
     return validate(CycleGAN.Config(base=2, blocks=1, limit=96, batch_size=8, epochs=2, pool_size=5, out=str(out),
                                     progress=False, sample_every=3, **kw))
-
-
-def test_a_run_resumes_exactly_pools_included(mnist, tmp_path):
-    straight = Run(small_config(tmp_path / "a"))
-    assert straight.train() == "finished" and straight.step == 12
-    assert [len(s[0]) for s in straight.streams] == [48, 48]             # two domains, half the digits each
-    cut = Run(small_config(tmp_path / "b", max_steps=4))
-    cut.train()
-    assert len(cut.task.pool_a.images) == 5                                # full, and saved so
-    resumed = Run(small_config(tmp_path / "b"), resume=True, allow_changes=True)
-    assert resumed.train() == "finished"
-    (_, a), (_, b) = read_checkpoint(str(tmp_path / "a" / "checkpoint.npz")), read_checkpoint(
-        str(tmp_path / "b" / "checkpoint.npz"))
-    assert sorted(a) == sorted(b) and any(k.startswith("pool_a/") for k in a)
-    for key in a:
-        assert np.array_equal(a[key], b[key]), key
 
 
 def test_the_grid_shows_both_directions_with_the_hidden_counterparts(mnist, tmp_path):
