@@ -45,10 +45,10 @@ class Config(TranslationConfig):
     pool_size: int = setting(50, "past fakes D is shown from (0: only the newest)", integer(0))
     lr_decay: str = setting("linear", "linear: constant for the first half of the epochs, then down to 0 (the "
                                       "paper's schedule); none: constant", one_of("none", "linear"))
-    base: int = setting(8, "channels of the generators' first convolution (and of D's unless --d-base)", integer(1),
-                        kind="structure")
-    d_base: int = setting(None, "channels of the discriminators' first convolution (unset: --base); D costs a "
-                                "tenth of G here", integer(1, none_ok=True), kind="structure")
+    base: int = setting(8, "channels of the generators' first convolution", integer(1), kind="structure")
+    d_base: int = setting(32, "channels of the discriminators' first convolution: D costs a tenth of G here, and an "
+                              "8-channel D let hollow outlines pass for thin strokes (docs/cyclegan.md)", integer(1),
+                          kind="structure")
     blocks: int = setting(3, "residual blocks in each generator", integer(0), kind="structure")
     kernel: int = setting(3, "size of each generator's first and last convolution (the paper's 7 is for 256 x 256 "
                              "photographs)", one_of(3, 5, 7), kind="structure")
@@ -100,7 +100,7 @@ class CycleGAN(TranslationTask):
         """(G, F, D_A, D_B): ResNet generators, PatchGAN discriminators with instance norm."""
         cfg = self.cfg
         nets = dict(base=cfg.base, blocks=cfg.blocks, kernel=cfg.kernel, rng=rng)
-        d = dict(in_channels=1, base=cfg.d_base or cfg.base, norm="instance", rng=rng)
+        d = dict(in_channels=1, base=cfg.d_base, norm="instance", rng=rng)
         return resnet_generator(**nets), resnet_generator(**nets), patchgan_discriminator(**d), \
             patchgan_discriminator(**d)
     # --8<-- [end:cyclegan-choices]
