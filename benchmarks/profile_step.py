@@ -41,8 +41,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
 
     def batches():
-        return [(rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, args.batch))
-                for _ in range(task.batches_per_step)]
+        return [task.example_batch(rng, args.batch) for _ in range(task.batches_per_step)]
 
     data = batches()
     for _ in range(3):

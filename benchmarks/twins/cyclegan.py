@@ -113,7 +113,7 @@ class TorchCycleGAN:
     # ---- CycleGAN's choices (DiscoGAN's twin makes others) ------------------------------------------
     def networks(self, cfg):
         return (resnet_generator(cfg.base, cfg.blocks, cfg.kernel), resnet_generator(cfg.base, cfg.blocks, cfg.kernel),
-                patchgan(1, cfg.base, "instance"), patchgan(1, cfg.base, "instance"))
+                patchgan(1, cfg.d_base, "instance"), patchgan(1, cfg.d_base, "instance"))
 
     def weights(self, cfg):
         """(λ, the identity term's weight λ_id λ)."""
