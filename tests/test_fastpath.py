@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from minigan import BatchNorm1d, BatchNorm2d, fastpath
+from minigan import BatchNorm1d, BatchNorm2d, Conv2d, InstanceNorm2d, fastpath
 from minigan.conv import col2im, conv_output_size
 
 
@@ -180,6 +180,48 @@ def test_batchnorm_fast_path_without_parameter_gradients(rng):
     assert not fast[2].any() and not fast[3].any()       # .grad untouched
 
 
+# ---- instance norm -------------------------------------------------------------------------------
+
+def instancenorm_both_ways(affine, x, dy, dy_layout=None, requires_grad=True):
+    """(y, dx, dgamma, dbeta) from the fast path and from the plain lines (the gradients None without affine)."""
+    results = []
+    for plain in (False, True):
+        layer = InstanceNorm2d(x.shape[1], affine=affine).to(dtype=x.dtype)
+        if affine:
+            layer.weight.data[...] = np.linspace(0.5, 1.5, x.shape[1])
+            layer.bias.data[...] = np.linspace(-1, 1, x.shape[1])
+        layer.requires_grad = requires_grad
+        with fastpath.plain(plain):
+            y = layer(x)
+            dx = layer.backward(dy)
+        results.append((y, dx, layer.weight.grad if affine else None, layer.bias.grad if affine else None))
+    return results
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+@pytest.mark.parametrize("shape", [(64, 8, 28, 28), (64, 64, 7, 7), (3, 2, 5, 4), (2, 4, 2, 2)])  # last: L = C
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+def test_instancenorm_fast_path_equals_the_plain_lines(shape, layout, affine, dtype, tol, rng):
+    x = LAYOUTS[layout]((3 * rng.standard_normal(shape) + 2).astype(dtype))    # mean far from 0: a fair test
+    dy = channels_last(rng.standard_normal(shape).astype(dtype))          # laid out unlike x, in two of three
+    fast, plain = instancenorm_both_ways(affine, x, dy)
+    for name, f, p in zip(("y", "dx", "dgamma", "dbeta"), fast, plain):
+        if p is None:
+            continue
+        assert f.dtype == p.dtype == dtype, name
+        assert rel(f, p) < tol, (name, rel(f, p))
+
+
+def test_instancenorm_fast_path_keeps_the_layout_and_the_parameters_alone_when_frozen(rng):
+    x = channels_last(rng.standard_normal((4, 8, 5, 5)))
+    dy = rng.standard_normal(x.shape)
+    fast, plain = instancenorm_both_ways(True, x, dy, requires_grad=False)
+    assert fast[0].strides == x.strides and fast[1].strides == x.strides
+    assert rel(fast[1], plain[1]) < 1e-12
+    assert not fast[2].any() and not fast[3].any()       # .grad untouched
+
+
 # ---- col2im ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n,c,h,w,k,s,p", [
@@ -199,6 +241,40 @@ def test_col2im_fast_path_equals_the_plain_loop(n, c, h, w, k, s, p, rng):
         plain = col2im(cols, (n, c, h, w), k, s, p)
     assert fast.shape == plain.shape == (n, c, h, w)
     assert rel(fast, plain) < 1e-13
+
+
+# ---- Conv2d's stride-1 input gradient ---------------------------------------------------------------
+
+@pytest.mark.parametrize("n,c_in,c_out,h,w,k,p", [
+    (4, 8, 1, 30, 30, 3, 0),            # CycleGAN's last convolution, after reflection padding
+    (3, 16, 16, 14, 14, 3, 1),          # a residual block's
+    (2, 64, 1, 7, 7, 3, 1),             # the PatchGAN's last
+    (2, 3, 5, 9, 11, 5, 4),             # the largest padding the path takes (k - 1), rectangular image
+    (2, 2, 3, 6, 6, 1, 0),              # 1x1 kernel
+    (2, 4, 6, 10, 10, 4, 2),            # even kernel
+])
+def test_stride1_input_gradient_equals_col2im(n, c_in, c_out, h, w, k, p, rng):
+    conv = Conv2d(c_in, c_out, k, stride=1, padding=p, dtype=np.float64, rng=rng)
+    x = rng.standard_normal((n, c_in, h, w))
+    dy = rng.standard_normal(conv(x).shape)
+    assert fastpath.conv.has_flipped_path(c_in, c_out, conv.kernel_size, conv.stride, conv.padding)
+    fast = conv.backward(dy)
+    with fastpath.plain():
+        conv(x)
+        plain = conv.backward(dy)
+    assert fast.shape == plain.shape == x.shape
+    assert rel(fast, plain) < 1e-13
+
+
+@pytest.mark.parametrize("c_in,c_out,k,s,p,taken", [
+    (16, 16, (3, 3), 1, 1, True), (8, 1, (4, 4), 1, 3, True), (4, 16, (3, 3), 1, 1, True),
+    (16, 16, (3, 3), 2, 1, False),       # dy would need zeros between its pixels
+    (16, 16, (3, 3), 1, 3, False),       # p > k - 1: dx would be a crop
+    (16, 16, (3, 1), 1, 0, False),       # not square
+    (1, 8, (3, 3), 1, 1, False),         # im2col of dy's 8 channels costs more than col2im's 1
+])
+def test_the_flipped_path_is_taken_where_it_applies_and_pays(c_in, c_out, k, s, p, taken):
+    assert fastpath.conv.has_flipped_path(c_in, c_out, k, s, p) is taken
 
 
 def test_a_whole_dcgan_step_is_the_same_on_both_paths():

@@ -8,11 +8,16 @@ computes the same numbers here, in a file named after the plain one:
   matrix-vector products (BLAS runs them on every core), and the backward
   expanded into one multiply-add sweep, instead of some ten passes and slow
   multi-axis reductions;
+* ``fastpath/instancenorm.py`` for ``layers/instancenorm.py``: the same, with
+  statistics per sample and channel;
 * ``fastpath/conv.py`` for ``conv.py``'s ``col2im``: fewer, longer additions,
-  with the batch split over threads. NumPy runs a matrix product on all the
-  cores it may use, but an element-wise operation on one thread only; it
-  releases Python's lock while a ufunc runs, so plain Python threads can run
-  them side by side, each on its own samples (:func:`map_pieces`).
+  with the batch split over threads; and for ``Conv2d``'s input gradient at
+  stride 1, a convolution of dy with the flipped kernels instead of col2im.
+
+NumPy runs a matrix product on all the cores it may use, but an element-wise
+operation on one thread only; it releases Python's lock while a ufunc runs, so
+plain Python threads can run them side by side, each on its own samples
+(:func:`map_pieces`).
 
 One dispatch, the same everywhere: the plain function's first lines ask
 :func:`active` and, where it holds, hand the call to the function of the same
@@ -140,4 +145,4 @@ def map_pieces(fn, n, item_bytes):
     return list(_pool.map(fn, parts))
 
 
-from . import batchnorm, conv  # noqa: E402, F401  (the fast paths themselves; they use map_pieces above)
+from . import batchnorm, conv, instancenorm  # noqa: E402, F401  (the fast paths themselves; they use map_pieces above)

@@ -6,7 +6,7 @@ ConvTranspose2d:  the adjoint of Conv2d: its forward is Conv2d's input gradient,
 """
 import numpy as np
 
-from .. import init
+from .. import fastpath, init
 from ..conv import col2im, im2col
 from ..nn import Layer, Parameter, ShapeError, is_int, plain_number, require_int
 
@@ -102,6 +102,11 @@ class Conv2d(Layer):
             # --8<-- [end:conv2d-bias-grad]
         if not self.input_grad:                                                # nobody reads dL/dx (no_input_grad)
             return None
+        # --8<-- [start:conv2d-flipped-dispatch]
+        if fastpath.active(dy) and fastpath.conv.has_flipped_path(self.in_channels, self.out_channels,
+                                                                  self.kernel_size, self.stride, self.padding):
+            return fastpath.conv.input_gradient(dy, self.weight.data, self.padding)  # the same dL/dx (fastpath/conv.py)
+        # --8<-- [end:conv2d-flipped-dispatch]
         # --8<-- [start:conv2d-input-grad]
         # --8<-- [start:conv2d-dcols]
         dcols = dy_mat @ w_mat                                                 # dL/dcols = dL/dy Wm
