@@ -29,6 +29,10 @@ from .nn import DamagedFileError, Sequential, load_npz
 WEIGHTS = Path(__file__).with_name("weights") / "digit_classifier.npz"
 #: The command that (re)creates :data:`WEIGHTS`.
 TRAIN_COMMAND = "python scripts/train_classifier.py"
+#: The same network trained on the rotated translation task's training digits (both domains): the
+#: judge of "digit kept" on that task, where the upright digits' classifier misreads the true images
+#: themselves (docs/translation_data.md). Made by ``python scripts/train_classifier.py --task rotated``.
+ROTATED_WEIGHTS = Path(__file__).with_name("weights") / "rotated_digit_classifier.npz"
 #: Layers ``classifier[:FEATURE_END]`` compute the features (the 128-d ReLU before the last Dense).
 FEATURE_END = 12
 #: A digit counts as *present* when at least this fraction of samples is predicted as it.
@@ -97,12 +101,13 @@ def load_classifier(path=None):
         damaged, or holds something else (a run's checkpoint, another model's weights).
     """
     path = Path(path) if path is not None else WEIGHTS
+    command = TRAIN_COMMAND + (" --task rotated" if path == ROTATED_WEIGHTS else "")
     if path.is_dir():
         raise ClassifierWeightsError(f"{path} is a folder, not classifier weights (an .npz file written by "
-                                     f"`{TRAIN_COMMAND}`)")
+                                     f"`{command}`)")
     if not path.is_file():
         raise ClassifierWeightsError(
-            f"MNIST classifier weights not found at {path}. Create them with `{TRAIN_COMMAND}` "
+            f"MNIST classifier weights not found at {path}. Create them with `{command}` "
             "(a few minutes on a CPU; needs MNIST, see docs/data.md).")
     try:
         state = load_npz(path)
@@ -113,7 +118,7 @@ def load_classifier(path=None):
     except (KeyError, ValueError):
         what = "a training run's checkpoint" if "meta" in state else "weights of another network"
         raise ClassifierWeightsError(f"{path} is not MNIST classifier weights (it holds {what}); give an .npz "
-                                     f"written by `{TRAIN_COMMAND}`, or leave the option out for the "
+                                     f"written by `{command}`, or leave the option out for the "
                                      "committed ones") from None
 
 
@@ -121,6 +126,13 @@ def _default_classifier():
     if "classifier" not in _default:
         _default["classifier"] = load_classifier()
     return _default["classifier"]
+
+
+def rotated_classifier():
+    """The classifier trained on rotated digits (:data:`ROTATED_WEIGHTS`), loaded once per process."""
+    if "rotated" not in _default:
+        _default["rotated"] = load_classifier(ROTATED_WEIGHTS)
+    return _default["rotated"]
 
 
 def classifier_outputs(images, classifier=None, batch_size=500):

@@ -168,6 +168,11 @@ class TranslationTask(Task):
             if self.cfg.task == "rotated":   # does the output keep the input's angle? (the true pair: the ceiling)
                 report[direction].update(orientation_r=pearson(orientation(x), orientation(y)),
                                          orientation_r_true_pair=pearson(orientation(x), orientation(truth)))
+                # the digit kept, read by a judge trained on rotated digits (the upright one misreads the truth)
+                judge_r = metrics.rotated_classifier()
+                ceiling = metrics.digit_accuracy(truth, labels, classifier=judge_r)["overall"]
+                report[direction].update(rotated_digit_accuracy=metrics.digit_accuracy(y, labels, classifier=judge_r),
+                                         rotated_true_pair_digit_accuracy=ceiling)
         return report
 
     def format_report(self, report):
@@ -182,6 +187,11 @@ class TranslationTask(Task):
             if "orientation_r" in r:
                 lines[-1] += (f"  orientation kept r = {r['orientation_r']:.3f} (the true pairs: "
                               f"{r['orientation_r_true_pair']:.3f})")
+            if "rotated_digit_accuracy" in r:
+                rot = r["rotated_digit_accuracy"]
+                lines[-1] += (f"  digit kept, judged by the rotation-trained classifier {100 * rot['overall']:.2f}% "
+                              f"(min {100 * rot['min']:.1f}%; the true pairs: "
+                              f"{100 * r['rotated_true_pair_digit_accuracy']:.2f}%)")
         return "\n".join(lines)
 
 

@@ -135,6 +135,10 @@ def translation_own(report):
     if "true_pair_digit_accuracy" in report["a2b"]:  # what the classifier reads in the true counterparts: the ceiling
         ceiling = " / ".join(f"{100 * report[d]['true_pair_digit_accuracy']:.2f}%" for d in ways)
         own.append(f"digit kept by the true pairs {ceiling}")
+    if "rotated_digit_accuracy" in report["a2b"]:    # the rotated task's judge, trained on rotated digits
+        kept = " / ".join(f"{100 * report[d]['rotated_digit_accuracy']['overall']:.2f}%" for d in ways)
+        ceiling = " / ".join(f"{100 * report[d]['rotated_true_pair_digit_accuracy']:.2f}%" for d in ways)
+        own.append(f"rotation-trained judge: digit kept {kept} (the true pairs: {ceiling})")
     return "; ".join(own)
 
 

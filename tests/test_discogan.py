@@ -73,3 +73,8 @@ def test_the_rotated_task_reports_how_well_the_angle_is_kept(mnist, tmp_path):
     for direction in ("a2b", "b2a"):
         r = report[direction]
         assert -1 <= r["orientation_r"] <= 1 and r["orientation_r_true_pair"] > 0.9
+        # the rotation-trained judge reads the true rotated digits far better than the upright one does
+        assert 0 <= r["rotated_digit_accuracy"]["overall"] <= 1
+        assert r["rotated_true_pair_digit_accuracy"] >= 0.9
+        assert r["rotated_true_pair_digit_accuracy"] > r["true_pair_digit_accuracy"]
+    assert "rotation-trained classifier" in run.task.format_report(report)
