@@ -100,15 +100,20 @@ def orientation(x):
     a slanted 1 well and a round 0 poorly; the statistic of a whole test set
     is what it is for. Returns (N,) float64 in (-90, 90].
     """
+    mu_xx, mu_yy, mu_xy = moments(x)
+    return np.degrees(0.5 * np.arctan2(2 * mu_xy, mu_yy - mu_xx))
+
+
+def moments(x):
+    """(mu_xx, mu_yy, mu_xy), each (N,): the second central moments of each image's [0, 1] intensities p,
+    rows y pointing down (a blank image: zeros, its centre taken at the corner)."""
     p = (np.asarray(x, np.float64)[:, 0] + 1) / 2
     rows, cols = np.mgrid[0:p.shape[1], 0:p.shape[2]]
-    mass = p.sum(axis=(1, 2))
+    mass = np.maximum(p.sum(axis=(1, 2)), 1e-12)
     cy = (p * rows).sum(axis=(1, 2)) / mass
     cx = (p * cols).sum(axis=(1, 2)) / mass
     dy, dx = rows - cy[:, None, None], cols - cx[:, None, None]
-    mu_xx, mu_yy, mu_xy = ((p * dx * dx).sum(axis=(1, 2)), (p * dy * dy).sum(axis=(1, 2)),
-                           (p * dx * dy).sum(axis=(1, 2)))
-    return np.degrees(0.5 * np.arctan2(2 * mu_xy, mu_yy - mu_xx))
+    return (p * dx * dx).sum(axis=(1, 2)), (p * dy * dy).sum(axis=(1, 2)), (p * dx * dy).sum(axis=(1, 2))
 # --8<-- [end:translation-orientation]
 
 
