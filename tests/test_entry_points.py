@@ -278,6 +278,14 @@ def test_benchmark_bad_arguments_are_one_line(path, args, words):
     assert_one_line(done.returncode, done.stderr, words)
 
 
+@pytest.mark.parametrize("model", ["pix2pix", "srgan", "mlp"])
+def test_profile_step_profiles_any_registered_model(model):
+    """A translator's step takes pairs, a generative model's images and labels: each profiled as the run builds it."""
+    done = bench("profile_step.py", model, "--batch", "4", "--steps", "1", "--top", "3")
+    assert done.returncode == 0, done.stderr
+    assert f"{model}, batch 4:" in done.stdout and "ms per step" in done.stdout
+
+
 def test_a_twin_without_pytorch_says_what_to_install():
     if importlib.util.find_spec("torch") is not None:
         pytest.skip("PyTorch is installed here")
