@@ -23,8 +23,11 @@ The operators use only array methods (reshape, mean, repeat), so they run on
 NumPy and CuPy arrays alike.
 """
 from .backend import check_same_device
+from .layers.reshape import Upsample2d
+from .translation_data import downsample
 
 LEVELS = 3  # 28 -> 14 -> 7: two residuals and the 7 x 7 image
+_UPSAMPLE = Upsample2d(2)
 
 
 def _check_images(name, x, halvings):
@@ -43,14 +46,13 @@ def _check_images(name, x, halvings):
 def down(x):
     """d: the mean of each 2 x 2 block, (N, C, H, W) -> (N, C, H/2, W/2)."""
     _check_images("down", x, 1)
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
+    return downsample(x, 2)                                   # the superres task's pooling, at factor 2
 
 
 def up(x):
     """u: each pixel copied into a 2 x 2 block, (N, C, H, W) -> (N, C, 2H, 2W)."""
     _check_images("up", x, 0)
-    return x.repeat(2, axis=2).repeat(2, axis=3)
+    return _UPSAMPLE.forward(x)                               # Upsample2d's forward: a pure function of x
 # --8<-- [end:pyramid-operators]
 
 

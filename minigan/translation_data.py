@@ -65,8 +65,7 @@ def rotate(x, degrees):
 
 
 def downsample(x, factor=4):
-    """Average pooling over factor x factor blocks: 28 x 28 -> 7 x 7 for factor 4."""
-    x = np.asarray(x, np.float32)
+    """Average pooling over factor x factor blocks: 28 x 28 -> 7 x 7 for factor 4 (NumPy or CuPy, dtype kept)."""
     n, c, h, w = x.shape
     return x.reshape(n, c, h // factor, factor, w // factor, factor).mean(axis=(3, 5))
 # --8<-- [end:translation-operators]

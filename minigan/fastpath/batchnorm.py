@@ -57,12 +57,21 @@ def backward(layer, dy):
     np.multiply(dyv, _coef(xv, a), out=dxv)                    # a dy
     if not layer.training:
         return dx                                              # dL/dx = gamma dy / sqrt(var + eps)
+    add_mean_and_variance_paths(dxv, xv, a, sum_dy, sum_dy_x_hat, inv_std, mu, m, lambda v: _coef(xv, v))
+    return dx
+
+
+def add_mean_and_variance_paths(dxv, xv, a, sum_dy, sum_dy_x_hat, inv_std, mu, m, coef):
+    """dxv, holding a dy, becomes dL/dx: the paths through mu and var added as k1 x + k0.
+
+    Each argument but the arrays is one number per group of m entries (a channel here, a
+    sample's channel in instance norm's path); ``coef`` shapes such numbers to broadcast.
+    """
     # dL/dx = a/m (m dy - sum dy - x_hat sum(dy x_hat)) = a dy + k1 x + k0
     k1 = -a * sum_dy_x_hat * inv_std / m
     k0 = -a * sum_dy / m - k1 * mu
-    dxv += xv * _coef(xv, k1)
-    dxv += _coef(xv, k0)
-    return dx
+    dxv += xv * coef(k1)
+    dxv += coef(k0)
 # --8<-- [end:fastpath-batchnorm-backward]
 
 

@@ -76,12 +76,13 @@ def input_gradient(dy, weight, padding):
     a correlation of dy with W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v'] (C_out in, C_in out). It equals
     col2im(dy_mat Wm) exactly, in another order of the same additions.
     """
-    from ..conv import im2col                                   # (here, not above: minigan.conv imports this package)
+    from ..conv import im2col                                   # (here, not above: both import this package)
+    from ..layers.convolution import kernel_matrix
     n, c_out = dy.shape[:2]
     c_in, k = weight.shape[1], weight.shape[2]
     cols, (h, w) = im2col(dy, (k, k), 1, k - 1 - padding)      # (N*H*W, k*k*C_out), H = Ho + k - 1 - 2p
-    flipped = weight[:, :, ::-1, ::-1]                          # W[o, c, k-1-u', k-1-v']
-    w_mat = flipped.transpose(1, 2, 3, 0).reshape(c_in, -1)      # (C_in, k*k*C_out), im2col's (u', v', o) order
+    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)    # W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v']
+    w_mat = kernel_matrix(flipped)                              # (C_in, k*k*C_out), im2col's (u', v', o) order
     dx = cols @ w_mat.T                                         # (N*H*W, C_in)
     return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)       # (N, C_in, H, W), channels last in memory
 # --8<-- [end:fastpath-flipped]

@@ -14,7 +14,7 @@ dx = a dy + k1 x + k0 with a, k1, k0 per (n, c): the plain formula, expanded
 """
 import numpy as np
 
-from .batchnorm import _channels_in_one_block, _copy_laid_out_as   # the two memory layouts batchnorm's path takes
+from .batchnorm import _channels_in_one_block, _copy_laid_out_as, add_mean_and_variance_paths   # batchnorm's, shared
 
 
 def forward(layer, x):
@@ -54,12 +54,8 @@ def backward(layer, dy):
     if layer.affine and layer.requires_grad:
         layer.weight.grad += sum_dy_x_hat.sum(axis=0)          # dL/dgamma = sum_{n,h,w} dy x_hat
         layer.bias.grad += sum_dy.sum(axis=0)                  # dL/dbeta  = sum_{n,h,w} dy
-    # dL/dx = a/m (m dy - sum dy - x_hat sum(dy x_hat)) = a dy + k1 x + k0
-    k1 = -a * sum_dy_x_hat * inv_std / m
-    k0 = -a * sum_dy / m - k1 * mu
-    np.multiply(dyv, _coef(a, last), out=dxv)
-    dxv += xv * _coef(k1, last)
-    dxv += _coef(k0, last)
+    np.multiply(dyv, _coef(a, last), out=dxv)                  # a dy
+    add_mean_and_variance_paths(dxv, xv, a, sum_dy, sum_dy_x_hat, inv_std, mu, m, lambda v: _coef(v, last))
     return dx
 # --8<-- [end:fastpath-instancenorm-backward]
 
