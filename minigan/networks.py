@@ -5,6 +5,8 @@
   ``norm="layer"`` is WGAN-GP's critic).
 - The DCGAN's: :func:`dcgan_generator` and :func:`dcgan_discriminator` (the conditional
   GAN's convolutional body and the WGAN's critic).
+- A label beside the input, for the conditional models (cgan.py, lapgan.py): :func:`label_vector`
+  (beside a flat input) and :func:`label_planes` (planes beside an image).
 
 A model module (``models/*.py``) says which of these it builds and with what sizes;
 no model imports another model's networks.
@@ -12,8 +14,8 @@ no model imports another model's networks.
 import numpy as np
 
 from . import init
-from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Flatten, LayerNorm, LeakyReLU,
-                     MinibatchStd, ReLU, Reshape, Tanh, Upsample2d)
+from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten, LayerNorm,
+                     LeakyReLU, MinibatchStd, OneHot, ReLU, Reshape, Tanh, Upsample2d)
 from .nn import Sequential
 
 
@@ -144,3 +146,31 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch",
         layers.append(LeakyReLU(slope))
     layers.append(Dense(hidden or features, 1, dtype=dtype, rng=rng))
     return init.dcgan_init(Sequential(*layers), rng)
+
+
+# ---- labels beside the input (the conditional models: cgan.py, lapgan.py) ------------------------
+
+
+#: the classes of MNIST: a conditional model's labels are 0..9
+NUM_CLASSES = 10
+
+
+def label_vector(label, dim, dtype=np.float32, rng=None):
+    """y (N,) -> (N, dim): one-hot (dim = 10) or a learned embedding of size ``dim``."""
+    if label == "onehot":
+        return OneHot(NUM_CLASSES, dtype=dtype)
+    return Embedding(NUM_CLASSES, dim, dtype=dtype, rng=rng)
+
+
+# --8<-- [start:label-planes]
+def label_planes(label, size=28, dtype=np.float32, rng=None):
+    """y (N,) -> label planes (N, C, size, size) to stack beside an image.
+
+    onehot: C = 10 constant planes, plane k all ones for label k (the one-hot
+    vector copied to every pixel by Upsample2d, whose backward sums it back).
+    embedding: C = 1 learned plane per label, a table row reshaped to an image.
+    """
+    if label == "onehot":
+        return Sequential(OneHot(NUM_CLASSES, dtype=dtype), Reshape(NUM_CLASSES, 1, 1), Upsample2d(size))
+    return Sequential(Embedding(NUM_CLASSES, size * size, dtype=dtype, rng=rng), Reshape(1, size, size))
+# --8<-- [end:label-planes]

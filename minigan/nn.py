@@ -332,6 +332,8 @@ class Layer:
                     v.grad = move(v.grad)
             for k in layer.buffers:
                 setattr(layer, k, move(getattr(layer, k)))
+            if dtype is not None and "dtype" in vars(layer):   # a layer that makes arrays of its own (OneHot)
+                layer.dtype = np.dtype(dtype)
         return self
         # --8<-- [end:layer-to-move]
 

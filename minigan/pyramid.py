@@ -24,6 +24,7 @@ NumPy and CuPy arrays alike.
 """
 from .backend import check_same_device
 from .layers.reshape import Upsample2d
+from .nn import Layer
 from .translation_data import downsample
 
 LEVELS = 3  # 28 -> 14 -> 7: two residuals and the 7 x 7 image
@@ -90,6 +91,27 @@ def reconstruct(levels):
         image = up(image) + residual                      # I_k = u(I_{k+1}) + h_k
     return image
 # --8<-- [end:pyramid-laplacian]
+
+
+# --8<-- [start:pyramid-detail]
+class Detail(Layer):
+    """P(g) = g - u(d(g)): the part of g whose 2 x 2 means are zero, the only part a residual h_k has.
+
+    LAPGAN's residual generators end with it, so what they draw is a residual
+    by construction (a D could otherwise tell a fake from its 2 x 2 means alone).
+    P is a projection (P P = P) and symmetric, because u d = (1/4) S^T S where S sums
+    each 2 x 2 block: so dL/dg = P(dL/dh).
+    """
+
+    def check_input(self, x):
+        _check_images("Detail", x, 1)
+
+    def forward(self, g):
+        return g - up(down(g))                            # h = g - u(d(g))
+
+    def backward(self, dh):
+        return dh - up(down(dh))                          # dL/dg = P^T dL/dh = P dL/dh
+# --8<-- [end:pyramid-detail]
 
 
 def _check_levels(levels):

@@ -33,7 +33,8 @@ def script(name, *args, env=None, cwd=None):
 
 
 @pytest.mark.parametrize("name", ["train_mlp_gan.py", "train_dcgan.py", "train_vae.py", "train_pix2pix.py",
-                                  "train_cyclegan.py", "train_discogan.py", "train_srgan.py"])
+                                  "train_cyclegan.py", "train_discogan.py", "train_srgan.py",
+                                  "train_lapgan.py"])
 def test_example_scripts_run_and_resume(tmp_path, name):
     """A smoke run on 64 real images, then --resume of the finished run, then a refused second start."""
     unpaired = name in ("train_cyclegan.py", "train_discogan.py")     # two domains: half the images each
@@ -143,3 +144,36 @@ def test_fingerprint_repeats_itself_and_refuses_an_unknown_setup(capsys):
     assert fingerprint.main(["nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: unknown setup 'nope'")
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_generate_draws_lapgan_samples_through_the_pyramid(tmp_path, conditional):
+    """examples/generate.py on a LAPGAN run: 28 x 28 samples; --digit only where the model was given digits."""
+    run = tmp_path / "run"
+    flags = ["--conditional"] if conditional else []
+    done = script("train_lapgan.py", "--limit", "32", "--batch-size", "16", "--max-steps", "1", "--out", run,
+                  "--no-eval", "--no-progress", "--base", "2", "--hidden", "8", *flags)
+    assert done.returncode == 0, done.stderr
+    asked = script("generate.py", run, "--n", "6", "--digit", "3", "--out", tmp_path / "x.png",
+                   "--npy", tmp_path / "x.npy")
+    if conditional:
+        assert asked.returncode == 0, asked.stderr
+        images = np.load(tmp_path / "x.npy")
+        assert images.shape == (6, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    else:
+        assert asked.returncode == 2 and asked.stderr.count("\n") == 1, asked.stderr
+        assert "--digit 3: this LAPGAN is unconditional" in asked.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_lapgan_bad_level_and_one_level_runs_are_refused_in_one_line(tmp_path):
+    bad = script("train_lapgan.py", "--level", "3", "--out", tmp_path / "bad", "--no-progress")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: --level 3")
+    assert not (tmp_path / "bad").exists()
+    run = tmp_path / "one"
+    done = script("train_lapgan.py", "--level", "1", "--limit", "32", "--batch-size", "16", "--max-steps", "1",
+                  "--out", run, "--no-eval", "--no-progress", "--base", "2")
+    assert done.returncode == 0, done.stderr
+    assert (run / "pyramid.png").exists()
+    drawn = script("generate.py", run, "--out", tmp_path / "y.png")
+    assert drawn.returncode == 2 and drawn.stderr.count("\n") == 1 and "--level 1" in drawn.stderr
+    assert not (tmp_path / "y.png").exists()

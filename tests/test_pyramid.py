@@ -4,6 +4,7 @@ import pytest
 
 from minigan import pyramid
 from minigan.backend import DeviceMismatchError, cupy_available
+from minigan.gradcheck import check_layer
 
 
 def images(rng, n=3, side=28, dtype=np.float64):
@@ -44,6 +45,20 @@ def test_every_residual_has_zero_block_means_so_it_holds_only_detail(rng):
     assert np.allclose(pyramid.down(pyramid.up(y)), y)
     for residual in pyramid.laplacian(images(rng))[:-1]:
         assert np.abs(pyramid.down(residual)).max() < 1e-12
+
+
+def test_detail_projects_onto_the_residuals_and_its_backward_is_checked(rng):
+    """P(g) = g - u(d(g)) has zero 2 x 2 means, leaves a residual as it is (P P = P), and backward = P."""
+    g = rng.standard_normal((2, 3, 8, 6))
+    layer = pyramid.Detail()
+    h = layer(g)
+    np.testing.assert_allclose(pyramid.down(h), 0, atol=1e-12)
+    np.testing.assert_allclose(layer(h), h, atol=1e-12)
+    residual = pyramid.laplacian(rng.standard_normal((2, 1, 28, 28)))[0]
+    np.testing.assert_allclose(layer(residual), residual, atol=1e-12)
+    assert check_layer(layer, g)["x"] < 1e-7
+    with pytest.raises(ValueError, match="cannot be halved"):
+        layer(rng.standard_normal((2, 1, 7, 7)))
 
 
 def test_each_finer_level_brings_a_digit_closer(mnist):

@@ -49,7 +49,8 @@ SMALL = dict(g_hidden=32, d_hidden=32, q_hidden=8, g_base=8)
 #: values that show a setting within three steps: the average's warm-up decay, (1+t)/(10+t), is below
 #: any --ema over 0.25 for the first steps, so only a decay below 0.1 changes the average that soon;
 TRY = {"ema": [0.05],
-       "pool_size": [2]}   # CycleGAN's pool hands back past fakes only once full: a pool of 2 is full after one step
+       "pool_size": [2],   # CycleGAN's pool hands back past fakes only once full: a pool of 2 is full after one step
+       "level": [2, 1, 0]}  # LAPGAN's levels, each trained alone
 
 
 def alternatives(field, value):

@@ -46,11 +46,6 @@ class OneHot(Layer):
     def backward(self, dy):
         return None                                           # labels have no gradient
 
-    def to(self, backend=None, dtype=None):
-        if dtype is not None:
-            self.dtype = np.dtype(dtype)
-        return self
-
     def __repr__(self):
         return f"OneHot({self.num_classes})"
 

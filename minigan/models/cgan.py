@@ -30,34 +30,13 @@ from .. import metrics
 from ..backend import to_device
 from ..config import changed, integer, number, one_of, setting, text
 from ..gan import BCEGANConfig, GANStep, GANTask
-from ..layers import Concat, Embedding, Flatten, Identity, OneHot, Parallel, Reshape, Upsample2d, sigmoid
-from ..networks import dcgan_discriminator, dcgan_generator, mlp_body, mlp_generator
+from ..layers import Concat, Flatten, Identity, Parallel, sigmoid
+from ..networks import (NUM_CLASSES, dcgan_discriminator, dcgan_generator, label_planes, label_vector, mlp_body,
+                        mlp_generator)
 from ..nn import Sequential
 from ..priors import GaussianWithLabel
 from . import register
 
-NUM_CLASSES = 10
-
-
-def label_vector(label, dim, dtype=np.float32, rng=None):
-    """y (N,) -> (N, dim): one-hot (dim = 10) or a learned embedding of size ``dim``."""
-    if label == "onehot":
-        return OneHot(NUM_CLASSES, dtype=dtype)
-    return Embedding(NUM_CLASSES, dim, dtype=dtype, rng=rng)
-
-
-# --8<-- [start:cgan-label-planes]
-def label_planes(label, size=28, dtype=np.float32, rng=None):
-    """y (N,) -> label planes (N, C, size, size) to stack beside an image.
-
-    onehot: C = 10 constant planes, plane k all ones for label k (the one-hot
-    vector copied to every pixel by Upsample2d, whose backward sums it back).
-    embedding: C = 1 learned plane per label, a table row reshaped to an image.
-    """
-    if label == "onehot":
-        return Sequential(OneHot(NUM_CLASSES, dtype=dtype), Reshape(NUM_CLASSES, 1, 1), Upsample2d(size))
-    return Sequential(Embedding(NUM_CLASSES, size * size, dtype=dtype, rng=rng), Reshape(1, size, size))
-# --8<-- [end:cgan-label-planes]
 
 
 def label_dim(label, embedding_dim):

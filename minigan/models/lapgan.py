@@ -1,0 +1,425 @@
+r"""LAPGAN (Denton et al. 2015): a digit drawn coarse to fine, through a Laplacian pyramid 7 -> 14 -> 28.
+
+The pyramid (``minigan/pyramid.py``, docs/pyramid.md) splits a digit x into a
+7 x 7 image and the detail each finer level adds::
+
+    I_0 = x,  I_1 = d(I_0),  I_2 = d(I_1)          28 x 28, 14 x 14, 7 x 7
+    h_k = I_k - u(I_{k+1})                        the residuals at 28 x 28 (k = 0) and 14 x 14 (k = 1)
+
+LAPGAN has one GAN per level, and draws a digit from the top::
+
+    I~_2 = G_2(z_2)                               level 2: a GAN of 7 x 7 images (fully connected)
+    I~_1 = u(I~_2) + G_1(z_1, u(I~_2))            level 1: the 14 x 14 residual, given the coarse image
+    I~_0 = u(I~_1) + G_0(z_0, u(I~_1))            level 0: the 28 x 28 residual
+
+z_1 and z_0 are planes of noise beside the coarse image. Each level is a GAN
+of its own, trained on the real digits' pyramids: level k's D sees a residual
+*with* the coarse image it belongs to, the real h_k with u(I_{k+1}), or G_k's
+residual drawn for that same u(I_{k+1}); BCE for D, the non-saturating -log D
+for G. No gradient runs from one level to another, so the levels train side by
+side on each batch (as here) or one at a time (``--level k``), as the paper
+trains them. ``--conditional`` gives every G and D the digit's label too (the
+paper's class-conditional model). See docs/lapgan.md.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import metrics, pyramid
+from ..backend import to_device, to_numpy
+from ..config import RunConfig, boolean, changed, integer, number, setting, text
+from ..data import load_mnist
+from ..init import dcgan_init
+from ..layers import BatchNorm2d, Concat, Conv2d, Dense, Flatten, Identity, LeakyReLU, Parallel, ReLU
+from ..networks import NUM_CLASSES, label_planes, label_vector, mlp_body, mlp_generator
+from ..nn import Sequential
+from ..objectives import NonSaturating
+from ..optim import Adam
+from ..priors import PriorError
+from ..task import Task
+from ..translation import input_gradient
+from . import register
+
+SIDE = {0: 28, 1: 14, 2: 7}                                   # level k's images: 28 / 2^k
+WHAT = {0: "the 28 x 28 residual h_0", 1: "the 14 x 14 residual h_1", 2: "the 7 x 7 image I_2"}
+LEVELS = (2, 1, 0)                                             # the order a sample is drawn in: coarse to fine
+#: the settings that size one kind of level: {setting: (what it sizes, the levels that have it)}
+SIZES = {"z_dim": ("the 7 x 7 GAN's noise (level 2)", (2,)), "hidden": ("the 7 x 7 GAN's layers (level 2)", (2,)),
+         "base": ("the residual levels' convolutions (levels 1 and 0)", (1, 0))}
+
+
+# ---- the networks of one level -----------------------------------------------------------------------
+
+
+def coarse_networks(z_dim=32, hidden=256, conditional=False, dtype=np.float32, rng=None):
+    """Level 2, a GAN of 7 x 7 images: the MLP GAN's bodies (``networks.py``) at 49 pixels.
+
+    G: z (or [z, onehot(y)]) -> [Dense(h) -> BN -> LReLU] x 2 -> Dense(49) -> tanh -> (1, 7, 7).
+    D: flatten (and [x, onehot(y)]) -> [Dense(h) -> LReLU] x 2 -> Dense(1): a logit.
+    """
+    k = NUM_CLASSES if conditional else 0
+    g = mlp_generator(z_dim + k, (hidden, hidden), 49, (1, 7, 7), dtype=dtype, rng=rng)
+    body = mlp_body(49 + k, (hidden, hidden), dtype=dtype, rng=rng)
+    if not conditional:
+        return g, Sequential(Flatten(), *body)
+    G = Sequential(Parallel(Identity(), label_vector("onehot", k, dtype)), Concat(), *g.layers)   # (z, y) -> [z, y]
+    D = Sequential(Parallel(Flatten(), label_vector("onehot", k, dtype)), Concat(), *body)        # (x, y) -> [x, y]
+    return G, D
+
+
+# --8<-- [start:lapgan-residual-networks]
+def residual_networks(side, base=32, conditional=False, dtype=np.float32, rng=None):
+    """Levels 1 and 0: G draws a residual from noise and the coarse image, D judges the pair.
+
+    G: (z plane, u(I_{k+1}) [, y]) -> planes stacked -> Conv3 -> BN -> ReLU -> Conv3 -> BN -> ReLU -> Conv3 -> P -> h
+       (no tanh: a residual is a difference of two images, in [-2, 2], mostly near 0; P = pyramid.Detail
+       removes the 2 x 2 means, which every real residual has at zero)
+    D: (h, u(I_{k+1}) [, y]) -> planes stacked -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit
+    With ``conditional``, ten one-hot label planes join the stack (``networks.label_planes``).
+    """
+    b, conv = base, dict(dtype=dtype, rng=rng)
+    labels = [label_planes("onehot", side, dtype)] if conditional else []
+    c = 2 + (NUM_CLASSES if conditional else 0)
+    G = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),
+                   Conv2d(c, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU(),
+                   Conv2d(b, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU(),
+                   Conv2d(b, 1, 3, padding=1, **conv), pyramid.Detail())
+    quarter = (side // 2 - 2) // 2 + 1                         # the side after two 4 x 4 stride-2 convolutions
+    D = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),
+                   Conv2d(c, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
+                   Conv2d(b, 2 * b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(2 * b, dtype=dtype),
+                   LeakyReLU(0.2), Flatten(), Dense(2 * b * quarter * quarter, 1, **conv))
+    return dcgan_init(G, rng), dcgan_init(D, rng)
+# --8<-- [end:lapgan-residual-networks]
+
+
+class Level:
+    """One level's G and D and their optimizers."""
+
+    def __init__(self, k, G, D, cfg):
+        self.k, self.G, self.D = k, G.to(cfg.backend), D.to(cfg.backend)
+        self.opt_G = Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+
+
+def pack(first, given):
+    """A network's input: ``first`` alone, or (first, *given) when the level is given more (coarse image, label)."""
+    return (first, *given) if given else first
+
+
+# ---- what G is fed -----------------------------------------------------------------------------------
+
+
+class PyramidPrior:
+    """Everything one LAPGAN sample is drawn from: z_2 (z_dim), the noise planes z_1 (14 x 14) and z_0 (28 x 28),
+    and, for the class-conditional model, the digit y. A dict ``{"z": {2: .., 1: .., 0: ..}, "y": y or None}``."""
+
+    def __init__(self, z_dim, conditional):
+        self.z_dim, self.conditional = z_dim, conditional
+
+    def sample(self, n, rng, backend="numpy", dtype=np.float32, digit=None, **fixed):
+        for name in fixed:
+            raise PriorError(f"--{name} applies to a model fed a {name}; LAPGAN is fed noise"
+                             + (" and a digit (--digit)" if self.conditional else ""))
+        if digit is not None and not self.conditional:
+            raise PriorError(f"--digit {digit!r}: this LAPGAN is unconditional (trained without --conditional), "
+                             "so it cannot be asked for a digit")
+        if digit is not None and (isinstance(digit, bool) or not isinstance(digit, (int, np.integer))
+                                  or not 0 <= digit < NUM_CLASSES):
+            raise PriorError(f"--digit {digit!r}: must be a digit from 0 to {NUM_CLASSES - 1}")
+        z = {2: rng.standard_normal((n, self.z_dim)), 1: rng.standard_normal((n, 1, 14, 14)),
+             0: rng.standard_normal((n, 1, 28, 28))}
+        y = None
+        if self.conditional:
+            y = rng.integers(0, NUM_CLASSES, n) if digit is None else np.full(n, int(digit))
+            y = to_device(y.astype(np.int64), backend)
+        return {"z": {k: to_device(v.astype(dtype), backend) for k, v in z.items()}, "y": y}
+
+    def grid(self, rng, backend="numpy", dtype=np.float32):
+        """64 draws, 8 a row; the class-conditional model: row k draws digit k, ten draws a row."""
+        if not self.conditional:
+            return self.sample(64, rng, backend, dtype), 8
+        latent = self.sample(100, rng, backend, dtype)
+        latent["y"] = to_device(np.repeat(np.arange(NUM_CLASSES), 10), backend)
+        return latent, 10
+
+
+# ---- settings ------------------------------------------------------------------------------------------
+
+
+def _level(v):
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v not in SIDE):
+        return "must be 0 (the 28 x 28 residual), 1 (the 14 x 14 residual), 2 (the 7 x 7 image) or unset (all three)"
+
+
+@dataclass
+class Config(RunConfig):
+    """LAPGAN at MNIST size: an MLP GAN at 7 x 7, conv residual GANs at 14 and 28; Adam 2e-4 (0.5, 0.999)."""
+
+    model: str = setting("lapgan", cli=False, kind="structure")
+    out: str = setting("runs/lapgan", "the run folder", text, kind="run")
+    epochs: int = setting(5, "passes over the training images", integer(1), kind="run")
+    level: int = setting(None, "train one level alone: 2 the 7 x 7 GAN, 1 the 14 x 14 residual, 0 the 28 x 28 "
+                               "residual (unset: all three, side by side)", _level, kind="structure")
+    conditional: bool = setting(False, "give every level's G and D the digit's label (the paper's class-conditional "
+                                       "model; generate.py --digit)", boolean, kind="structure")
+    z_dim: int = setting(32, "size of the 7 x 7 GAN's noise vector z_2", integer(1), kind="structure")
+    hidden: int = setting(256, "width of the 7 x 7 GAN's two hidden layers, in G and in D", integer(1),
+                          kind="structure")
+    base: int = setting(32, "channels of the residual levels' convolutions (D's second doubles them)", integer(1),
+                        kind="structure")
+    lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
+    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
+    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
+
+    @property
+    def levels(self):
+        """The levels this run trains, coarse to fine."""
+        return LEVELS if self.level is None else (self.level,)
+
+    def check(self):
+        if self.level is not None:
+            for name, (what, used_by) in SIZES.items():
+                if changed(self, name) and self.level not in used_by:
+                    return (f"--{name.replace('_', '-')} {getattr(self, name)!r}: sizes {what}, and --level "
+                            f"{self.level} trains {WHAT[self.level]} alone; drop it")
+        return super().check()
+
+
+# ---- the task -------------------------------------------------------------------------------------------
+
+
+@register
+class LAPGAN(Task):
+    """Three GANs, one per level of the pyramid; each step trains every level (or ``--level k``) on one batch."""
+
+    name = "lapgan"
+    Config = Config
+    description = ("Train LAPGAN (Denton et al. 2015) on MNIST: a 7 x 7 GAN, then the 14 x 14 and 28 x 28 residuals "
+                   "of a Laplacian pyramid.")
+    pictures_written = ("pyramid",)
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        rng = np.random.default_rng(cfg.seed)
+        self.levels = {}
+        for k in cfg.levels:
+            if k == 2:
+                G, D = coarse_networks(cfg.z_dim, cfg.hidden, cfg.conditional, rng=rng)
+            else:
+                G, D = residual_networks(SIDE[k], cfg.base, cfg.conditional, rng=rng)
+            self.levels[k] = Level(k, G, D, cfg)
+        self.objective = NonSaturating()
+        self.prior = PyramidPrior(cfg.z_dim, cfg.conditional)
+        self.noise_rng = np.random.default_rng([cfg.seed, 1])
+        self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
+        self.panels = {f"D output, level {k}": ((f"d_real_{k}", f"d_fake_{k}"), 0.5) for k in cfg.levels}
+        self._test = None
+
+    # ---- what a checkpoint holds ---------------------------------------------------------------
+    def modules(self):
+        return {f"{net}{k}": getattr(level, net) for k, level in self.levels.items() for net in ("G", "D")}
+
+    def optimizers(self):
+        return {f"opt_{net}{k}": getattr(level, f"opt_{net}") for k, level in self.levels.items() for net in ("G", "D")}
+
+    def rngs(self):
+        return {"noise": self.noise_rng}
+
+    def load_state(self, state):
+        for level in self.levels.values():   # the settings decide the rate from here on
+            level.opt_G.lr = level.opt_D.lr = self.cfg.lr
+
+    # ---- the step ------------------------------------------------------------------------------
+    # --8<-- [start:lapgan-step]
+    def step(self, batches):
+        (x, y), = batches                                      # real digits (N, 1, 28, 28) and their labels
+        images = pyramid.gaussian(x)                           # [I_0, I_1, I_2]: 28, 14, 7
+        label = (y,) if self.cfg.conditional else ()
+        stats = {}
+        for k in self.cfg.levels:                              # each level on its own: no gradient between them
+            if k == 2:
+                real, given = images[2], label                 # the 7 x 7 image, and the label if any
+            else:
+                coarse = pyramid.up(images[k + 1])             # u(I_{k+1})
+                real, given = images[k] - coarse, (coarse, *label)   # h_k = I_k - u(I_{k+1}), with its coarse image
+            stats.update(self.level_step(self.levels[k], real, given))
+        return stats
+
+    def level_step(self, level, real, given):
+        """One D update, then one G update, of one level: real is I_2 or h_k, ``given`` what both nets see beside it."""
+        z = self.draw_noise(level.k, len(real), real.dtype)
+        fake = level.G(pack(z, given))                         # G_k(z_k [, u(I_{k+1})] [, y])
+        stats = self.d_gradients(level, real, fake, given)
+        level.opt_D.step()
+        stats.update(self.g_gradients(level, fake, given))     # through the D just updated
+        level.opt_G.step()
+        return {f"{name}_{level.k}": value for name, value in stats.items()}
+
+    def d_gradients(self, level, real, fake, given):
+        """D_k's .grad for -log D(real, given) - log(1 - D(fake, given)): the same coarse image beside both."""
+        level.D.zero_grad()
+        out_real = level.D(pack(real, given))
+        loss_real, dout = self.objective.d_real(out_real)      # -log D(real, given)
+        with level.D.no_input_grad():                          # only dL/dθ_D
+            level.D.backward(dout)
+        out_fake = level.D(pack(fake, given))                  # G's residual held fixed: no gradient into G here
+        loss_fake, dout = self.objective.d_fake(out_fake)      # -log(1 - D(fake, given))
+        with level.D.no_input_grad():
+            level.D.backward(dout)                             # ... plus the fake term's
+        return dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+
+    def g_gradients(self, level, fake, given):
+        """G_k's .grad for -log D(G(z, given), given), through a D that does not move.
+
+        ``fake`` is G_k's output from this step's forward: G's caches still hold it.
+        """
+        out = level.D(pack(fake, given))
+        g_loss, dout = self.objective.g(out)                   # -log D(fake, given)
+        dx = input_gradient(level.D, dout)                     # dL/d(D's inputs)
+        level.G.zero_grad()
+        level.G.backward(dx[0] if isinstance(dx, tuple) else dx)   # dL/dθ_G = dL/dG(...) dG(...)/dθ_G
+        return dict(g_loss=g_loss)
+    # --8<-- [end:lapgan-step]
+
+    def draw_noise(self, k, n, dtype):
+        """z_k for a batch: (n, z_dim) at level 2, a plane (n, 1, side, side) at the residual levels."""
+        shape = (n, self.cfg.z_dim) if k == 2 else (n, 1, SIDE[k], SIDE[k])
+        return to_device(self.noise_rng.standard_normal(shape).astype(dtype), self.cfg.backend)
+
+    # ---- drawing through the pyramid -------------------------------------------------------------
+    # --8<-- [start:lapgan-draw]
+    def draw(self, latent):
+        """[I~_0, I~_1, I~_2]: a sample at each level, drawn from the top (eval mode); needs all three levels."""
+        if self.cfg.level is not None:
+            raise PriorError(f"this run trained {WHAT[self.cfg.level]} alone (--level {self.cfg.level}); a sample "
+                             "is drawn through all three levels: train them together (no --level)")
+        z, label = latent["z"], (() if latent["y"] is None else (latent["y"],))
+        G = {k: level.G.eval() for k, level in self.levels.items()}
+        try:
+            images = [G[2](pack(z[2], label))]                 # I~_2 = G_2(z_2 [, y])
+            for k in (1, 0):
+                coarse = pyramid.up(images[0])                 # u(I~_{k+1})
+                images.insert(0, coarse + G[k](pack(z[k], (coarse, *label))))   # I~_k = u(I~_{k+1}) + G_k(...)
+        finally:
+            for g in G.values():
+                g.train()
+        return images
+    # --8<-- [end:lapgan-draw]
+
+    def sample(self, latent):
+        """The 28 x 28 samples, clipped to [-1, 1] (a coarse image plus a residual may step outside it)."""
+        return self.draw(latent)[0].clip(-1, 1)
+
+    def generate(self, n, seed=0, batch_size=500, **fixed):
+        """[I~_0, I~_1, I~_2] of ``n`` samples as NumPy arrays, from draws seeded by (cfg.seed, 4, seed)."""
+        rng = np.random.default_rng([self.cfg.seed, 4, seed])
+        parts = [self.draw(self.prior.sample(min(batch_size, n - i), rng, self.cfg.backend, **fixed))
+                 for i in range(0, n, batch_size)]
+        return [np.concatenate([to_numpy(p[j]) for p in parts]) for j in range(3)]
+
+    # ---- one level alone: given the real coarse images of test digits --------------------------------
+    def test_digits(self, n):
+        if self._test is None:
+            self._test = load_mnist("test", data_dir=self.cfg.data_dir)
+        images, labels = self._test
+        return images[:n], labels[:n]
+
+    def level_alone(self, n, seed=0):
+        """(what level k starts from, what it draws, the truth), each at 28 x 28, for ``n`` test digits.
+
+        Level 2: nothing, its samples, the test digits' 7 x 7 images. Level k < 2:
+        u(I_{k+1}) of the test digits, u(I_{k+1}) + G_k(z, u(I_{k+1})), and I_k.
+        """
+        k, level = self.cfg.level, self.levels[self.cfg.level]
+        x, y = self.test_digits(n)
+        real = pyramid.gaussian(to_device(x, self.cfg.backend))
+        label = (to_device(y.astype(np.int64), self.cfg.backend),) if self.cfg.conditional else ()
+        rng = np.random.default_rng([self.cfg.seed, 4, seed])
+        shape = (n, self.cfg.z_dim) if k == 2 else (n, 1, SIDE[k], SIDE[k])
+        z = to_device(rng.standard_normal(shape).astype(x.dtype), self.cfg.backend)
+        level.G.eval()
+        try:
+            if k == 2:
+                start, out = None, level.G(pack(z, label))
+            else:
+                start = pyramid.up(real[k + 1])
+                out = start + level.G(pack(z, (start, *label)))
+        finally:
+            level.G.train()
+        return [None if a is None else to_numpy(full_size(a)).clip(-1, 1) for a in (start, out, real[k])]
+
+    # ---- pictures -------------------------------------------------------------------------------------
+    def grid(self):
+        if self.cfg.level is None:
+            return to_numpy(self.sample(self.fixed_latent)), self.grid_nrow
+        start, out, truth = self.level_alone(10)
+        return np.concatenate([a for a in (start, out, truth) if a is not None]), 10
+
+    def pictures(self):
+        """pyramid.png: ten samples, rows u(u(I~_2)), h~_1, u(I~_1), h~_0, I~_0 (one level alone: its grid)."""
+        if self.cfg.level is not None:
+            return {"pyramid": self.grid()}
+        rng = np.random.default_rng([self.cfg.seed, 6])
+        latent = self.prior.sample(10, rng, self.cfg.backend)
+        if self.cfg.conditional:                              # one of each digit
+            latent["y"] = to_device(np.arange(NUM_CLASSES), self.cfg.backend)
+        i0, i1, i2 = [to_numpy(a) for a in self.draw(latent)]
+        h1, h0 = i1 - pyramid.up(i2), i0 - pyramid.up(i1)
+        rows = [full_size(i2), full_size(h1), full_size(i1), h0, i0]
+        return {"pyramid": (np.concatenate(rows).clip(-1, 1), 10)}
+
+    # ---- judging ------------------------------------------------------------------------------------
+    def evaluate(self, n, seed=0):
+        """The metrics of ``n`` samples at 28 x 28 and of the same samples' coarser levels upsampled to 28 x 28.
+
+        Every level earns its place if the FIDs fall from 7 x 7 to 14 x 14 to 28 x 28. The
+        class-conditional model adds how often each digit asked is drawn. One level alone: its
+        own output beside what it starts from (``level_alone``).
+        """
+        data_dir = self.cfg.data_dir
+        if self.cfg.level is not None:
+            start, out, truth = self.level_alone(n, seed)
+            report = metrics.evaluate_samples(out, data_dir=data_dir)
+            report["level"] = self.cfg.level
+            report["truth_fid"] = metrics.evaluate_samples(truth, data_dir=data_dir)["fid"]
+            if start is not None:
+                report["start_fid"] = metrics.evaluate_samples(start, data_dir=data_dir)["fid"]
+            return report
+        i0, i1, i2 = self.generate(n, seed)
+        report = metrics.evaluate_samples(i0.clip(-1, 1), data_dir=data_dir)
+        report["level_fid"] = {str(SIDE[k]): metrics.evaluate_samples(full_size(img).clip(-1, 1),
+                                                                      data_dir=data_dir)["fid"]
+                               for k, img in ((1, i1), (2, i2))}
+        report["level_fid"]["28"] = report["fid"]
+        report["real_floor"] = metrics.real_floor(n, data_dir=data_dir)
+        if self.cfg.conditional:
+            per_digit = max(1, n // NUM_CLASSES)
+            drawn = [self.generate(per_digit, seed, digit=d)[0].clip(-1, 1) for d in range(NUM_CLASSES)]
+            report["digit_accuracy"] = metrics.digit_accuracy(np.concatenate(drawn),
+                                                              np.repeat(np.arange(NUM_CLASSES), per_digit))
+        return report
+
+    def format_report(self, report):
+        if "level" in report:
+            k = report["level"]
+            line = metrics.format_report(f"level {k}", report) + f"\n            the truth (I_{k} at 28 x 28): FID " \
+                                                                 f"{report['truth_fid']:.2f}"
+            if "start_fid" in report:
+                line += f"; what the level starts from, u(I_{k + 1}): FID {report['start_fid']:.2f}"
+            return line
+        fids = report["level_fid"]
+        lines = [metrics.format_report("samples", report),
+                 f"   by level: FID at 28 x 28 {fids['28']:.2f}; the same samples' 14 x 14 level upsampled "
+                 f"{fids['14']:.2f}, 7 x 7 level upsampled {fids['7']:.2f}",
+                 metrics.format_report("real_floor", report["real_floor"])]
+        if "digit_accuracy" in report:
+            lines.append(metrics.format_accuracy("samples", report["digit_accuracy"]))
+        return "\n".join(lines)
+
+
+def full_size(images):
+    """Images of any level brought to 28 x 28 by pixel copies (u, as often as it takes)."""
+    while images.shape[-1] < 28:
+        images = pyramid.up(images)
+    return images
