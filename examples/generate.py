@@ -5,6 +5,8 @@
     python examples/generate.py runs/mlp_gan --npy samples.npy  # also (N, 1, 28, 28) float32 in [-1, 1]
     python examples/generate.py runs/cgan --digit 7            # a conditional model: 7s only
     python examples/generate.py runs/infogan --code 3          # InfoGAN: categorical code 3 only
+    python examples/generate.py runs/lapgan --n 100            # LAPGAN: drawn through the pyramid, 7 -> 14 -> 28
+    python examples/generate.py runs/stackgan --caption "a thick seven slanted to the right"
 
 G's input is drawn from a NumPy generator seeded with --seed, so a seed gives
 the same samples on both backends. Pictures go into the run folder unless
@@ -33,6 +35,7 @@ def main(argv=None):
     p.add_argument("--nrow", type=positive_int, default=8, help="images per row of the grid")
     p.add_argument("--digit", type=int, default=None, help="a conditional model: draw this digit only")
     p.add_argument("--code", type=int, default=None, help="InfoGAN: draw this value of the categorical code only")
+    p.add_argument("--caption", default=None, help="StackGAN: draw from this caption (words of docs/captions.md)")
     args = p.parse_args(argv)
     if args.n > MAX_SAMPLES:
         p.error(f"--n {args.n}: at most {MAX_SAMPLES} samples a call ({args.n * 28 * 28 * 4 / 1e9:.3g} GB of "
@@ -40,7 +43,7 @@ def main(argv=None):
     out = args.out or os.path.join(run_folder(args.run), "generated.png")
     check_output(p, "--out", out, (".png",))
     check_output(p, "--npy", args.npy, (".npy",))
-    fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code)) if v is not None}
+    fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code), ("caption", args.caption)) if v is not None}
     task = load_or_exit(args.run, args.backend)
     if not (hasattr(task, "prior") and hasattr(task, "sample")):
         hint = "; it translates images: use examples/translate.py" if hasattr(task, "translate") else ""

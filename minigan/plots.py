@@ -21,15 +21,35 @@ def image_grid(images, nrow=None, pad=2):
     return grid
 
 
-def save_grid(path, images, nrow=None, scale=2):
-    """Write a grid of images as a PNG (white digits on black, upscaled ``scale`` times)."""
+def save_grid(path, images, nrow=None, scale=2, row_labels=None):
+    """Write a grid of images as a PNG (white digits on black, upscaled ``scale`` times).
+
+    ``row_labels``: one line of text per row, written to the left of it (StackGAN's captions).
+    """
     from PIL import Image
 
     grid = image_grid(images, nrow)
     img = Image.fromarray(grid, mode="L")
     if scale != 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    if row_labels is not None:
+        img = _label_rows(img, list(row_labels), (images.shape[2] + 2) * scale)
     _atomic_pil_save(img, path)
+
+
+def _label_rows(img, labels, row_height):
+    """The picture with a white margin on its left holding one label per row, centred on the row."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(img)
+    margin = int(max(draw.textlength(text, font=font) for text in labels)) + 12
+    out = Image.new("L", (img.width + margin, img.height), 255)
+    out.paste(img, (margin, 0))
+    draw = ImageDraw.Draw(out)
+    for i, text in enumerate(labels):
+        draw.text((6, i * row_height + row_height // 2), text, fill=0, font=font, anchor="lm")
+    return out
 
 
 def save_gif(path, frame_paths, duration_ms=200):

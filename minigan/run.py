@@ -435,8 +435,9 @@ class Run:
         plot_curves(os.path.join(self.out, "log.csv"), os.path.join(self.out, "curves.png"), self.task.panels)
         images, nrow = self.task.grid()
         save_grid(os.path.join(self.out, "samples.png"), images, nrow=nrow)  # the final grid, easy to find
-        for name, (images, nrow) in self.task.pictures().items():
-            save_grid(os.path.join(self.out, f"{name}.png"), images, nrow=nrow)
+        for name, (images, nrow, *labels) in self.task.pictures().items():   # labels: one per row, if any
+            save_grid(os.path.join(self.out, f"{name}.png"), images, nrow=nrow,
+                      row_labels=labels[0] if labels else None)
 
     # ---- metrics ---------------------------------------------------------------------------------
     def evaluate(self, n=None):

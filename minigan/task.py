@@ -97,7 +97,7 @@ class Task:
         raise NotImplementedError
 
     def pictures(self):
-        """``{name: (images, nrow)}``: extra pictures written as ``<name>.png`` at the end of a run."""
+        """``{name: (images, nrow)}`` or ``{name: (images, nrow, row_labels)}``: extra pictures, ``<name>.png``."""
         return {}
 
     def evaluate(self, n):

@@ -34,11 +34,12 @@ def script(name, *args, env=None, cwd=None):
 
 @pytest.mark.parametrize("name", ["train_mlp_gan.py", "train_dcgan.py", "train_vae.py", "train_pix2pix.py",
                                   "train_cyclegan.py", "train_discogan.py", "train_srgan.py",
-                                  "train_lapgan.py"])
+                                  "train_lapgan.py", "train_stackgan.py"])
 def test_example_scripts_run_and_resume(tmp_path, name):
     """A smoke run on 64 real images, then --resume of the finished run, then a refused second start."""
     unpaired = name in ("train_cyclegan.py", "train_discogan.py")     # two domains: half the images each
-    args = ["--limit", "128" if unpaired else "64", "--batch-size", "32", "--epochs", "1", "--out", tmp_path,
+    limit = "128" if unpaired else "76" if name == "train_stackgan.py" else "64"   # StackGAN drops held-out captions
+    args = ["--limit", limit, "--batch-size", "32", "--epochs", "1", "--out", tmp_path,
             "--no-eval", "--no-progress", "--sample-every", "1"]
     done = script(name, *args)
     assert done.returncode == 0, done.stderr
@@ -177,3 +178,26 @@ def test_lapgan_bad_level_and_one_level_runs_are_refused_in_one_line(tmp_path):
     drawn = script("generate.py", run, "--out", tmp_path / "y.png")
     assert drawn.returncode == 2 and drawn.stderr.count("\n") == 1 and "--level 1" in drawn.stderr
     assert not (tmp_path / "y.png").exists()
+
+
+def test_stackgan_generates_from_a_caption_and_refuses_bad_ones_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    done = script("train_stackgan.py", "--limit", "32", "--batch-size", "16", "--epochs", "2", "--out", run,
+                  "--no-eval", "--no-progress", "--base", "2", "--blocks", "1")
+    assert done.returncode == 0, done.stderr
+    assert (run / "captions.png").exists()
+    drawn = script("generate.py", run, "--n", "4", "--caption", "a thin upright two", "--out", tmp_path / "x.png",
+                   "--npy", tmp_path / "x.npy")
+    assert drawn.returncode == 0, drawn.stderr
+    assert np.load(tmp_path / "x.npy").shape == (4, 1, 28, 28)
+    for caption, words in [("a thin upright twoo", "unknown word 'twoo'"), ("a thin upright", "names no digit")]:
+        bad = script("generate.py", run, "--caption", caption, "--out", tmp_path / "y.png")
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and words in bad.stderr, bad.stderr
+        assert not (tmp_path / "y.png").exists()
+    assert "the vocabulary:" in bad.stderr or "say one of" in bad.stderr
+    missing = script("train_stackgan.py", "--stage", "2", "--stage1-run", tmp_path / "none", "--out", tmp_path / "two",
+                     "--no-progress")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no checkpoint there" in missing.stderr
+    assert not (tmp_path / "two").exists()
+    nostage = script("train_stackgan.py", "--stage", "2", "--out", tmp_path / "two", "--no-progress")
+    assert nostage.returncode == 2 and "--stage1-run" in nostage.stderr and not (tmp_path / "two").exists()

@@ -355,3 +355,22 @@ def test_no_input_grad_skips_only_the_input_gradient(first, x_shape, rng):
     assert net.input_grad and body.input_grad and body.layers[0].input_grad  # on again after the block
     net(x)
     assert net.backward(dy).shape == x.shape
+
+
+def test_check_parameters_agrees_with_a_true_gradient_and_catches_a_wrong_one():
+    from minigan.gradcheck import check_parameters
+
+    rng = np.random.default_rng(0)
+    layer = Dense(4, 3, dtype=np.float64, rng=rng)
+    x, w = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+
+    def loss():
+        return float((np.tanh(layer(x)) * w).sum())
+
+    y = layer(x)
+    layer.zero_grad()
+    layer.backward((1 - np.tanh(y) ** 2) * w)
+    errors = check_parameters(layer, loss)
+    assert set(errors) == {"weight", "bias"} and max(errors.values()) < 1e-7
+    layer.weight.grad *= 1.01                                  # one per cent off
+    assert check_parameters(layer, loss, entries=12)["weight"] > 1e-3

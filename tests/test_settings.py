@@ -38,6 +38,8 @@ RUN_SETTINGS = {
     "evaluate": "the metrics at the end (test_examples.py)",
     "eval_samples": "the metrics at the end (test_examples.py)",
     "progress": "the progress bar (test_run.py)",
+    "eval_per_caption": "StackGAN's metrics at the end (test_stackgan.py)",
+    "stage1_run": "the run a StackGAN --stage 2 starts from (test_stackgan.py)",
 }
 
 STEPS = 3
@@ -50,7 +52,9 @@ SMALL = dict(g_hidden=32, d_hidden=32, q_hidden=8, g_base=8)
 #: any --ema over 0.25 for the first steps, so only a decay below 0.1 changes the average that soon;
 TRY = {"ema": [0.05],
        "pool_size": [2],   # CycleGAN's pool hands back past fakes only once full: a pool of 2 is full after one step
-       "level": [2, 1, 0]}  # LAPGAN's levels, each trained alone
+       "level": [2, 1, 0],  # LAPGAN's levels, each trained alone
+       "stage": [1, 2],     # StackGAN's stages alone (2 without --stage1-run: refused)
+       "stage1_epochs": [1]}  # ... and its split of three steps: Stage II from the first with 1 of 6 epochs
 
 
 def alternatives(field, value):

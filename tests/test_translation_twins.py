@@ -1,4 +1,4 @@
-"""The image-to-image models beside their PyTorch twins (benchmarks/twins/<model>.py).
+"""The image-to-image and coarse-to-fine models beside their PyTorch twins (benchmarks/twins/<model>.py).
 
 From the same weights and batches, one training step of minigan's model and of
 its twin (the networks in torch.nn, autograd, torch.optim.Adam) must give the
@@ -103,3 +103,18 @@ def test_bench_gives_a_translator_its_own_batch_shapes(monkeypatch):
     ours, theirs, twin = bench.build_twin_pair("srgan", twin_module("srgan"), 2, ctx)
     assert float(ours()["g_loss"]) > 0 and theirs()[1] > 0
     assert twin.pretraining                                      # the phase a run starts in
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_lapgan_twin_computes_the_same_step_at_every_level(conditional):
+    errors = parity("lapgan", conditional=conditional, base=8, hidden=32)
+    for k in (2, 1, 0):
+        assert {f"level {k}: D loss", f"level {k}: G loss", f"θ_G{k} after the step", f"θ_D{k} after the step"} \
+            <= set(errors)
+
+
+def test_stackgan_twin_computes_the_same_step_at_each_stage():
+    errors = parity("stackgan", base=8, c_dim=4, z_dim=8)
+    for k in (1, 2):
+        assert {f"stage {k}: D loss", f"stage {k}: G loss", f"θ_G{k} after the step", f"θ_CA{k} after the step",
+                f"θ_D{k} after the step"} <= set(errors)

@@ -2,6 +2,7 @@
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Tanh, sigmoid
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .combine import Concat, Fork, Identity, Parallel, Residual
+from .conditioning import ConditioningAugmentation
 from .convolution import Conv2d, ConvTranspose2d
 from .dense import Dense
 from .dropout import Dropout
@@ -17,4 +18,4 @@ __all__ = ["Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "
            "Tanh", "Sigmoid", "sigmoid", "Dropout", "Flatten", "Reshape", "Upsample2d", "Identity", "Concat",
            "Parallel", "Fork", "Embedding", "OneHot", "one_hot", "Reparameterize", "SpectralNorm",
            "spectral_normalize", "MinibatchStd", "InstanceNorm2d", "PReLU", "PixelShuffle",
-           "ReflectionPad2d", "Residual"]
+           "ReflectionPad2d", "Residual", "ConditioningAugmentation"]
