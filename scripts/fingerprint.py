@@ -46,7 +46,7 @@ SETUPS = [
     ("infogan", []), ("vae", []),
     ("pix2pix", []), ("pix2pix", ["--loss", "l1"]), ("cyclegan", []), ("discogan", []),
     ("srgan", ["--pretrain-epochs", "0"]), ("srgan", ["--content", "mse", "--adversarial", "0"]),
-    ("lapgan", []), ("lapgan", ["--conditional"]),
+    ("lapgan", []), ("lapgan", ["--conditional"]), ("stackgan", []), ("stackgan", ["--stage", "1"]),
 ]
 
 

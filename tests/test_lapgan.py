@@ -12,6 +12,7 @@ from minigan import models, pyramid
 from minigan.config import ConfigError, validate
 from minigan.gradcheck import check_parameters
 from minigan.losses import BCEWithLogits
+from minigan.models.lapgan import SIZES
 from minigan.priors import PriorError
 from minigan.run import Run, load_task
 
@@ -20,9 +21,9 @@ LAPGAN = models.get("lapgan")
 
 def tiny(**kw):
     """A LAPGAN with narrow nets in float64 and larger random weights: a fixed function of its weights."""
-    sizes = {"z_dim": 3, "hidden": 5, "base": 2}
+    sizes = {"z_dim": 3, "hidden": 5, "base": 2, "depth1": 2}
     if kw.get("level") is not None:                            # only the sizes of the level trained
-        sizes = {name: v for name, v in sizes.items() if (name == "base") == (kw["level"] < 2)}
+        sizes = {name: v for name, v in sizes.items() if kw["level"] in SIZES[name][1]}
     task = LAPGAN(validate(LAPGAN.Config(out="unused", **sizes, **kw)))
     rng = np.random.default_rng(1)
     for level in task.levels.values():
@@ -112,7 +113,7 @@ def test_no_gradient_runs_between_levels_and_level_k_alone_builds_only_level_k()
     x = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
     noise = {2: rng.standard_normal((4, 3)), 1: rng.standard_normal((4, 1, 14, 14)),
              0: rng.standard_normal((4, 1, 28, 28))}
-    settings = dict(z_dim=3, hidden=5, base=2, out="unused")
+    settings = dict(z_dim=3, hidden=5, base=2, depth1=2, out="unused")
 
     def fresh():
         task = LAPGAN(validate(LAPGAN.Config(**settings)))     # the same seed: the same weights to start from
@@ -182,7 +183,7 @@ def test_a_run_of_one_level_cannot_be_sampled_through_the_pyramid():
 @pytest.mark.parametrize("settings, flag", [
     (dict(level=3), "--level 3"), (dict(level=-1), "--level -1"), (dict(level=True), "--level True"),
     (dict(level=0, hidden=64), "--hidden 64"), (dict(level=1, z_dim=8), "--z-dim 8"),
-    (dict(level=2, base=8), "--base 8"), (dict(lr=0.0), "--lr 0.0"),
+    (dict(level=2, base=8), "--base 8"), (dict(level=0, depth1=3), "--depth1 3"), (dict(lr=0.0), "--lr 0.0"),
 ])
 def test_refused_settings_name_their_flag_in_one_line(settings, flag):
     with pytest.raises(ConfigError) as info:
@@ -191,9 +192,10 @@ def test_refused_settings_name_their_flag_in_one_line(settings, flag):
 
 
 def small(out, **kw):
-    sizes = dict(z_dim=4, hidden=8) if kw.get("level") in (None, 2) else {}
-    return validate(LAPGAN.Config(base=2, limit=64, batch_size=16, epochs=1, out=str(out), progress=False,
-                                  sample_every=2, **sizes, **kw))
+    sizes = {name: v for name, v in dict(z_dim=4, hidden=8, base=2, depth1=1).items()
+             if kw.get("level") is None or kw["level"] in SIZES[name][1]}
+    return validate(LAPGAN.Config(limit=64, batch_size=16, epochs=1, out=str(out), progress=False, sample_every=2,
+                                  **sizes, **kw))
 
 
 def test_a_run_scores_its_samples_and_their_coarser_levels(mnist, tmp_path):

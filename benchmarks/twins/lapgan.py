@@ -88,9 +88,11 @@ def networks(k, cfg):
         return G, D
     b, side, planes = cfg.base, SIDE[k], 2 + (10 if c else 0)
     quarter = (side // 2 - 2) // 2 + 1
-    G = Residual([nn.Conv2d(planes, b, 3, 1, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(),
-                  nn.Conv2d(b, b, 3, 1, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(), nn.Conv2d(b, 1, 3, 1, 1)],
-                 side, c, project=True)
+    depth = getattr(cfg, f"depth{k}")
+    hidden = []
+    for i in range(depth):
+        hidden += [nn.Conv2d(planes if i == 0 else b, b, 3, 1, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+    G = Residual([*hidden, nn.Conv2d(b if depth else planes, 1, 3, 1, 1)], side, c, project=True)
     D = Residual([nn.Conv2d(planes, b, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(b, 2 * b, 4, 2, 1, bias=False),
                   nn.BatchNorm2d(2 * b), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(2 * b * quarter ** 2, 1)],
                  side, c, project=False)

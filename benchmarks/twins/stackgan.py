@@ -86,19 +86,20 @@ class Stage2(nn.Module):
 
 
 class Matching(nn.Module):
-    """``stackgan.matching_discriminator``: image features and the caption's embedding joined, then a logit."""
+    """``stackgan.matching_discriminator``: the caption's embedding as planes beside the image, then convolutions."""
 
-    def __init__(self, side, b, embed=64, hidden=256):
+    def __init__(self, side, b, embed=16):
         super().__init__()
         q = (side // 2 - 2) // 2 + 1
-        self.image = nn.Sequential(nn.Conv2d(1, b, 4, 2, 1), nn.LeakyReLU(0.2),
-                                   nn.Conv2d(b, 2 * b, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * b), nn.LeakyReLU(0.2),
-                                   nn.Flatten())
+        self.side = side
         self.words = nn.Sequential(nn.Linear(WORDS, embed), nn.LeakyReLU(0.2))
-        self.joint = nn.Sequential(nn.Linear(2 * b * q * q + embed, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.body = nn.Sequential(nn.Conv2d(1 + embed, b, 4, 2, 1), nn.LeakyReLU(0.2),
+                                  nn.Conv2d(b, 2 * b, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * b), nn.LeakyReLU(0.2),
+                                  nn.Flatten(), nn.Linear(2 * b * q * q, 1))
 
     def forward(self, x, t):
-        return self.joint(torch.cat([self.image(x), self.words(t)], 1))
+        planes = self.words(t)[:, :, None, None].expand(-1, -1, self.side, self.side)
+        return self.body(torch.cat([x, planes], 1))
 
 
 class TorchStackGAN:

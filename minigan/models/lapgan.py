@@ -45,7 +45,8 @@ WHAT = {0: "the 28 x 28 residual h_0", 1: "the 14 x 14 residual h_1", 2: "the 7 
 LEVELS = (2, 1, 0)                                             # the order a sample is drawn in: coarse to fine
 #: the settings that size one kind of level: {setting: (what it sizes, the levels that have it)}
 SIZES = {"z_dim": ("the 7 x 7 GAN's noise (level 2)", (2,)), "hidden": ("the 7 x 7 GAN's layers (level 2)", (2,)),
-         "base": ("the residual levels' convolutions (levels 1 and 0)", (1, 0))}
+         "base": ("the residual levels' convolutions (levels 1 and 0)", (1, 0)),
+         "depth1": ("the 14 x 14 residual's G (level 1)", (1,)), "depth0": ("the 28 x 28 residual's G (level 0)", (0,))}
 
 
 # ---- the networks of one level -----------------------------------------------------------------------
@@ -68,22 +69,24 @@ def coarse_networks(z_dim=32, hidden=256, conditional=False, dtype=np.float32, r
 
 
 # --8<-- [start:lapgan-residual-networks]
-def residual_networks(side, base=32, conditional=False, dtype=np.float32, rng=None):
+def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float32, rng=None):
     """Levels 1 and 0: G draws a residual from noise and the coarse image, D judges the pair.
 
-    G: (z plane, u(I_{k+1}) [, y]) -> planes stacked -> Conv3 -> BN -> ReLU -> Conv3 -> BN -> ReLU -> Conv3 -> P -> h
+    G: (z plane, u(I_{k+1}) [, y]) -> planes stacked -> [Conv3 -> BN -> ReLU] x depth -> Conv3 -> P -> h
        (no tanh: a residual is a difference of two images, in [-2, 2], mostly near 0; P = pyramid.Detail
        removes the 2 x 2 means, which every real residual has at zero)
     D: (h, u(I_{k+1}) [, y]) -> planes stacked -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit
     With ``conditional``, ten one-hot label planes join the stack (``networks.label_planes``).
+    ``depth`` sets how far G sees: depth + 1 convolutions of 3 x 3 see 2 depth + 3 pixels across.
     """
     b, conv = base, dict(dtype=dtype, rng=rng)
     labels = [label_planes("onehot", side, dtype)] if conditional else []
     c = 2 + (NUM_CLASSES if conditional else 0)
-    G = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),
-                   Conv2d(c, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU(),
-                   Conv2d(b, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU(),
-                   Conv2d(b, 1, 3, padding=1, **conv), pyramid.Detail())
+    hidden = []
+    for i in range(depth):
+        hidden += [Conv2d(c if i == 0 else b, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU()]
+    G = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1), *hidden,
+                   Conv2d(b if depth else c, 1, 3, padding=1, **conv), pyramid.Detail())
     quarter = (side // 2 - 2) // 2 + 1                         # the side after two 4 x 4 stride-2 convolutions
     D = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),
                    Conv2d(c, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
@@ -166,6 +169,10 @@ class Config(RunConfig):
     z_dim: int = setting(32, "size of the 7 x 7 GAN's noise vector z_2", integer(1), kind="structure")
     hidden: int = setting(256, "width of the 7 x 7 GAN's two hidden layers, in G and in D", integer(1),
                           kind="structure")
+    depth1: int = setting(6, "hidden convolutions of the 14 x 14 residual's G: it must draw strokes from a 7 x 7 blur, "
+                             "and sees 2 depth + 3 pixels across", integer(0), kind="structure")
+    depth0: int = setting(2, "hidden convolutions of the 28 x 28 residual's G (it sharpens edges: 7 pixels across "
+                             "are enough)", integer(0), kind="structure")
     base: int = setting(32, "channels of the residual levels' convolutions (D's second doubles them)", integer(1),
                         kind="structure")
     lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
@@ -207,7 +214,7 @@ class LAPGAN(Task):
             if k == 2:
                 G, D = coarse_networks(cfg.z_dim, cfg.hidden, cfg.conditional, rng=rng)
             else:
-                G, D = residual_networks(SIDE[k], cfg.base, cfg.conditional, rng=rng)
+                G, D = residual_networks(SIDE[k], cfg.base, getattr(cfg, f"depth{k}"), cfg.conditional, rng=rng)
             self.levels[k] = Level(k, G, D, cfg)
         self.objective = NonSaturating()
         self.prior = PyramidPrior(cfg.z_dim, cfg.conditional)

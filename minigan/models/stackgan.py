@@ -31,7 +31,7 @@ from ..backend import to_device, to_numpy
 from ..config import ConfigError, RunConfig, changed, integer, number, setting, text
 from ..init import dcgan_init
 from ..layers import (BatchNorm1d, BatchNorm2d, Concat, ConditioningAugmentation, Conv2d, ConvTranspose2d, Dense,
-                      Flatten, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
+                      Flatten, Identity, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
 from ..losses import GaussianKL
 from ..nn import Sequential
 from ..objectives import NonSaturating
@@ -77,20 +77,23 @@ def stage2_generator(c_dim=16, base=32, blocks=2, dtype=np.float32, rng=None):
         Conv2d(b // 2, 1, 3, padding=1, **conv), Tanh()), rng)
 
 
-def matching_discriminator(side, base=32, embed=64, hidden=256, dtype=np.float32, rng=None):
-    """(image, t) -> [Conv4s2, LReLU, Conv4s2, BN, LReLU, flatten | LReLU(Dense(t))] -> Dense -> LReLU -> logit.
+def matching_discriminator(side, base=32, embed=16, dtype=np.float32, rng=None):
+    """(image, t) -> [image | e(t) as planes] -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit.
 
-    The image's features and the caption's embedding are joined before the last two layers, so
-    the logit can say whether this image goes with this caption (StackGAN's D, at MNIST size).
+    The caption's embedding e(t) = LReLU(Dense(t)) is copied to every pixel as ``embed`` planes
+    beside the image (the conditional GAN's label planes, learned from the words), so that every
+    convolution can check whether a stroke fits the caption. Joined only after the convolutions,
+    as a vector beside the image's features, D learned to tell a wrong caption far more slowly
+    (docs/stackgan.md).
     """
     b, conv = base, dict(dtype=dtype, rng=rng)
     quarter = (side // 2 - 2) // 2 + 1                            # 7 at 28 x 28, 3 at 14 x 14
-    image = Sequential(Conv2d(1, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
-                       Conv2d(b, 2 * b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(2 * b, dtype=dtype),
-                       LeakyReLU(0.2), Flatten())
-    words = Sequential(Dense(WORDS, embed, **conv), LeakyReLU(0.2))
-    return dcgan_init(Sequential(Parallel(image, words), Concat(), Dense(2 * b * quarter ** 2 + embed, hidden, **conv),
-                                 LeakyReLU(0.2), Dense(hidden, 1, **conv)), rng)
+    words = Sequential(Dense(WORDS, embed, **conv), LeakyReLU(0.2), Reshape(embed, 1, 1), Upsample2d(side))
+    return dcgan_init(Sequential(
+        Parallel(Identity(), words), Concat(axis=1),
+        Conv2d(1 + embed, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
+        Conv2d(b, 2 * b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(2 * b, dtype=dtype), LeakyReLU(0.2),
+        Flatten(), Dense(2 * b * quarter ** 2, 1, **conv)), rng)
 # --8<-- [end:stackgan-networks]
 
 
