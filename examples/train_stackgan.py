@@ -1,6 +1,6 @@
 """Train StackGAN (Zhang et al. 2017) on MNIST with captions made from the digits: "a thick seven slanted to the right".
 
-    python examples/train_stackgan.py                  # CPU, 6 epochs: Stage I (14 x 14) for 3, then Stage II (28 x 28)
+    python examples/train_stackgan.py                  # CPU, 11 epochs: Stage I (14 x 14) for 70%, then Stage II
     python examples/train_stackgan.py --stage 1 --out runs/stage1                      # Stage I alone
     python examples/train_stackgan.py --stage 2 --stage1-run runs/stage1 --out runs/stage2   # Stage II on it
     python examples/train_stackgan.py --backend cupy   # on an NVIDIA GPU

@@ -54,7 +54,7 @@ TRY = {"ema": [0.05],
        "pool_size": [2],   # CycleGAN's pool hands back past fakes only once full: a pool of 2 is full after one step
        "level": [2, 1, 0],  # LAPGAN's levels, each trained alone
        "stage": [1, 2],     # StackGAN's stages alone (2 without --stage1-run: refused)
-       "stage1_epochs": [1]}  # ... and its split of three steps: Stage II from the first with 1 of 6 epochs
+       "stage1_share": [0.1]}  # ... and its split of three steps: Stage II from the first
 
 
 def alternatives(field, value):

@@ -139,7 +139,7 @@ def test_stage_one_learns_14_x_14_means_and_stage_two_refines_a_stage_one_that_d
 
 
 def test_both_stages_in_one_run_switch_after_stage_one_epochs():
-    task = tiny(epochs=5, stage1_epochs=2)
+    task = tiny(stage1_share=0.4)
     stages = []
     for step in range(10):
         task.before_step(step, 10)
@@ -167,7 +167,7 @@ def test_the_prior_reads_a_caption_or_says_what_is_wrong_in_one_line():
 
 @pytest.mark.parametrize("settings, flag", [
     (dict(stage=3), "--stage 3"), (dict(stage=2), "--stage 2"), (dict(stage1_run="x"), "--stage1-run 'x'"),
-    (dict(stage=1, stage1_epochs=2), "--stage1-epochs 2"), (dict(epochs=2, stage1_epochs=2), "--stage1-epochs 2"),
+    (dict(stage=1, stage1_share=0.5), "--stage1-share 0.5"), (dict(stage1_share=1.0), "--stage1-share 1.0"),
     (dict(stage=1, blocks=3), "--blocks 3"), (dict(kl=-1.0), "--kl -1.0"),
 ])
 def test_refused_settings_name_their_flag_in_one_line(settings, flag):

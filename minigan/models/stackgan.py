@@ -17,7 +17,7 @@ caption (0) and G's image with its caption (0)::
 
 Stage I learns on the real digits' 14 x 14 images (2 x 2 means, ``pyramid.down``); Stage
 II on the 28 x 28 digits, with a trained Stage I that does not move drawing its input.
-By default a run trains Stage I for the first half of its epochs and Stage II for the
+By default a run trains Stage I for the first 70% of its steps and Stage II for the
 rest; ``--stage 1`` trains Stage I alone, ``--stage 2 --stage1-run RUN`` trains Stage II
 on the Stage I of a finished run. See docs/stackgan.md.
 """
@@ -169,11 +169,13 @@ class Config(RunConfig):
 
     model: str = setting("stackgan", cli=False, kind="structure")
     out: str = setting("runs/stackgan", "the run folder", text, kind="run")
-    epochs: int = setting(6, "passes over the captioned training digits, both stages", integer(1), kind="run")
+    epochs: int = setting(11, "passes over the captioned training digits, both stages", integer(1), kind="run")
     stage: int = setting(None, "train one stage: 1 (Stage I alone) or 2 (Stage II, on --stage1-run's Stage I); "
-                               "unset: Stage I for --stage1-epochs, then Stage II", _stage, kind="structure")
-    stage1_epochs: int = setting(None, "with both stages: Stage I's epochs (unset: the first half of the steps)",
-                                 integer(1, none_ok=True), kind="structure")
+                               "unset: Stage I for --stage1-share of the steps, then Stage II", _stage,
+                         kind="structure")
+    stage1_share: float = setting(0.7, "with both stages: the share of the run's steps that train Stage I, the first "
+                                       "ones (a 14 x 14 step costs a fifth of Stage II's)",
+                                  number(0, 1, low_open=True, high_open=True), kind="structure")
     stage1_run: str = setting(None, "--stage 2: the run folder whose trained Stage I draws Stage II's input",
                               _folder_or_unset, kind="structure")
     eval_per_caption: int = setting(1000, "samples scored per caption at the end (90 captions: every digit, "
@@ -183,15 +185,11 @@ class Config(RunConfig):
     base: int = setting(32, "channels of the convolutions (Stage I's 7 x 7 has 2 base)", integer(2),
                         kind="structure")
     blocks: int = setting(2, "Stage II's residual blocks", integer(0), kind="structure")
-    kl: float = setting(1.0, "λ, the weight of the augmentation's KL term in G's loss", number(0))
+    kl: float = setting(0.1, "λ, the weight of the augmentation's KL term in G's loss (the paper's 1 drowns the "
+                             "caption here: docs/stackgan.md)", number(0))
     lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
     beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
     beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
-
-    @property
-    def stage1_share(self):
-        """The share of the planned steps that is Stage I's when both stages train in one run."""
-        return 0.5 if self.stage1_epochs is None else self.stage1_epochs / self.epochs
 
     def check(self):
         if self.stage == 2 and self.stage1_run is None:
@@ -199,12 +197,9 @@ class Config(RunConfig):
                     "--stage to train both)")
         if self.stage1_run is not None and self.stage != 2:
             return f"--stage1-run {self.stage1_run!r}: applies with --stage 2; drop it or set --stage 2"
-        if self.stage1_epochs is not None and self.stage is not None:
-            return (f"--stage1-epochs {self.stage1_epochs!r}: splits a run that trains both stages, and --stage "
+        if changed(self, "stage1_share") and self.stage is not None:
+            return (f"--stage1-share {self.stage1_share!r}: splits a run that trains both stages, and --stage "
                     f"{self.stage} trains one; drop it")
-        if self.stage is None and self.stage1_epochs is not None and self.stage1_epochs >= self.epochs:
-            return (f"--stage1-epochs {self.stage1_epochs}: leaves none of the {self.epochs} epochs for Stage II; "
-                    "lower it or raise --epochs")
         if self.stage == 1 and changed(self, "blocks"):
             return f"--blocks {self.blocks!r}: Stage II's, and --stage 1 trains Stage I alone; drop it"
         return super().check()
@@ -305,7 +300,7 @@ class StackGAN(Task):
 
     # ---- training ------------------------------------------------------------------------------------------
     def before_step(self, step, planned_steps):
-        """Both stages in one run: Stage I for its share of the planned steps (half by default), then Stage II."""
+        """Both stages in one run: Stage I for the first ``stage1_share`` of the planned steps, then Stage II."""
         if self.cfg.stage is None:
             self.training_stage = 1 if step < round(planned_steps * self.cfg.stage1_share) else 2
 
