@@ -118,6 +118,19 @@ def test_each_model_names_its_own_figure():
     assert results.own_figure("infogan", infogan) == "code matched 90.2%, 10 digits"
     assert results.own_figure("vae", {"neg_elbo": 105.523}) == "test negative ELBO 105.52 nats"
     assert results.own_figure("dcgan", {}) == ""
+    lapgan = {"level_fid": {"7": 400.04, "14": 120.0, "28": 20.0}, "digit_accuracy": {"per_digit": [0.97] + [1.0] * 9}}
+    assert results.own_figure("lapgan", lapgan) == ("FID of the same samples' 7 x 7 / 14 x 14 levels, enlarged: "
+                                                    "400.0 / 120.0; each digit drawn as asked 97.0-100.0%")
+    rows = [dict(digit=d, thickness=t, slant=s, digit_read=1.0 if d else 0.5, thickness_held=0.8, slant_held=0.9,
+                 mean_thickness=1.5 + t) for d in range(10) for t in range(3) for s in range(3)]
+    stackgan = {"stage1": {"fid": 50.0, "score": 8.0}, "captions": rows}
+    assert results.own_figure("stackgan", stackgan) == (
+        "Stage I enlarged: FID 50.00, score 8.00; per caption, mean (worst): digit read 95.0% (50.0%), thin/thick in "
+        "its tercile 80.0% (80.0%), slant 90.0% (90.0%), thick > thin for 10/10 digits")
+    row = dict(label="lapgan", model="lapgan", seed=0, code="commit x", backend="numpy", threads=1, epochs=5,
+               train_seconds=600, load=[2.0], fid=20.0, score=9.0, histogram=[0.1] * 10, own="", peak_mb=1536)
+    assert results.row_cells(row)[-1] == "peak memory 1.50 GiB"
+    assert "peak" not in results.row_cells(dict(row, model="dcgan"))[-1]
 
 
 def test_a_history_without_a_commit_says_so(tmp_path):

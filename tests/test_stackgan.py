@@ -145,6 +145,13 @@ def test_both_stages_in_one_run_switch_after_stage_one_epochs():
         task.before_step(step, 10)
         stages.append(task.training_stage)
     assert stages == [1] * 4 + [2] * 6
+    latent = task.fixed_latent                                # in float64, as the tiny nets are
+    latent.update(t=latent["t"].astype(np.float64), z=latent["z"].astype(np.float64),
+                  eps={k: e.astype(np.float64) for k, e in latent["eps"].items()})
+    task.training_stage = 1                                   # the grid shows the stage in training
+    np.testing.assert_array_equal(task.grid()[0], pyramid.up(task.draw_both(task.fixed_latent)[0]))
+    task.training_stage = 2
+    np.testing.assert_array_equal(task.grid()[0], task.draw_both(task.fixed_latent)[1])
     alone = tiny(stage=1)
     assert sorted(alone.stages) == [1] and sorted(alone.optimizers()) == ["opt_D1", "opt_G1"]
 

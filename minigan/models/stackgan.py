@@ -294,7 +294,11 @@ class StackGAN(Task):
     def rngs(self):
         return {"noise": self.noise_rng}
 
+    def state(self):
+        return {"training_stage": self.training_stage}
+
     def load_state(self, state):
+        self.training_stage = state.get("training_stage", self.training_stage)
         for stage in self.stages.values():
             stage.opt_G.lr = stage.opt_D.lr = self.cfg.lr
 
@@ -411,7 +415,9 @@ class StackGAN(Task):
         return latent
 
     def grid(self):
-        return to_numpy(self.sample(self.fixed_latent)), 10
+        """The fixed captions' samples from the stage in training: Stage I's enlarged while it learns, then II's."""
+        s1, s2 = self.draw_both(self.fixed_latent)
+        return to_numpy(s2 if s2 is not None and self.training_stage == 2 else pyramid.up(s1)), 10
 
     def pictures(self):
         """captions.png: the grid with each row's caption written beside it."""
@@ -465,22 +471,32 @@ class StackGAN(Task):
         return "\n".join(lines)
 
 
+def caption_figures(rows):
+    """The bars' numbers from :meth:`StackGAN.judge_captions`'s rows: each question's mean and worst caption,
+    and for how many digits the captions named thick measure thicker than those named thin."""
+    named = [r for r in rows if r["thickness"] != 1]             # thin and thick: the terciles at either end
+
+    def spread(key, among):
+        values = [r[key] for r in among]
+        worst = min(among, key=lambda r: r[key])
+        return dict(mean=float(np.mean(values)), min=float(min(values)),
+                    worst=captions.caption(worst["digit"], worst["thickness"], worst["slant"]))
+
+    by_digit = {d: {t: np.mean([r["mean_thickness"] for r in rows if r["digit"] == d and r["thickness"] == t])
+                    for t in (0, 2)} for d in range(10)}
+    return dict(digit=spread("digit_read", rows), thickness=spread("thickness_held", named),
+                medium=spread("thickness_held", [r for r in rows if r["thickness"] == 1]),
+                slant=spread("slant_held", rows),
+                thick_over_thin=int(sum(by_digit[d][2] > by_digit[d][0] for d in range(10))))
+
+
 def caption_summary(rows):
-    """Lines: the worst caption for each of the three questions, and whether thick > thin for every digit."""
-    def worst(key):
-        r = min(rows, key=lambda r: r[key])
-        return f"{100 * r[key]:.1f}% ('{captions.caption(r['digit'], r['thickness'], r['slant'])}')"
-    mean = {key: 100 * np.mean([r[key] for r in rows]) for key in ("digit_read", "thickness_held", "slant_held")}
-    thin = {r["digit"]: [] for r in rows}
-    thick = {r["digit"]: [] for r in rows}
-    for r in rows:
-        (thin if r["thickness"] == 0 else thick if r["thickness"] == 2 else {}).get(r["digit"], []).append(
-            r["mean_thickness"])
-    ordered = sum(np.mean(thick[d]) > np.mean(thin[d]) for d in thin)
-    named = [r for r in rows if r["thickness"] != 1]
-    return [f"  captions: digit read {mean['digit_read']:.1f}% (worst {worst('digit_read')}); named slant "
-            f"{mean['slant_held']:.1f}% (worst {worst('slant_held')})",
-            f"            thin/thick in the named tercile {100 * np.mean([r['thickness_held'] for r in named]):.1f}% "
-            f"(worst {100 * min(r['thickness_held'] for r in named):.1f}%); medium "
-            f"{100 * np.mean([r['thickness_held'] for r in rows if r['thickness'] == 1]):.1f}%; captioned thick "
-            f"thicker than thin for {ordered} of 10 digits"]
+    """Two lines: each question's mean and worst caption, and thick against thin."""
+    f = caption_figures(rows)
+
+    def show(key):
+        return f"{100 * f[key]['mean']:.1f}% (worst {100 * f[key]['min']:.1f}%, '{f[key]['worst']}')"
+    return [f"  captions: digit read {show('digit')}; named slant {show('slant')}",
+            f"            thin/thick in the named tercile {show('thickness')}; medium "
+            f"{100 * f['medium']['mean']:.1f}%; captioned thick thicker than thin for {f['thick_over_thin']} of 10 "
+            "digits"]
