@@ -12,6 +12,7 @@ from minigan import models, pyramid
 from minigan.config import ConfigError, validate
 from minigan.gradcheck import check_parameters
 from minigan.losses import BCEWithLogits
+from minigan.models import lapgan
 from minigan.models.lapgan import SIZES
 from minigan.priors import PriorError
 from minigan.run import Run, load_task
@@ -90,7 +91,7 @@ def test_each_levels_gradients_are_the_derivatives_of_its_losses(k, conditional)
 
 def test_each_level_is_trained_on_its_own_level_of_the_real_digits_pyramid():
     """Level 2 on the 7 x 7 images; level k < 2 on h_k = I_k - u(I_{k+1}), shown beside u(I_{k+1})."""
-    task = tiny(conditional=True)
+    task = tiny(conditional=True, coarse_steps=1)
     seen = {}
     task.level_step = lambda level, real, given: seen.setdefault(level.k, (real, given)) and {}
     rng = np.random.default_rng(3)
@@ -113,7 +114,7 @@ def test_no_gradient_runs_between_levels_and_level_k_alone_builds_only_level_k()
     x = rng.uniform(-1, 1, (4, 1, 28, 28)).astype(np.float32)
     noise = {2: rng.standard_normal((4, 3)), 1: rng.standard_normal((4, 1, 14, 14)),
              0: rng.standard_normal((4, 1, 28, 28))}
-    settings = dict(z_dim=3, hidden=5, base=2, depth1=2, out="unused")
+    settings = dict(z_dim=3, hidden=5, base=2, depth1=2, coarse_steps=1, out="unused")
 
     def fresh():
         task = LAPGAN(validate(LAPGAN.Config(**settings)))     # the same seed: the same weights to start from
@@ -183,7 +184,8 @@ def test_a_run_of_one_level_cannot_be_sampled_through_the_pyramid():
 @pytest.mark.parametrize("settings, flag", [
     (dict(level=3), "--level 3"), (dict(level=-1), "--level -1"), (dict(level=True), "--level True"),
     (dict(level=0, hidden=64), "--hidden 64"), (dict(level=1, z_dim=8), "--z-dim 8"),
-    (dict(level=2, base=8), "--base 8"), (dict(level=0, depth1=3), "--depth1 3"), (dict(lr=0.0), "--lr 0.0"),
+    (dict(level=2, base=8), "--base 8"), (dict(level=1, coarse_steps=2), "--coarse-steps 2"),
+    (dict(level=0, depth1=3), "--depth1 3"), (dict(lr=0.0), "--lr 0.0"),
 ])
 def test_refused_settings_name_their_flag_in_one_line(settings, flag):
     with pytest.raises(ConfigError) as info:
@@ -224,3 +226,17 @@ def test_a_run_of_one_level_shows_and_scores_that_level_given_real_coarse_digits
     assert nrow == 10 and images.shape == (30, 1, 28, 28)
     report = run.evaluate(20)
     assert report["level"] == 0 and {"start_fid", "truth_fid", "fid"} <= set(report)
+
+
+def test_the_7_x_7_gan_takes_its_extra_updates_on_random_training_digits(mnist):
+    task = tiny(coarse_steps=3)
+    seen = []
+    step = task.level_step
+    task.level_step = lambda level, real, given: seen.append((level.k, real)) or step(level, real, given)
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 28, 28))
+    task.step([(x, np.zeros(4, np.int64))])
+    assert [k for k, _ in seen] == [2, 2, 2, 1, 0]
+    images, _ = lapgan.coarse_digits(None, None)
+    for _, real in seen[:2]:                                   # two extra batches of real 7 x 7 training digits
+        assert real.shape == (4, 1, 7, 7) and all((images == r).all(axis=(1, 2, 3)).any() for r in real)
+    np.testing.assert_allclose(seen[2][1], pyramid.gaussian(x)[2])   # then the batch's own

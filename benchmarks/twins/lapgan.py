@@ -149,6 +149,7 @@ class TorchLAPGAN:
     def parity(self, batch=4, seed=0):
         """One step of every level from the same weights, batch and noise: [(what, error)]."""
         task = copy.deepcopy(self.task)
+        task.cfg.coarse_steps = 1                                # one update a level, as the twin's step takes
         twin = TorchLAPGAN(task, self.device)
         rng = np.random.default_rng(seed)
         x, y = task.example_batch(rng, batch)

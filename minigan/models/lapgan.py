@@ -21,6 +21,7 @@ side on each batch (as here) or one at a time (``--level k``), as the paper
 trains them. ``--conditional`` gives every G and D the digit's label too (the
 paper's class-conditional model). See docs/lapgan.md.
 """
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +174,9 @@ class Config(RunConfig):
                              "and sees 2 depth + 3 pixels across", integer(0), kind="structure")
     depth0: int = setting(2, "hidden convolutions of the 28 x 28 residual's G (it sharpens edges: 7 pixels across "
                              "are enough)", integer(0), kind="structure")
+    coarse_steps: int = setting(6, "updates of the 7 x 7 GAN per step: one on the batch, the rest on 7 x 7 digits "
+                                   "drawn at random from the training set (an update costs a fortieth of a residual "
+                                   "level's, and the finer levels can only refine what it draws)", integer(1))
     base: int = setting(32, "channels of the residual levels' convolutions (D's second doubles them)", integer(1),
                         kind="structure")
     lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
@@ -185,6 +189,9 @@ class Config(RunConfig):
         return LEVELS if self.level is None else (self.level,)
 
     def check(self):
+        if changed(self, "coarse_steps") and self.level is not None and self.level != 2:
+            return (f"--coarse-steps {self.coarse_steps!r}: the 7 x 7 GAN's, and --level {self.level} trains "
+                    f"{WHAT[self.level]} alone; drop it")
         if self.level is not None:
             for name, (what, used_by) in SIZES.items():
                 if changed(self, name) and self.level not in used_by:
@@ -219,6 +226,7 @@ class LAPGAN(Task):
         self.objective = NonSaturating()
         self.prior = PyramidPrior(cfg.z_dim, cfg.conditional)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])
+        self.coarse_rng = np.random.default_rng([cfg.seed, 3])     # the 7 x 7 GAN's extra batches
         self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
         self.panels = {f"D output, level {k}": ((f"d_real_{k}", f"d_fake_{k}"), 0.5) for k in cfg.levels}
         self._test = None
@@ -231,7 +239,7 @@ class LAPGAN(Task):
         return {f"opt_{net}{k}": getattr(level, f"opt_{net}") for k, level in self.levels.items() for net in ("G", "D")}
 
     def rngs(self):
-        return {"noise": self.noise_rng}
+        return {"noise": self.noise_rng, "coarse": self.coarse_rng}
 
     def load_state(self, state):
         for level in self.levels.values():   # the settings decide the rate from here on
@@ -247,6 +255,8 @@ class LAPGAN(Task):
         for k in self.cfg.levels:                              # each level on its own: no gradient between them
             if k == 2:
                 real, given = images[2], label                 # the 7 x 7 image, and the label if any
+                for _ in range(self.cfg.coarse_steps - 1):        # the cheap level learns more often
+                    stats.update(self.level_step(self.levels[2], *self.coarse_batch(len(x), x.dtype)))
             else:
                 coarse = pyramid.up(images[k + 1])             # u(I_{k+1})
                 real, given = images[k] - coarse, (coarse, *label)   # h_k = I_k - u(I_{k+1}), with its coarse image
@@ -288,6 +298,13 @@ class LAPGAN(Task):
         level.G.backward(dx[0] if isinstance(dx, tuple) else dx)   # dL/dθ_G = dL/dG(...) dG(...)/dθ_G
         return dict(g_loss=g_loss)
     # --8<-- [end:lapgan-step]
+
+    def coarse_batch(self, n, dtype):
+        """(I_2, (y,) or ()) of ``n`` training digits drawn at random: the 7 x 7 GAN's extra updates."""
+        images, labels = coarse_digits(self.cfg.data_dir, self.cfg.limit)
+        idx = self.coarse_rng.integers(0, len(images), n)
+        real = to_device(images[idx].astype(dtype), self.cfg.backend)
+        return real, ((to_device(labels[idx], self.cfg.backend),) if self.cfg.conditional else ())
 
     def draw_noise(self, k, n, dtype):
         """z_k for a batch: (n, z_dim) at level 2, a plane (n, 1, side, side) at the residual levels."""
@@ -423,6 +440,13 @@ class LAPGAN(Task):
         if "digit_accuracy" in report:
             lines.append(metrics.format_accuracy("samples", report["digit_accuracy"]))
         return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=2)
+def coarse_digits(data_dir, limit):
+    """The training digits' 7 x 7 images I_2 and their labels, loaded once a process."""
+    images, labels = load_mnist("train", data_dir=data_dir, limit=limit)
+    return pyramid.down(pyramid.down(images)), labels.astype(np.int64)
 
 
 def full_size(images):
