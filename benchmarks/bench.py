@@ -73,19 +73,19 @@ import numpy as np  # noqa: E402  (imported after the thread variables are set, 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # time this checkout's minigan
 sys.path.insert(0, str(Path(__file__).resolve().parent))      # and its PyTorch twins (benchmarks/twins/)
-import minigan  # noqa: E402
-from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
-                     Tanh, to_device, to_numpy)
-from minigan import models  # noqa: E402
-from minigan.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
-from minigan.gan import GANStep  # noqa: E402
-from minigan import networks  # noqa: E402
-from minigan.objectives import NonSaturating  # noqa: E402
-from minigan.priors import Gaussian  # noqa: E402
-from minigan.translation import TranslationTask  # noqa: E402
-from minigan.optim import Adam  # noqa: E402
 from flops import GemmFlops, conv_macs  # noqa: E402  (benchmarks/flops.py)
 from timing import alternate, ratio_spread, spread  # noqa: E402  (benchmarks/timing.py)
+
+import minigan  # noqa: E402
+from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
+                     Tanh, models, to_device, to_numpy)
+from minigan.gan import networks  # noqa: E402
+from minigan.gan.model import GANStep  # noqa: E402
+from minigan.gan.objectives import NonSaturating  # noqa: E402
+from minigan.gan.priors import Gaussian  # noqa: E402
+from minigan.nn.optim import Adam  # noqa: E402
+from minigan.training.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
+from minigan.translation.translator import TranslationTask  # noqa: E402
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
 copy_weights = paired_params = None  # from twins/common.py, also set by load_torch()

@@ -17,7 +17,7 @@ keeps a step from running at the GEMM rate.
 No PyTorch here: bench.py imports this module; tests/test_flops.py checks it.
 """
 from minigan import Conv2d, ConvTranspose2d, Dense
-from minigan.conv import conv_output_size
+from minigan.nn.conv import conv_output_size
 
 
 def conv_macs(layer, x_shape):

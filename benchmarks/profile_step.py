@@ -19,8 +19,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's minigan
 from minigan import models  # noqa: E402
 from minigan.backend import BackendError  # noqa: E402
-from minigan.cli import Parser, int_at_least, positive_int  # noqa: E402
-from minigan.config import ConfigError, validate  # noqa: E402
+from minigan.training.cli import Parser, int_at_least, positive_int  # noqa: E402
+from minigan.training.config import ConfigError, validate  # noqa: E402
 
 
 def main(argv=None):

@@ -24,11 +24,13 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from timing import alternate, ratio_spread, spread  # noqa: E402
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's minigan
 from minigan import models, to_device  # noqa: E402
 from minigan.backend import BackendError  # noqa: E402
-from minigan.cli import Parser, config_from_args, int_at_least, nonnegative_float, positive_int, train_parser  # noqa
-from minigan.config import ConfigError  # noqa: E402
+from minigan.training.cli import (Parser, config_from_args, int_at_least, nonnegative_float,  # noqa: E402
+                                  positive_int, train_parser)
+from minigan.training.config import ConfigError  # noqa: E402
 
 
 def step_fn(model, flags, batch, backend):

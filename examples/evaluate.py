@@ -11,11 +11,11 @@ metrics.json numbers. Writes RUN/metrics_eval.json (or --out).
 import os
 import sys
 
-from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.data import DataError
 from minigan.metrics import ClassifierWeightsError
-from minigan.run import write_json
-from minigan.translation import TEST_IMAGES, TranslationTask
+from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
+from minigan.training.run import write_json
+from minigan.translation.translator import TEST_IMAGES, TranslationTask
 
 
 def main(argv=None):

@@ -17,13 +17,13 @@ import sys
 
 import numpy as np
 
-from minigan import latent
 from minigan.backend import to_numpy
-from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
-from minigan.gan import GANTask
+from minigan.gan import latent
+from minigan.gan.model import GANTask
+from minigan.gan.priors import Gaussian
 from minigan.metrics import ClassifierWeightsError
-from minigan.plots import save_grid
-from minigan.priors import Gaussian
+from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
+from minigan.training.plots import save_grid
 
 MAX_STEPS = 100  # images along the interpolation: one row of the picture
 

@@ -18,11 +18,11 @@ import numpy as np
 from minigan import metrics
 from minigan.backend import to_device, to_numpy, xp_for
 from minigan.data import batches, load_mnist_uint8
-from minigan.layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, Reshape, Tanh
-from minigan.losses import BCEWithLogits
 from minigan.nn import Sequential
-from minigan.optim import Adam
-from minigan.plots import save_grid
+from minigan.nn.layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, Reshape, Tanh
+from minigan.nn.losses import BCEWithLogits
+from minigan.nn.optim import Adam
+from minigan.training.plots import save_grid
 
 
 def main(argv=None):

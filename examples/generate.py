@@ -19,9 +19,9 @@ import sys
 import numpy as np
 
 from minigan.backend import to_numpy
-from minigan.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
-from minigan.plots import save_grid
-from minigan.priors import PriorError
+from minigan.gan.priors import PriorError
+from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
+from minigan.training.plots import save_grid
 
 MAX_SAMPLES = 10_000  # a 100 x 100 grid; (N, 1, 28, 28) float32 is 3 KB a sample, so 31 MB
 

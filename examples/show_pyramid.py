@@ -14,10 +14,10 @@ import sys
 
 import numpy as np
 
-from minigan import pyramid
-from minigan.cli import Parser, check_output, int_at_least
+from minigan.coarse import pyramid
 from minigan.data import DataError, load_mnist
-from minigan.plots import save_grid
+from minigan.training.cli import Parser, check_output, int_at_least
+from minigan.training.plots import save_grid
 
 
 def main(argv=None):

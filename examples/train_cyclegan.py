@@ -7,7 +7,7 @@
     python examples/translate.py runs/cyclegan --direction b2a --n 100 --npy thin.npy   # afterwards
 
 Domain A is one half of the training digits as written, domain B the other half
-thickened (minigan/translation_data.py): no digit is in both. The grids show
+thickened (minigan/translation/data.py): no digit is in both. The grids show
 ten test digits (one per class) in six rows: A, G(A), A's true thick version;
 B, F(B), B's true thin version. metrics.json holds, per direction, how often
 minigan's classifier reads the output as the input's digit, the FID against
@@ -17,7 +17,7 @@ minigan/models/cyclegan.py; --help lists every setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("cyclegan"))

@@ -6,7 +6,7 @@
     python examples/translate.py runs/discogan --direction b2a --n 100 --npy thin.npy   # afterwards
 
 Each domain's digits are rotated by their own angles in [-45, 45] degrees,
-drawn independently in the two domains (minigan/translation_data.py), so a
+drawn independently in the two domains (minigan/translation/data.py), so a
 translation that keeps the input's orientation has learned it from the
 reconstruction loss alone. metrics.json holds, per direction, the digit kept,
 the FID against the target domain, the L1 to the hidden true counterpart, the
@@ -15,7 +15,7 @@ model is minigan/models/discogan.py; --help lists every setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("discogan"))

@@ -13,7 +13,7 @@ matched accuracy. The model is minigan/models/infogan.py (docs/infogan.md);
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("infogan"))

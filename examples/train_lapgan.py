@@ -12,12 +12,12 @@ level by level (the 7 x 7 image, the 14 x 14 residual, the 14 x 14 image, the
 28 x 28 residual, the digit); metrics.json holds FID and score of the samples
 and of their coarser levels upsampled. A run with --level k shows and scores
 that level alone, given the real coarse images of test digits. The model is
-minigan/models/lapgan.py, the pyramid minigan/pyramid.py; --help lists every
+minigan/models/lapgan.py, the pyramid minigan/coarse/pyramid.py; --help lists every
 setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("lapgan"))

@@ -14,7 +14,7 @@ the test digits and the L1 to them. The model is minigan/models/pix2pix.py;
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("pix2pix"))

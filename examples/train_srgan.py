@@ -14,7 +14,7 @@ upsampling. The model is minigan/models/srgan.py; --help lists every setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("srgan"))

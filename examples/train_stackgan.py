@@ -11,12 +11,12 @@ row's caption beside it); metrics.json holds, for each of the 90 captions (every
 digit, thickness and slant), how often minigan's classifier reads the digit named
 and how often the measured thickness and slant are the ones named, and FID and
 score of Stage II's samples beside Stage I's upsampled. The model is
-minigan/models/stackgan.py, the captions minigan/captions.py; --help lists every
+minigan/models/stackgan.py, the captions minigan/coarse/captions.py; --help lists every
 setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("stackgan"))

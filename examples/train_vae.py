@@ -28,10 +28,10 @@ import sys
 import time
 
 from minigan.backend import BackendError, to_numpy
-from minigan.cli import config_from_args, run, train_parser
-from minigan.config import ConfigError
 from minigan.data import DataError
-from minigan.run import NonFiniteLossError, Run, RunError
+from minigan.training.cli import config_from_args, run, train_parser
+from minigan.training.config import ConfigError
+from minigan.training.run import NonFiniteLossError, Run, RunError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -10,7 +10,7 @@ The model is minigan/models/wgan_gp.py; --help lists every setting.
 """
 import sys
 
-from minigan.cli import main
+from minigan.training.cli import main
 
 if __name__ == "__main__":
     sys.exit(main("wgan_gp"))

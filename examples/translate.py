@@ -5,7 +5,7 @@
     python examples/translate.py runs/cyclegan --direction b2a --n 64 --npy thin.npy      # an unpaired model, B -> A
 
 The inputs are the first N test images of the run's task, in test-set order
-(minigan/translation_data.py makes them from MNIST, deterministically); the
+(minigan/translation/data.py makes them from MNIST, deterministically); the
 outputs are float32 in [-1, 1], shape (N, 1, 28, 28). A grid of inputs over
 outputs (ten per row) goes to RUN/translated.png unless --out says otherwise.
 A paired model translates one way (a2b); --direction is for unpaired ones.
@@ -15,10 +15,10 @@ import sys
 
 import numpy as np
 
-from minigan.cli import check_output, load_or_exit, positive_int, run_folder, tool_parser
 from minigan.data import DataError
-from minigan.plots import save_grid
-from minigan.translation import DIRECTIONS, TEST_IMAGES, TranslationTask, to_side
+from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, tool_parser
+from minigan.training.plots import save_grid
+from minigan.translation.translator import DIRECTIONS, TEST_IMAGES, TranslationTask, to_side
 
 
 def main(argv=None):

@@ -3,17 +3,23 @@
 Every layer has a hand-written forward and backward pass; one switch moves the
 same code between NumPy (CPU) and CuPy (NVIDIA GPU).
 """
-from . import backend, fastpath, gradcheck, init, layers, losses, objectives, optim, penalties, priors
-from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend,
-                      set_backend, to_device, to_numpy)
-from .gradcheck import check_double_backward, check_layer, numerical_gradient, rel_error
-from .init import seed
-from .layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
-                     Fork, Identity, InstanceNorm2d, LayerNorm, LeakyReLU, OneHot, Parallel, PixelShuffle, PReLU,
-                     ReflectionPad2d, ReLU, Reparameterize, Reshape, Residual, Sigmoid, Tanh, Upsample2d)
-from .losses import BCE, L1, MSE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
-from .nn import DoubleBackwardError, Layer, Parameter, Sequential, ShapeError
-from .optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
-from .penalties import gradient_penalty, r1_penalty
+from . import backend
+from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend, set_backend,
+                      to_device, to_numpy)
+from .gan import objectives, penalties, priors
+from .gan.penalties import gradient_penalty, r1_penalty
+from .nn import (DoubleBackwardError, Layer, Parameter, Sequential, ShapeError, fastpath, gradcheck, init, layers,
+                 losses, optim)
+from .nn.gradcheck import check_double_backward, check_layer, numerical_gradient, rel_error
+from .nn.init import seed
+from .nn.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
+                        Fork, Identity, InstanceNorm2d, LayerNorm, LeakyReLU, OneHot, Parallel, PixelShuffle, PReLU,
+                        ReflectionPad2d, ReLU, Reparameterize, Reshape, Residual, Sigmoid, Tanh, Upsample2d)
+from .nn.losses import BCE, L1, MSE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
+from .nn.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
 
 __version__ = "0.1.0"
+
+from . import _moved  # noqa: E402  (the old flat import paths, forwarded with a warning)
+
+_moved.install()

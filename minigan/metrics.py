@@ -22,8 +22,8 @@ from scipy import linalg
 from scipy.special import rel_entr
 
 from .backend import backend_of, to_numpy
-from .layers import BatchNorm2d, Conv2d, Dense, Dropout, Flatten, ReLU
 from .nn import DamagedFileError, Sequential, load_npz
+from .nn.layers import BatchNorm2d, Conv2d, Dense, Dropout, Flatten, ReLU
 
 #: Where the committed classifier weights are.
 WEIGHTS = Path(__file__).with_name("weights") / "digit_classifier.npz"

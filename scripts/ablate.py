@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from minigan import metrics, models  # noqa: E402
 from minigan.backend import BackendError  # noqa: E402
-from minigan.cli import Parser, config_from_args, positive_int, seed_int, train_parser  # noqa: E402
-from minigan.config import ConfigError  # noqa: E402
 from minigan.data import DataError  # noqa: E402
-from minigan.run import CHECKPOINT, NonFiniteLossError, Run, RunError, read_meta  # noqa: E402
+from minigan.training.cli import Parser, config_from_args, positive_int, seed_int, train_parser  # noqa: E402
+from minigan.training.config import ConfigError  # noqa: E402
+from minigan.training.run import CHECKPOINT, NonFiniteLossError, Run, RunError, read_meta  # noqa: E402
 
 
 def epoch_list(text):

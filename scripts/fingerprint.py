@@ -31,10 +31,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from minigan import cli  # noqa: E402
-from minigan.config import ConfigError  # noqa: E402
 from minigan.data import DataError  # noqa: E402
-from minigan.run import Run  # noqa: E402
+from minigan.training import cli  # noqa: E402
+from minigan.training.config import ConfigError  # noqa: E402
+from minigan.training.run import Run  # noqa: E402
 
 SETUPS = [
     ("mlp", []), ("mlp", ["--anchor"]), ("mlp", ["--r1", "10", "--r1-every", "2", "--d-dropout", "0"]),

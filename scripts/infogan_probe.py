@@ -20,12 +20,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from minigan import metrics  # noqa: E402
-from minigan.backend import to_numpy  # noqa: E402
-from minigan.cli import config_from_args, int_at_least, train_parser  # noqa: E402
-from minigan.backend import BackendError  # noqa: E402
-from minigan.config import ConfigError  # noqa: E402
+from minigan.backend import (
+    BackendError,  # noqa: E402
+    to_numpy,  # noqa: E402
+)
 from minigan.data import DataError  # noqa: E402
-from minigan.run import NonFiniteLossError, Run, RunError  # noqa: E402
+from minigan.training.cli import config_from_args, int_at_least, train_parser  # noqa: E402
+from minigan.training.config import ConfigError  # noqa: E402
+from minigan.training.run import NonFiniteLossError, Run, RunError  # noqa: E402
 
 PROBE_SAMPLES = 2000
 

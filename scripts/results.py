@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from minigan.run import source_version, write_json  # noqa: E402
+from minigan.training.run import source_version, write_json  # noqa: E402
 
 EXAMPLES = sorted(path.stem[len("train_"):] for path in (ROOT / "examples").glob("train_*.py"))  # mlp_gan, dcgan, ...
 ONE_FILE = "gan_in_100_lines"  # examples/gan_in_100_lines.py: no run folder, its numbers are its last line
@@ -201,7 +201,7 @@ def run_row(folder, label=None):
         with open(path) as f:
             report = json.load(f)
     else:  # trained with --no-eval: score it now, with the very samples the run would have scored
-        from minigan.run import load_task
+        from minigan.training.run import load_task
 
         task = load_task(folder)
         report = task.evaluate(task.cfg.eval_samples)

@@ -26,13 +26,16 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from minigan import init, metrics  # noqa: E402
-from minigan.cli import Parser, check_output, fraction, positive_float, positive_int, seed_int  # noqa: E402
+from minigan import metrics  # noqa: E402
 from minigan.data import DataError, batches, load_mnist  # noqa: E402
-from minigan.losses import SoftmaxCrossEntropy  # noqa: E402
-from minigan.nn import save_npz_atomic  # noqa: E402
-from minigan.optim import Adam  # noqa: E402
-from minigan.translation_data import load_task  # noqa: E402
+from minigan.nn import (
+    init,
+    save_npz_atomic,  # noqa: E402
+)
+from minigan.nn.losses import SoftmaxCrossEntropy  # noqa: E402
+from minigan.nn.optim import Adam  # noqa: E402
+from minigan.training.cli import Parser, check_output, fraction, positive_float, positive_int, seed_int  # noqa: E402
+from minigan.translation.data import load_task  # noqa: E402
 
 
 def accuracy(model, images, labels):

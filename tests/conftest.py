@@ -11,7 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from minigan import ShapeError, check_double_backward, check_layer, fastpath
+from minigan import ShapeError, check_double_backward, check_layer
+from minigan.nn import fastpath
 
 TOL = 1e-6          # largest relative error accepted between backward and finite differences
 GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minigan import LeakyReLU, ReLU, Sigmoid, Tanh
-from minigan.layers import sigmoid
+from minigan.nn.layers import sigmoid
 
 SHAPES = [(5,), (3, 4), (2, 3, 4, 4)]
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from minigan import captions
-from minigan.captions import CaptionError
+from minigan.coarse import captions
+from minigan.coarse.captions import CaptionError
 
 
 def bar(angle_deg, width=2):
@@ -34,7 +34,7 @@ def test_a_blank_image_has_a_slant_and_a_thickness_class():
 
 def test_the_thickness_edges_are_the_training_digits_terciles(mnist):
     from minigan.data import load_mnist
-    from minigan.translation_data import thickness
+    from minigan.translation.data import thickness
     x, _ = load_mnist("train")
     assert np.quantile(thickness(x), [1 / 3, 2 / 3]) == pytest.approx(captions.THICKNESS_EDGES, abs=1e-3)
 

@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 from minigan import SGD, Parameter, metrics
-from minigan.gan import GANStep
-from minigan.gradcheck import rel_error
-from minigan.layers import Embedding
-from minigan.models import cgan
-from minigan.objectives import NonSaturating
-from minigan.priors import GaussianWithLabel, PriorError
 from minigan.backend import to_numpy
-from minigan.run import Run
+from minigan.gan.model import GANStep
+from minigan.gan.objectives import NonSaturating
+from minigan.gan.priors import GaussianWithLabel, PriorError
+from minigan.models import cgan
+from minigan.nn.gradcheck import rel_error
+from minigan.nn.layers import Embedding
+from minigan.training.run import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDS = [("mlp", "onehot"), ("mlp", "embedding"), ("dcgan", "onehot"), ("dcgan", "embedding")]
@@ -331,7 +331,7 @@ def cgan_run(tmp_path_factory, data):
 
 
 def test_generate_digit_draws_that_digit(cgan_run, tmp_path):
-    from minigan.run import load_task
+    from minigan.training.run import load_task
 
     done = script("generate.py", cgan_run, "--digit", 7, "--n", 6, "--seed", 2, "--out", tmp_path / "7.png",
                   "--npy", tmp_path / "7.npy")
@@ -364,7 +364,7 @@ def test_train_refuses_bad_settings_in_one_line(tmp_path, args, words):
 
 def test_the_body_and_label_are_structure(cgan_run):
     """--model and --label shape the checkpoint: a resume with another is refused."""
-    from minigan.cli import main
+    from minigan.training.cli import main
 
     saved = json.loads((cgan_run / "config.json").read_text())
     assert saved["arch"] == "mlp" and saved["model"] == "cgan"
@@ -372,7 +372,7 @@ def test_the_body_and_label_are_structure(cgan_run):
 
 
 def test_each_body_starts_from_its_own_tuned_settings_and_a_flag_wins():
-    from minigan.cli import config_from_args, train_parser
+    from minigan.training.cli import config_from_args, train_parser
 
     def cfg(*argv):
         return config_from_args("cgan", train_parser("cgan").parse_args(list(argv)))

@@ -1,6 +1,6 @@
 """The command line and the settings: every bad value is one line, exit status 2, and nothing written.
 
-The checks live in the settings (``minigan/config.py`` and each model's
+The checks live in the settings (``minigan/training/config.py`` and each model's
 Config), so the same value is refused the same way from Python.
 """
 import dataclasses
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from minigan import models
-from minigan.cli import config_from_args, main, train_parser
-from minigan.config import ConfigError, validate
 from minigan.models import dcgan, mlp_gan
-from minigan.run import Run, RunError
+from minigan.training.cli import config_from_args, main, train_parser
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run, RunError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -210,5 +210,5 @@ def test_settings_shows_every_setting_in_one_table_and_starts_nothing(tmp_path, 
     assert rows["arch"][1:3] == ["'dcgan'", "given"] and rows["lr"][1:3] == ["0.001", "given"]
     assert rows["d_hidden"][1:3] == ["256", "tuned"]               # the DCGAN networks' tuned value
     assert rows["lr_d"][1:3] == ["None", "default"]                # a given --lr replaces the tuned per-net rates
-    assert rows["objective"][-1] == "gan.BCEGANConfig" and rows["mismatch"][-1] == "models.cgan.Config"
+    assert rows["objective"][-1] == "gan.model.BCEGANConfig" and rows["mismatch"][-1] == "models.cgan.Config"
     assert not out.exists()

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from minigan import Concat, Dense, Embedding, Fork, Identity, LeakyReLU, OneHot, Parallel, Sequential, ShapeError
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.layers import one_hot
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.layers import one_hot
 
 TOL = 1e-6
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.losses import SoftmaxCrossEntropy
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.losses import SoftmaxCrossEntropy
 
 
 def test_value_matches_the_textbook_formula():

@@ -24,11 +24,10 @@ if not minigan.cupy_available():
 
 import cupy  # noqa: E402  (only reached with CuPy and a GPU)
 
-from minigan import (BCEWithLogits, Adam, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d,  # noqa: E402
-                     Dense, DeviceMismatchError, Flatten, InstanceNorm2d, LayerNorm, LeakyReLU, PixelShuffle, PReLU,
-                     ReflectionPad2d, ReLU, Residual, Sequential, Sigmoid, Tanh, Upsample2d, gradient_penalty,
-                     r1_penalty, to_device, to_numpy)
-from minigan.layers import MinibatchStd, SpectralNorm  # noqa: E402
+from minigan import (Adam, BatchNorm1d, BatchNorm2d, BCEWithLogits, Conv2d, ConvTranspose2d, Dense, DeviceMismatchError,
+                     Flatten, InstanceNorm2d, LayerNorm, LeakyReLU, PixelShuffle, PReLU, ReflectionPad2d, ReLU,
+                     Residual, Sequential, Sigmoid, Tanh, Upsample2d, gradient_penalty, r1_penalty, to_device, to_numpy)
+from minigan.nn.layers import MinibatchStd, SpectralNorm  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
 SEED = 2024
@@ -301,7 +300,7 @@ def test_translator_steps_and_translations_match_on_both_backends(name, settings
     """Two training steps of each image-to-image model from the same weights and batches, on NumPy and on
     CuPy: the logged losses, the updated weights and translate() agree at float32 tolerance."""
     from minigan import models
-    from minigan.config import validate
+    from minigan.training.config import validate
 
     task_cls = models.get(name)
     tasks = {b: task_cls(validate(task_cls.Config(out="unused", backend=b, **settings))) for b in ("numpy", "cupy")}

@@ -7,12 +7,12 @@ networks, against the losses recomputed here from forward passes alone.
 """
 import numpy as np
 import pytest
+from test_pix2pix import assert_gradients_match
 
 from minigan import models
-from minigan.config import ConfigError, validate
-from minigan.run import Run
-from minigan.translation import TranslationError
-from test_pix2pix import assert_gradients_match
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run
+from minigan.translation.translator import TranslationError
 
 CycleGAN = models.get("cyclegan")
 

@@ -11,15 +11,13 @@ import os
 import struct
 import urllib.error
 import urllib.request
-
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minigan import data
-from minigan.data import (DataError, MNISTChecksumError, MNISTNotFoundError, batches,
-                          load_mnist, load_mnist_uint8)
+from minigan.data import DataError, MNISTChecksumError, MNISTNotFoundError, batches, load_mnist, load_mnist_uint8
 
 TRAIN = data.FILES["train"]
 TEST = data.FILES["test"]

@@ -3,12 +3,12 @@ differences of DiscoGAN's losses (BCE, squared-error reconstruction, no identity
 reports on the rotated task."""
 import numpy as np
 import pytest
+from test_pix2pix import assert_gradients_match
 
 from minigan import models
-from minigan.config import ConfigError, validate
-from minigan.losses import BCEWithLogits
-from minigan.run import Run
-from test_pix2pix import assert_gradients_match
+from minigan.nn.losses import BCEWithLogits
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run
 
 DiscoGAN = models.get("discogan")
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minigan import Conv2d, Dense, Flatten, LeakyReLU, Sequential
-from minigan.layers import MinibatchStd, SpectralNorm
+from minigan.nn.layers import MinibatchStd, SpectralNorm
 
 
 def test_infogan_lambdas_are_the_ones_the_page_gives():
@@ -87,8 +87,8 @@ def test_the_classifiers_ceilings_and_the_orientation_ceiling_are_the_ones_the_p
     from pathlib import Path
 
     from minigan import metrics
-    from minigan.translation import pearson
-    from minigan.translation_data import load_task, orientation
+    from minigan.translation.data import load_task, orientation
+    from minigan.translation.translator import pearson
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "translation_data.md").read_text()
     upright, rotated = load_task("thickness", "test"), load_task("rotated", "test")

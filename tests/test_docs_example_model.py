@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import minigan.models as models
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.run import Run
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.training.run import Run
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "models.md"
 

@@ -3,7 +3,7 @@
 A page shows minigan's code with a pymdownx.snippets include inside a code fence:
 
     ```python
-    --8<-- "minigan/layers/dense.py:dense-forward"
+    --8<-- "minigan/nn/layers/dense.py:dense-forward"
     ```
 
 and the source marks the lines it shows with two comments:

@@ -1,4 +1,4 @@
-"""The moving average of G's weights (minigan/ema.py): its two warm-up rules, by the formula.
+"""The moving average of G's weights (minigan/gan/ema.py): its two warm-up rules, by the formula.
 
 The Run-level checks (the average after a real G step, its batchnorm statistics, a saved and
 loaded average) are in tests/test_run.py.
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from minigan import Dense
-from minigan.ema import EMA
+from minigan.gan.ema import EMA
 
 
 def averaged(warmup, beta, iterates):

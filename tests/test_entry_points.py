@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import cli, fastpath, penalties
+from minigan.gan import penalties
 from minigan.models import mlp_gan
-from minigan.run import Run
+from minigan.nn import fastpath
+from minigan.training import cli
+from minigan.training.run import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,4 +1,4 @@
-"""The CPU fast paths (minigan/fastpath/) compute what the plain lines compute.
+"""The CPU fast paths (minigan/nn/fastpath/) compute what the plain lines compute.
 
 Each layer file's own tests run under both (the ``both_paths`` fixture); here the
 two are compared directly, on the sizes and memory layouts a DCGAN step produces,
@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from minigan import BatchNorm1d, BatchNorm2d, Conv2d, InstanceNorm2d, fastpath
-from minigan.conv import col2im, conv_output_size
+from minigan import BatchNorm1d, BatchNorm2d, Conv2d, InstanceNorm2d
+from minigan.nn import fastpath
+from minigan.nn.conv import col2im, conv_output_size
 
 
 def rel(a, b):
@@ -309,7 +310,7 @@ def test_a_whole_dcgan_step_is_the_same_on_both_paths():
 # ---- the dispatch: which lines run ---------------------------------------------------------------
 
 def spy_on_the_fast_paths(monkeypatch):
-    """Count the calls into each fast path (the layers look them up in minigan/fastpath/ at call time)."""
+    """Count the calls into each fast path (the layers look them up in minigan/nn/fastpath/ at call time)."""
     calls = {}
     for module, name in [(fastpath.batchnorm, "forward"), (fastpath.batchnorm, "backward"), (fastpath.conv, "col2im")]:
         key = f"{module.__name__.rsplit('.', 1)[-1]}.{name}"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from minigan import SGD
-from minigan.gan import GANStep
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan import networks
-from minigan.objectives import Minimax, NonSaturating
-from minigan.priors import Gaussian
+from minigan.gan import networks
+from minigan.gan.model import GANStep
+from minigan.gan.objectives import Minimax, NonSaturating
+from minigan.gan.priors import Gaussian
+from minigan.nn.gradcheck import numerical_gradient, rel_error
 
 
 def tiny_mlp_gan(rng):

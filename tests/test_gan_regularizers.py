@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from minigan import SGD
-from minigan.cli import main
-from minigan.gan import GANStep
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.layers import spectral_normalize
-from minigan import networks
-from minigan.objectives import Hinge, NonSaturating
-from minigan.penalties import per_sample_norms
-from minigan.priors import Gaussian
+from minigan.gan import networks
+from minigan.gan.model import GANStep
+from minigan.gan.objectives import Hinge, NonSaturating
+from minigan.gan.penalties import per_sample_norms
+from minigan.gan.priors import Gaussian
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.layers import spectral_normalize
+from minigan.training.cli import main
 
 
 def tiny(kind, rng):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigan.conv import col2im, conv_output_size, im2col
+from minigan.nn.conv import col2im, conv_output_size, im2col
 
 pytestmark = pytest.mark.usefixtures("both_paths")  # fast paths and plain lines alike (conftest.py)
 

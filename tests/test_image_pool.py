@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigan.image_pool import ImagePool
+from minigan.translation.image_pool import ImagePool
 
 
 def batch(k, n=4):

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from minigan import SGD
-from minigan.cli import main
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.losses import GaussianNLL
+from minigan.gan.objectives import NonSaturating
+from minigan.gan.priors import InfoGANPrior, PriorError
 from minigan.metrics import matched_accuracy
 from minigan.models import infogan
-from minigan.objectives import NonSaturating
-from minigan.priors import InfoGANPrior, PriorError
-from minigan.run import Run
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.losses import GaussianNLL
+from minigan.training.cli import main
+from minigan.training.run import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-6

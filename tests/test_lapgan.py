@@ -8,14 +8,15 @@ forward passes alone.
 import numpy as np
 import pytest
 
-from minigan import models, pyramid
-from minigan.config import ConfigError, validate
-from minigan.gradcheck import check_parameters
-from minigan.losses import BCEWithLogits
+from minigan import models
+from minigan.coarse import pyramid
+from minigan.gan.priors import PriorError
 from minigan.models import lapgan
 from minigan.models.lapgan import SIZES
-from minigan.priors import PriorError
-from minigan.run import Run, load_task
+from minigan.nn.gradcheck import check_parameters
+from minigan.nn.losses import BCEWithLogits
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run, load_task
 
 LAPGAN = models.get("lapgan")
 

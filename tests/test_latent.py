@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan import latent, metrics
-from minigan.models import mlp_gan
-from minigan import networks
+from minigan import metrics
 from minigan.data import MNISTNotFoundError, load_mnist
+from minigan.gan import latent, networks
+from minigan.models import mlp_gan
 
 GENERATE = Path(__file__).resolve().parents[1] / "examples" / "generate.py"
 Z_DIM = 8
@@ -157,7 +157,7 @@ def test_digit_means_and_arithmetic(G):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A run folder from 2 training steps of the MLP GAN on 256 MNIST images."""
-    from minigan.run import Run
+    from minigan.training.run import Run
 
     try:
         load_mnist("train", download=False, limit=1)

@@ -10,8 +10,7 @@ import pytest
 
 from minigan import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, DeviceMismatchError, Dropout,
                      Embedding, Flatten, Fork, Identity, InstanceNorm2d, LeakyReLU, OneHot, Parallel, PixelShuffle,
-                     PReLU, ReflectionPad2d, ReLU, Reshape, Residual, Sequential, ShapeError, Sigmoid, Tanh,
-                     Upsample2d)
+                     PReLU, ReflectionPad2d, ReLU, Reshape, Residual, Sequential, ShapeError, Sigmoid, Tanh, Upsample2d)
 from minigan.nn import Layer
 
 # (layer factory, a good input)

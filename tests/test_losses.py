@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minigan import BCE, BCEWithLogits
-from minigan.gradcheck import numerical_gradient, rel_error
+from minigan.nn.gradcheck import numerical_gradient, rel_error
 
 
 def naive_bce_logits(z, t):

@@ -149,7 +149,7 @@ def test_missing_rotated_weights_name_their_own_command(monkeypatch, tmp_path):
 def test_committed_rotated_classifier_reads_the_rotated_task(mnist):
     """The judge of the rotated task: both test domains (rotated thin, rotated thick) read correctly,
     where the classifier trained on upright digits is far from it."""
-    from minigan.translation_data import load_task
+    from minigan.translation.data import load_task
     test = load_task("rotated", "test", data_dir=mnist, limit=2000)
     x, y = np.concatenate([test.a, test.b]), np.concatenate([test.labels_a, test.labels_b])
     rotated = (metrics.classifier_outputs(x, metrics.rotated_classifier())[1].argmax(axis=1) == y).mean()

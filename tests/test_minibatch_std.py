@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigan import ShapeError
-from minigan.layers import MinibatchStd
+from minigan.nn.layers import MinibatchStd
 
 
 def reference(x, g, eps=1e-8):

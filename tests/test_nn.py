@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan import (BatchNorm1d, Dense, Dropout, LeakyReLU, Parameter, Sequential, ShapeError, Tanh,
-                     check_layer, numerical_gradient)
+from minigan import (BatchNorm1d, Dense, Dropout, LeakyReLU, Parameter, Sequential, ShapeError, Tanh, check_layer,
+                     numerical_gradient)
 
 
 def small_model(seed=0, dtype=np.float32):
@@ -358,7 +358,7 @@ def test_no_input_grad_skips_only_the_input_gradient(first, x_shape, rng):
 
 
 def test_check_parameters_agrees_with_a_true_gradient_and_catches_a_wrong_one():
-    from minigan.gradcheck import check_parameters
+    from minigan.nn.gradcheck import check_parameters
 
     rng = np.random.default_rng(0)
     layer = Dense(4, 3, dtype=np.float64, rng=rng)

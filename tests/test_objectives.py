@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.objectives import BCE_OBJECTIVES, Hinge, LeastSquares, Minimax, NonSaturating, Wasserstein
+from minigan.gan.objectives import BCE_OBJECTIVES, Hinge, LeastSquares, Minimax, NonSaturating, Wasserstein
+from minigan.nn.gradcheck import numerical_gradient, rel_error
 
 TERMS = ("d_real", "d_fake", "g")
 

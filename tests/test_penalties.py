@@ -1,18 +1,18 @@
 """Gradient penalties: WGAN-GP's λ E[(‖∇D(x̂)‖ - 1)²] and R1's γ/2 E[‖∇D(x)‖²], and their gradients.
 
 The gradient of a penalty with respect to the critic's weights differentiates the critic's
-backward pass (``minigan/penalties.py``). It is checked here against finite differences of the
+backward pass (``minigan/gan/penalties.py``). It is checked here against finite differences of the
 penalty itself, for every parameter of an MLP critic and of a conv critic, in float64.
 """
 import numpy as np
 import pytest
+from conftest import GRAD_ERRORS, TOL  # the very module pytest loaded: errors land in its report
 
 import minigan
 from minigan import (BatchNorm1d, Conv2d, Dense, DoubleBackwardError, Flatten, LayerNorm, LeakyReLU, Sequential,
                      gradient_penalty, r1_penalty)
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.penalties import penalize_input_gradient, per_sample_norms, r1_term, wgan_gp_term
-from conftest import GRAD_ERRORS, TOL  # the very module pytest loaded: errors land in its report
+from minigan.gan.penalties import penalize_input_gradient, per_sample_norms, r1_term, wgan_gp_term
+from minigan.nn.gradcheck import numerical_gradient, rel_error
 
 
 def mlp_critic(rng):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from minigan import Sequential, metrics
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.perceptual import CONV_FEATURES, PerceptualLoss
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.translation.perceptual import CONV_FEATURES, PerceptualLoss
 
 
 @pytest.fixture(scope="module")

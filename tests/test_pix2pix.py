@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from minigan import models
-from minigan.config import ConfigError, validate
-from minigan.gradcheck import check_parameters
-from minigan.losses import BCEWithLogits
-from minigan.run import Run, load_task
-from minigan.translation import TranslationError
+from minigan.nn.gradcheck import check_parameters
+from minigan.nn.losses import BCEWithLogits
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run, load_task
+from minigan.translation.translator import TranslationError
 
 Pix2Pix = models.get("pix2pix")
 
@@ -115,7 +115,7 @@ def small_config(out, **kw):
 
 @pytest.mark.parametrize("task", ["edges", "thickness"])
 def test_the_task_setting_picks_the_training_pairs(mnist, tmp_path, task):
-    from minigan import translation_data as td
+    from minigan.translation import data as td
 
     run = Run(small_config(tmp_path / task, task=task))
     (a, b), = run.streams

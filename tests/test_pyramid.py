@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from minigan import pyramid
 from minigan.backend import DeviceMismatchError, cupy_available
-from minigan.gradcheck import check_layer
+from minigan.coarse import pyramid
+from minigan.nn.gradcheck import check_layer
 
 
 def images(rng, n=3, side=28, dtype=np.float64):

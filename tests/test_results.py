@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from minigan.run import source_version
+from minigan.training.run import source_version
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "results.py"

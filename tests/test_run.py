@@ -12,9 +12,9 @@ import signal
 import numpy as np
 import pytest
 
-from minigan.gan import load_generator
+from minigan.training.run import load_generator
 from minigan.models import dcgan, mlp_gan
-from minigan.run import NonFiniteLossError, Run, RunError
+from minigan.training.run import NonFiniteLossError, Run, RunError
 
 CONFIGS = {"mlp": mlp_gan.Config, "dcgan": dcgan.Config}
 

@@ -20,9 +20,10 @@ import math
 import numpy as np
 import pytest
 
-from minigan import cli, models
+from minigan import models
 from minigan.backend import to_numpy
-from minigan.config import ConfigError, flag_name, validate
+from minigan.training import cli
+from minigan.training.config import ConfigError, flag_name, validate
 
 #: settings of the run, not of a step: each with the test file that shows it acting
 RUN_SETTINGS = {

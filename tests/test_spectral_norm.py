@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigan import Adam, Conv2d, Dense, LeakyReLU, Sequential
-from minigan.layers import SpectralNorm
+from minigan.nn.layers import SpectralNorm
 
 
 def with_spectrum(layer, rng, top=3.0):
@@ -105,7 +105,7 @@ def test_double_backward_goes_on_to_the_learned_weight(rng, double_gradcheck, ma
 
 def test_spectral_normalize_wraps_every_dense_and_conv_inside_containers(rng):
     from minigan import Flatten, Fork
-    from minigan.layers import spectral_normalize
+    from minigan.nn.layers import spectral_normalize
 
     model = Sequential(Conv2d(1, 2, 3, rng=rng), LeakyReLU(0.2), Flatten(),
                        Fork(Dense(8, 1, rng=rng), Dense(8, 2, rng=rng)))

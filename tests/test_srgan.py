@@ -5,13 +5,13 @@ import csv
 
 import numpy as np
 import pytest
+from test_pix2pix import assert_gradients_match
 
 from minigan import models
-from minigan.config import ConfigError, validate
-from minigan.losses import BCEWithLogits
 from minigan.models.srgan import bicubic, mean_psnr, psnr
-from minigan.run import Run
-from test_pix2pix import assert_gradients_match
+from minigan.nn.losses import BCEWithLogits
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run
 
 SRGAN = models.get("srgan")
 

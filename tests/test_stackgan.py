@@ -8,13 +8,14 @@ passes alone.
 import numpy as np
 import pytest
 
-from minigan import captions, models, pyramid
-from minigan.config import ConfigError, validate
-from minigan.gradcheck import check_parameters
-from minigan.layers import ConditioningAugmentation
-from minigan.losses import BCEWithLogits, GaussianKL
-from minigan.priors import PriorError
-from minigan.run import Run, load_task
+from minigan import models
+from minigan.coarse import captions, pyramid
+from minigan.gan.priors import PriorError
+from minigan.nn.gradcheck import check_parameters
+from minigan.nn.layers import ConditioningAugmentation
+from minigan.nn.losses import BCEWithLogits, GaussianKL
+from minigan.training.config import ConfigError, validate
+from minigan.training.run import Run, load_task
 
 StackGAN = models.get("stackgan")
 SMALL = dict(z_dim=3, c_dim=2, base=2, blocks=1)

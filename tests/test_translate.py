@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-
-from minigan.run import load_task
-from minigan.translation_data import load_task as load_images
 from test_examples import mnist_available, script
+
+from minigan.training.run import load_task
+from minigan.translation.data import load_task as load_images
 
 pytestmark = pytest.mark.skipif(not mnist_available(), reason="MNIST files not found: set MINIGAN_DATA_DIR")
 SMOKE = ["--limit", "64", "--batch-size", "32", "--epochs", "1", "--no-progress", "--eval-samples", "20"]

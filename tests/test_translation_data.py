@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigan import translation_data as td
+from minigan.translation import data as td
 
 LIMIT = 300
 
@@ -133,7 +133,7 @@ def test_orientation_reads_the_angle_a_bar_was_rotated_by(degrees):
 
 
 def test_pearson_is_numpys_correlation():
-    from minigan.translation import pearson
+    from minigan.translation.translator import pearson
 
     rng = np.random.default_rng(0)
     u, v = rng.normal(size=50), rng.normal(size=50)

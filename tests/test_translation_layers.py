@@ -7,8 +7,8 @@ error naming the layer.
 import numpy as np
 import pytest
 
-from minigan import (Concat, Conv2d, Fork, Identity, InstanceNorm2d, LeakyReLU, PixelShuffle, PReLU,
-                     ReflectionPad2d, Residual, Sequential, ShapeError)
+from minigan import (Concat, Conv2d, Fork, Identity, InstanceNorm2d, LeakyReLU, PixelShuffle, PReLU, ReflectionPad2d,
+                     Residual, Sequential, ShapeError)
 
 pytestmark = pytest.mark.usefixtures("both_paths")
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minigan import check_layer
-from minigan import translation_networks as tn
+from minigan.translation import networks as tn
 
 # name: (builder of a narrow float64 copy from a seeded generator, input shape, output shape). Seeded: the
 # finite differences of a deep ReLU network straddle a kink now and then, so every draw is fixed.

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from minigan import models
-from minigan.config import validate
-from minigan.run import Run, read_checkpoint
+from minigan.training.config import validate
+from minigan.training.run import Run, read_checkpoint
 
 SMALL = {"pix2pix": dict(base=4, limit=64, batch_size=16),                      # 4 steps an epoch
          "cyclegan": dict(base=2, blocks=1, pool_size=5, limit=96, batch_size=8),  # 48 per domain: 6 steps

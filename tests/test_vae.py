@@ -16,10 +16,10 @@ import pytest
 from scipy import integrate, stats
 
 from minigan import Reparameterize, ShapeError
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.losses import BernoulliNLL, GaussianKL
 from minigan.models import vae
-from minigan.run import Run
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.losses import BernoulliNLL, GaussianKL
+from minigan.training.run import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

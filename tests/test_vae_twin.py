@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-from minigan.cli import main as train_main
 from minigan.data import MNISTNotFoundError, load_mnist
 from minigan.models import vae
+from minigan.training.cli import main as train_main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 from minigan import SGD, Parameter, RMSprop, clip_weights
-from minigan.cli import config_from_args, main, train_parser
-from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.layers import BatchNorm2d
+from minigan.gan import networks
+from minigan.gan.objectives import Wasserstein
+from minigan.gan.priors import Gaussian
 from minigan.models import wgan
-from minigan import networks
-from minigan.objectives import Wasserstein
-from minigan.priors import Gaussian
-from minigan.run import Run, RunError
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.nn.layers import BatchNorm2d
+from minigan.training.cli import config_from_args, main, train_parser
+from minigan.training.run import Run, RunError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

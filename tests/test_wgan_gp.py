@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from minigan import Adam
-from minigan.cli import config_from_args, main, train_parser
-from minigan.gradcheck import numerical_gradient, rel_error
+from minigan.gan import networks
+from minigan.gan.objectives import Wasserstein
+from minigan.gan.priors import Gaussian
 from minigan.models import wgan_gp
-from minigan import networks
-from minigan.objectives import Wasserstein
-from minigan.priors import Gaussian
-from minigan.run import Run
+from minigan.nn.gradcheck import numerical_gradient, rel_error
+from minigan.training.cli import config_from_args, main, train_parser
+from minigan.training.run import Run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

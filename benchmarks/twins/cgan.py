@@ -225,8 +225,8 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
+    from minigan.training.cli import Parser, int_at_least, positive_int
 
     p = Parser(description="cGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--arch", "--model", dest="arch", choices=["mlp", "dcgan"], default="mlp",

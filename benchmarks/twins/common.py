@@ -9,12 +9,10 @@ import statistics
 
 import numpy as np
 import torch
+from timing import alternate, ratio_spread
 from torch import nn
 
-from timing import alternate, ratio_spread
-
-from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, InstanceNorm2d, PReLU,
-                     to_numpy)
+from minigan import BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, InstanceNorm2d, PReLU, to_numpy
 
 #: minigan layer type -> its PyTorch twin type (a twin module may add pairs: TWINS[LayerNorm] = nn.LayerNorm).
 #: InstanceNorm2d(affine=True) keeps weight and bias (C,) as nn.InstanceNorm2d does; PReLU its slopes as

@@ -192,8 +192,8 @@ def build(task, device="cpu"):
 
 def run_main(name, build, argv=None):
     """Parity, then ms per step at ``--batch`` (1 thread each) of the model ``name`` at the example's settings."""
-    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
+    from minigan.training.cli import Parser, int_at_least, positive_int
 
     p = Parser(description=f"{name}: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--batch", type=int_at_least(2), default=64)

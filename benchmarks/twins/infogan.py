@@ -196,8 +196,8 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
+    from minigan.training.cli import Parser, int_at_least, positive_int
 
     p = Parser(description="InfoGAN: parity with PyTorch, then ms per step (1 thread each)")
     p.add_argument("--batch", type=int_at_least(2), default=64)

@@ -30,7 +30,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from minigan import pyramid, to_numpy  # noqa: E402
+from minigan import to_numpy  # noqa: E402
+from minigan.coarse import pyramid
 from minigan.models.lapgan import LEVELS, SIDE  # noqa: E402
 from twins.common import copy_weights, network_errors, rel_error, time_pair  # noqa: E402
 
@@ -174,8 +175,8 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
+    from minigan.training.cli import Parser, int_at_least, positive_int
 
     p = Parser(description="LAPGAN: parity with PyTorch, then ms per step of each level (1 thread each)")
     p.add_argument("--batch", type=int_at_least(2), default=64)

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from minigan import (BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU, Reshape, Tanh, gradient_penalty,  # noqa: E402
-                     to_device, to_numpy)
+from minigan import (BatchNorm1d, Dense, Flatten, LayerNorm, LeakyReLU, Reshape, Tanh, gradient_penalty, to_device,
+                     to_numpy)
 from twins.common import TWINS, copy_weights, paired_params, rel_error, time_pair  # noqa: E402
 
 TWINS[LayerNorm] = nn.LayerNorm
@@ -172,8 +172,8 @@ def build(task, device="cpu"):
 
 
 def main(argv=None):
-    from minigan.cli import Parser, int_at_least, positive_int
     from minigan.models import get
+    from minigan.training.cli import Parser, int_at_least, positive_int
 
     p = Parser(description="WGAN-GP: minigan against its PyTorch twin (parity, then ms per step)")
     p.add_argument("--anchor", action="store_true", help="the paper's settings instead of the example's tuned ones")

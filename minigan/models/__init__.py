@@ -1,6 +1,6 @@
 """The registry of models: one module per model, each registering its task by name.
 
-The run (``minigan/run.py``), the example scripts, ``benchmarks/bench.py`` and
+The run (``minigan/training/run.py``), the example scripts, ``benchmarks/bench.py`` and
 ``benchmarks/profile_step.py`` all find a model here, by the name its task
 declares. Every module of this folder is imported and registers its task
 with ``@register``: adding a model is one new module here and one example

@@ -7,7 +7,7 @@ The label y enters both networks beside their usual input, as a one-hot vector
     G(z, y) = body_G(concat(z, e_G(y)))
     D(x, y) = body_D(concat(x, e_D(y)))
 
-The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from ``minigan/networks.py``):
+The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from ``minigan/gan/networks.py``):
 
 - mlp:   G = networks.mlp_generator on concat(z, e(y)); D = networks.mlp_body (the MLP D without
   its Flatten) on concat(flatten(x), e(y)).
@@ -28,15 +28,14 @@ import numpy as np
 
 from .. import metrics
 from ..backend import to_device
-from ..config import changed, integer, number, one_of, setting, text
-from ..gan import BCEGANConfig, GANStep, GANTask
-from ..layers import Concat, Flatten, Identity, Parallel, sigmoid
-from ..networks import (NUM_CLASSES, dcgan_discriminator, dcgan_generator, label_planes, label_vector, mlp_body,
-                        mlp_generator)
+from ..gan.model import BCEGANConfig, GANStep, GANTask
+from ..gan.networks import (NUM_CLASSES, dcgan_discriminator, dcgan_generator, label_planes, label_vector, mlp_body,
+                            mlp_generator)
+from ..gan.priors import GaussianWithLabel
 from ..nn import Sequential
-from ..priors import GaussianWithLabel
+from ..nn.layers import Concat, Flatten, Identity, Parallel, sigmoid
+from ..training.config import changed, integer, number, one_of, setting, text
 from . import register
-
 
 
 def label_dim(label, embedding_dim):
@@ -45,7 +44,7 @@ def label_dim(label, embedding_dim):
 
 def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidden=(256, 512, 1024),
                  d_hidden=(512, 256, 128), image_shape=(1, 28, 28), dtype=np.float32, rng=None, seed=None):
-    """(G, D): the MLP GAN's fully connected bodies (minigan/networks.py), the label concatenated to their inputs."""
+    """(G, D): the MLP GAN's fully connected bodies (gan/networks.py), the label concatenated to their inputs."""
     k, pixels = label_dim(label, embedding_dim), int(np.prod(image_shape))
     # --8<-- [start:cgan-mlp-networks]
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
@@ -60,7 +59,7 @@ def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidd
 # --8<-- [start:cgan-dcgan-networks]
 def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hidden=0, base=64,
                    dtype=np.float32, rng=None, seed=None):
-    """(G, D): the DCGAN's convolutional bodies (minigan/networks.py); G takes [z, e(y)], D image and label planes."""
+    """(G, D): the DCGAN's convolutional bodies (gan/networks.py); G takes [z, e(y)], D image and label planes."""
     k = label_dim(label, embedding_dim)
     G = Sequential(Parallel(Identity(), label_vector(label, k, dtype, rng)), Concat(),        # (z, y) -> [z, e(y)]
                    *dcgan_generator(z_dim + k, base, dtype=dtype, rng=rng).layers)

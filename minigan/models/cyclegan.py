@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import changed, integer, number, one_of, setting, text
-from ..image_pool import ImagePool
-from ..losses import L1
-from ..objectives import LeastSquares
-from ..optim import Adam
-from ..translation import TranslationConfig, TranslationTask, input_gradient
-from ..translation_networks import patchgan_discriminator, resnet_generator
+from ..gan.objectives import LeastSquares
+from ..nn.losses import L1
+from ..nn.optim import Adam
+from ..training.config import changed, integer, number, one_of, setting, text
+from ..translation.image_pool import ImagePool
+from ..translation.networks import patchgan_discriminator, resnet_generator
+from ..translation.translator import TranslationConfig, TranslationTask, input_gradient
 from . import register
 
 TASKS = ("thickness", "rotated")   # the unpaired tasks

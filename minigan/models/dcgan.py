@@ -10,9 +10,9 @@ are the original GAN's (``objectives.py``, :class:`minigan.gan.GANStep`).
 """
 from dataclasses import dataclass
 
-from ..config import integer, number, one_of, setting, text
-from ..gan import BCEGANConfig, GANTask
-from ..networks import D_NORMS, dcgan_discriminator, dcgan_generator
+from ..gan.model import BCEGANConfig, GANTask
+from ..gan.networks import D_NORMS, dcgan_discriminator, dcgan_generator
+from ..training.config import integer, number, one_of, setting, text
 from . import register
 
 

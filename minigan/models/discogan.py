@@ -24,12 +24,12 @@ as a digit's orientation: its default task is ``rotated``. See docs/discogan.md.
 """
 from dataclasses import dataclass
 
-from ..config import integer, number, one_of, setting, text
-from ..losses import MSE
-from ..networks import dcgan_discriminator
-from ..objectives import NonSaturating
-from ..translation import TranslationConfig
-from ..translation_networks import encoder_decoder_generator
+from ..gan.networks import dcgan_discriminator
+from ..gan.objectives import NonSaturating
+from ..nn.losses import MSE
+from ..training.config import integer, number, one_of, setting, text
+from ..translation.networks import encoder_decoder_generator
+from ..translation.translator import TranslationConfig
 from . import register
 from .cyclegan import TASKS, CycleGAN
 

@@ -26,16 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import init
 from .. import metrics as _metrics
 from ..backend import get_array_module, to_numpy
-from ..config import integer, number, setting, text
-from ..gan import BCEGANConfig, GANStep, GANTask
-from ..layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Fork, Identity,
-                      LeakyReLU, OneHot, Parallel, ReLU, Reshape, Tanh)
-from ..losses import GaussianNLL, SoftmaxCrossEntropy
-from ..nn import Sequential
-from ..priors import InfoGANPrior
+from ..gan.model import BCEGANConfig, GANStep, GANTask
+from ..gan.priors import InfoGANPrior
+from ..nn import Sequential, init
+from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Fork, Identity,
+                         LeakyReLU, OneHot, Parallel, ReLU, Reshape, Tanh)
+from ..nn.losses import GaussianNLL, SoftmaxCrossEntropy
+from ..training.config import integer, number, setting, text
 from . import register
 
 CATEGORIES = 10  # values of the categorical code (MNIST's ten digits, if training finds them)

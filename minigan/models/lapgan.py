@@ -1,6 +1,6 @@
 r"""LAPGAN (Denton et al. 2015): a digit drawn coarse to fine, through a Laplacian pyramid 7 -> 14 -> 28.
 
-The pyramid (``minigan/pyramid.py``, docs/pyramid.md) splits a digit x into a
+The pyramid (``minigan/coarse/pyramid.py``, docs/pyramid.md) splits a digit x into a
 7 x 7 image and the detail each finer level adds::
 
     I_0 = x,  I_1 = d(I_0),  I_2 = d(I_1)          28 x 28, 14 x 14, 7 x 7
@@ -26,19 +26,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import metrics, pyramid
+from .. import metrics
 from ..backend import to_device, to_numpy
-from ..config import RunConfig, boolean, changed, integer, number, setting, text
+from ..coarse import pyramid
 from ..data import load_mnist
-from ..init import dcgan_init
-from ..layers import BatchNorm2d, Concat, Conv2d, Dense, Flatten, Identity, LeakyReLU, Parallel, ReLU
-from ..networks import NUM_CLASSES, label_planes, label_vector, mlp_body, mlp_generator
+from ..gan.networks import NUM_CLASSES, label_planes, label_vector, mlp_body, mlp_generator
+from ..gan.objectives import NonSaturating
+from ..gan.priors import PriorError
 from ..nn import Sequential
-from ..objectives import NonSaturating
-from ..optim import Adam
-from ..priors import PriorError
-from ..task import Task
-from ..translation import input_gradient
+from ..nn.init import dcgan_init
+from ..nn.layers import BatchNorm2d, Concat, Conv2d, Dense, Flatten, Identity, LeakyReLU, Parallel, ReLU
+from ..nn.optim import Adam
+from ..training.config import RunConfig, boolean, changed, integer, number, setting, text
+from ..training.model import Task
+from ..translation.translator import input_gradient
 from . import register
 
 SIDE = {0: 28, 1: 14, 2: 7}                                   # level k's images: 28 / 2^k

@@ -7,9 +7,9 @@ the step is :class:`minigan.gan.GANStep`. See docs/gan.md.
 """
 from dataclasses import dataclass
 
-from ..config import integer, setting, text
-from ..gan import BCEGANConfig, GANTask
-from ..networks import mlp_discriminator, mlp_generator
+from ..gan.model import BCEGANConfig, GANTask
+from ..gan.networks import mlp_discriminator, mlp_generator
+from ..training.config import integer, setting, text
 from . import register
 
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import get_array_module
-from ..config import changed, integer, number, one_of, setting, text
-from ..losses import L1
-from ..objectives import NonSaturating
-from ..optim import Adam
-from ..translation import TranslationConfig, TranslationTask, input_gradient
-from ..translation_networks import patchgan_discriminator, unet_generator
+from ..gan.objectives import NonSaturating
+from ..nn.losses import L1
+from ..nn.optim import Adam
+from ..training.config import changed, integer, number, one_of, setting, text
+from ..translation.networks import patchgan_discriminator, unet_generator
+from ..translation.translator import TranslationConfig, TranslationTask, input_gradient
 from . import register
 
 LOSSES = ("l1+gan", "l1", "gan")

@@ -19,13 +19,13 @@ import numpy as np
 from scipy import ndimage
 
 from ..backend import get_array_module
-from ..config import integer, number, one_of, setting, text
-from ..losses import MSE
-from ..objectives import NonSaturating
-from ..optim import Adam
-from ..perceptual import PerceptualLoss
-from ..translation import TranslationConfig, TranslationTask, input_gradient, judge
-from ..translation_networks import sr_discriminator, srresnet_generator
+from ..gan.objectives import NonSaturating
+from ..nn.losses import MSE
+from ..nn.optim import Adam
+from ..training.config import integer, number, one_of, setting, text
+from ..translation.networks import sr_discriminator, srresnet_generator
+from ..translation.perceptual import PerceptualLoss
+from ..translation.translator import TranslationConfig, TranslationTask, input_gradient, judge
 from . import register
 
 

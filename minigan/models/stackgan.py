@@ -1,6 +1,6 @@
 r"""StackGAN (Zhang et al. 2017): a digit drawn from a sentence, rough at 14 x 14 first, then refined at 28 x 28.
 
-The captions are MNIST's own (``minigan/captions.py``): "a thick seven slanted to the
+The captions are MNIST's own (``minigan/coarse/captions.py``): "a thick seven slanted to the
 right", the digit and two attributes measured from its pixels. A caption enters as its bag
 of words t. Each stage's G has its own conditioning augmentation
 (``layers/conditioning.py``): (μ, log σ²) from t, c = μ + σ ε, and the KL term::
@@ -26,21 +26,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import captions, metrics, pyramid
+from .. import metrics
 from ..backend import to_device, to_numpy
-from ..config import ConfigError, RunConfig, changed, integer, number, setting, text
-from ..init import dcgan_init
-from ..layers import (BatchNorm1d, BatchNorm2d, Concat, ConditioningAugmentation, Conv2d, ConvTranspose2d, Dense,
-                      Flatten, Identity, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
-from ..losses import GaussianKL
+from ..coarse import captions, pyramid
+from ..gan.objectives import NonSaturating
+from ..gan.priors import PriorError
 from ..nn import Sequential
-from ..objectives import NonSaturating
-from ..optim import Adam
-from ..priors import PriorError
-from ..task import Task
-from ..translation import input_gradient
-from ..translation_data import thickness
-from ..translation_networks import residual_block
+from ..nn.init import dcgan_init
+from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, ConditioningAugmentation, Conv2d, ConvTranspose2d, Dense,
+                         Flatten, Identity, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
+from ..nn.losses import GaussianKL
+from ..nn.optim import Adam
+from ..training.config import ConfigError, RunConfig, changed, integer, number, setting, text
+from ..training.model import Task
+from ..translation.data import thickness
+from ..translation.networks import residual_block
+from ..translation.translator import input_gradient
 from . import register
 
 WORDS = len(captions.VOCABULARY)
@@ -246,7 +247,7 @@ class StackGAN(Task):
 
     def load_stage1(self, folder):
         """Stage I's augmentation and G from a finished run's checkpoint; one clear line where there is none."""
-        from ..run import RunError, read_checkpoint
+        from ..training.run import RunError, read_checkpoint
 
         path = os.path.join(folder, "checkpoint.npz")
         if not os.path.exists(path):

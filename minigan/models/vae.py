@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import to_device, to_numpy
-from ..config import RunConfig, integer, number, setting, text
-from ..layers import Dense, Fork, ReLU, Reparameterize, sigmoid
-from ..losses import BernoulliNLL, GaussianKL
+from ..gan.priors import Gaussian
 from ..nn import Sequential, is_int
-from ..optim import Adam
-from ..priors import Gaussian
-from ..task import Task
+from ..nn.layers import Dense, Fork, ReLU, Reparameterize, sigmoid
+from ..nn.losses import BernoulliNLL, GaussianKL
+from ..nn.optim import Adam
+from ..training.config import RunConfig, integer, number, setting, text
+from ..training.model import Task
 from . import register
 
 TEST_IMAGES = 10000   # the MNIST test set the negative ELBO is measured on

@@ -14,11 +14,11 @@ with its logit read as a score. See docs/wgan.md.
 """
 from dataclasses import dataclass
 
-from ..config import integer, number, one_of, setting, text
-from ..gan import GANConfig, GANStep, GANTask
-from ..objectives import Wasserstein
-from ..networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
-from ..optim import clip_weights
+from ..gan.model import GANConfig, GANStep, GANTask
+from ..gan.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
+from ..gan.objectives import Wasserstein
+from ..nn.optim import clip_weights
+from ..training.config import integer, number, one_of, setting, text
 from . import register
 
 

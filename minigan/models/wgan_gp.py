@@ -6,7 +6,7 @@ instead of clipping its weights, pays
     λ E[(‖∇D(x̂)‖₂ - 1)²]      at x̂ = εx + (1-ε)G(z),  ε ~ U[0, 1] per sample,
 
 whose gradient with respect to D's weights differentiates D's backward pass
-once more (``minigan/penalties.py``, each layer's ``double_backward``). G
+once more (``minigan/gan/penalties.py``, each layer's ``double_backward``). G
 minimises -E[D(G(z))]; D takes ``d_steps`` (the paper's n_critic) steps per G step.
 
 G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh (the MLP GAN's generator).
@@ -19,13 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import to_device
-from ..config import integer, number, one_of, setting, text
-from ..gan import GANConfig, GANStep, GANTask
-from ..layers import BatchNorm1d
-from ..networks import NORMS, mlp_discriminator, mlp_generator
-from ..objectives import Wasserstein
-from ..penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
+from ..gan.model import GANConfig, GANStep, GANTask
+from ..gan.networks import NORMS, mlp_discriminator, mlp_generator
+from ..gan.objectives import Wasserstein
+from ..gan.penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
+from ..nn.layers import BatchNorm1d
+from ..training.config import integer, number, one_of, setting, text
 from . import register
+
 
 class WGANGPStep(GANStep):
     """The GAN step with the gradient penalty added to the critic's loss.

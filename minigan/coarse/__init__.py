@@ -1,0 +1,1 @@
+"""Coarse-to-fine models' pieces: the Laplacian pyramid (LAPGAN) and captions made from MNIST (StackGAN)."""
