@@ -3,7 +3,7 @@
 Every layer has a hand-written forward and backward pass; one switch moves the
 same code between NumPy (CPU) and CuPy (NVIDIA GPU).
 """
-from . import backend
+from . import _moved, backend
 from .backend import (BackendError, DeviceMismatchError, cupy_available, get_array_module, get_backend, set_backend,
                       to_device, to_numpy)
 from .gan import objectives, penalties, priors
@@ -17,9 +17,6 @@ from .nn.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2
                         ReflectionPad2d, ReLU, Reparameterize, Reshape, Residual, Sigmoid, Tanh, Upsample2d)
 from .nn.losses import BCE, L1, MSE, BCEWithLogits, BernoulliNLL, GaussianKL, SoftmaxCrossEntropy
 from .nn.optim import SGD, Adam, RMSprop, clip_grad_norm, clip_grad_value, clip_weights
+from .version import __version__
 
-__version__ = "0.1.0"
-
-from . import _moved  # noqa: E402  (the old flat import paths, forwarded with a warning)
-
-_moved.install()
+_moved.install()   # the old flat import paths (minigan.layers, minigan.run, ...) still work, with a warning

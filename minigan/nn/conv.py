@@ -16,7 +16,9 @@ in NCHW order. The layers flatten their kernels in the same (u, v, c) order.
 (overlapping windows add up). It is what the convolution's input gradient and
 the transposed convolution's forward need. On NumPy arrays col2im hands its
 windows to a faster twin (``fastpath/conv.py``: the same sums, in whole cells,
-on every core) where that applies; the lines here are the plain ones.
+on every core) where that applies; the lines here are the plain ones. Last, the
+kernels as a matrix in the same order (``kernel_matrix``), and the stride-1 input
+gradient as a convolution with the flipped kernels, which the CPU runs faster.
 """
 
 from ..backend import get_array_module
@@ -91,3 +93,36 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
             x_pad[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += windows[:, :, :, u, v, :]
     return x_pad[:, padding:padding + h, padding:padding + w, :].transpose(0, 3, 1, 2)
     # --8<-- [end:col2im-plain]
+
+
+# --8<-- [start:kernel-matrix]
+def kernel_matrix(weight):
+    """(A, B, kH, kW) kernels -> (A, kH*kW*B) matrix, columns in im2col's (u, v, c) order."""
+    a = weight.shape[0]
+    return weight.transpose(0, 2, 3, 1).reshape(a, -1)
+
+
+def kernel_tensor(matrix, shape):
+    """The inverse of :func:`kernel_matrix`: (A, kH*kW*B) -> (A, B, kH, kW)."""
+    a, b, kh, kw = shape
+    return matrix.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
+# --8<-- [end:kernel-matrix]
+
+
+# --8<-- [start:flipped-input-gradient]
+def flipped_input_gradient(dy, weight, padding):
+    """Conv2d's dL/dx at stride 1, as the convolution of dy (padded by k - 1 - p) with the flipped kernels.
+
+    dL/dx[n, c, a, b] = sum_{o,u,v} W[o, c, u, v] dy[n, o, a + p - u, b + p - v]: with u' = k - 1 - u,
+    a correlation of dy with W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v'] (C_out in, C_in out). It equals
+    col2im(dy_mat Wm) exactly, in another order of the same additions; ``Conv2d.backward`` takes it where
+    ``fastpath.conv.has_flipped_path`` says it is faster.
+    """
+    n, c_out = dy.shape[:2]
+    c_in, k = weight.shape[1], weight.shape[2]
+    cols, (h, w) = im2col(dy, (k, k), 1, k - 1 - padding)      # (N*H*W, k*k*C_out), H = Ho + k - 1 - 2p
+    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)    # W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v']
+    w_mat = kernel_matrix(flipped)                              # (C_in, k*k*C_out), im2col's (u', v', o) order
+    dx = cols @ w_mat.T                                         # (N*H*W, C_in)
+    return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)       # (N, C_in, H, W), channels last in memory
+# --8<-- [end:flipped-input-gradient]

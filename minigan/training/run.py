@@ -28,6 +28,7 @@ import numpy as np
 
 from ..backend import get_array_module, set_backend, to_device, to_numpy
 from ..nn import DamagedFileError, load_npz, save_npz_atomic
+from ..version import __version__
 from .config import ConfigError, differences, flag_name, kind_of, validate
 from .plots import plot_curves, save_gif, save_grid
 
@@ -90,8 +91,6 @@ def source_version():
     "-dirty" means tracked files differ from that commit: a number measured so
     cannot be reproduced from the commit alone.
     """
-    from .. import __version__
-
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if os.path.exists(os.path.join(root, ".git")):
         try:

@@ -1,17 +1,18 @@
-"""Convolutions' fast paths: col2im's sums in whole cells, and a stride-1 input gradient without col2im.
+"""Convolutions' fast paths: col2im's sums in whole cells, and when to take the flipped-kernel input gradient.
 
-``minigan.conv.col2im`` hands its windows here where :func:`has_whole_cells`
+``minigan.nn.conv.col2im`` hands its windows here where :func:`has_whole_cells`
 holds and the array is a NumPy one (see the package docstring). Derived in
 docs/layers/conv2d.md, "col2im's fast path".
 
-``Conv2d.backward`` hands its dL/dy here where :func:`has_flipped_path` holds
-(stride 1): dL/dx is then itself a convolution, of dy with the kernels flipped,
-one im2col and one matrix product instead of a product and col2im's kH*kW
-strided additions. Derived in docs/layers/conv2d.md, "The stride-1 input gradient".
+``Conv2d.backward`` asks :func:`has_flipped_path` whether its input gradient at
+stride 1 is faster as a convolution of dy with the kernels flipped
+(``conv.flipped_input_gradient``: one im2col and one matrix product instead of a
+product and col2im's kH*kW strided additions). Derived in docs/layers/conv2d.md,
+"The stride-1 input gradient". Nothing here imports the plain modules: they import this one.
 """
 import numpy as np
 
-from . import map_pieces
+from .switch import map_pieces
 
 
 def has_whole_cells(c, kernel_size, stride):
@@ -66,23 +67,3 @@ def has_flipped_path(c_in, c_out, kernel_size, stride, padding):
     """
     kh, kw = kernel_size
     return stride == 1 and kh == kw and padding <= kh - 1 and c_out <= 4 * c_in
-
-
-# --8<-- [start:fastpath-flipped]
-def input_gradient(dy, weight, padding):
-    """Conv2d's dL/dx at stride 1, as the convolution of dy (padded by k - 1 - p) with the flipped kernels.
-
-    dL/dx[n, c, a, b] = sum_{o,u,v} W[o, c, u, v] dy[n, o, a + p - u, b + p - v]: with u' = k - 1 - u,
-    a correlation of dy with W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v'] (C_out in, C_in out). It equals
-    col2im(dy_mat Wm) exactly, in another order of the same additions.
-    """
-    from ..conv import im2col  # (here, not above: both import this package)
-    from ..layers.convolution import kernel_matrix
-    n, c_out = dy.shape[:2]
-    c_in, k = weight.shape[1], weight.shape[2]
-    cols, (h, w) = im2col(dy, (k, k), 1, k - 1 - padding)      # (N*H*W, k*k*C_out), H = Ho + k - 1 - 2p
-    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)    # W'[c, o, u', v'] = W[o, c, k-1-u', k-1-v']
-    w_mat = kernel_matrix(flipped)                              # (C_in, k*k*C_out), im2col's (u', v', o) order
-    dx = cols @ w_mat.T                                         # (N*H*W, C_in)
-    return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)       # (N, C_in, H, W), channels last in memory
-# --8<-- [end:fastpath-flipped]

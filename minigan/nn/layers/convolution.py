@@ -7,7 +7,7 @@ ConvTranspose2d:  the adjoint of Conv2d: its forward is Conv2d's input gradient,
 import numpy as np
 
 from .. import fastpath, init
-from ..conv import col2im, im2col
+from ..conv import col2im, flipped_input_gradient, im2col, kernel_matrix, kernel_tensor
 from ..core import Layer, Parameter, ShapeError, is_int, plain_number, require_int
 
 
@@ -23,20 +23,6 @@ def _check_conv_args(name, in_channels, out_channels, kernel_size, stride, paddi
         require_int(name, "kernel_size", k, 1)
     require_int(name, "stride", stride, 1)
     require_int(name, "padding", padding, 0)
-
-
-# --8<-- [start:kernel-matrix]
-def kernel_matrix(weight):
-    """(A, B, kH, kW) kernels -> (A, kH*kW*B) matrix, columns in im2col's (u, v, c) order."""
-    a = weight.shape[0]
-    return weight.transpose(0, 2, 3, 1).reshape(a, -1)
-
-
-def kernel_tensor(matrix, shape):
-    """The inverse of :func:`kernel_matrix`: (A, kH*kW*B) -> (A, B, kH, kW)."""
-    a, b, kh, kw = shape
-    return matrix.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
-# --8<-- [end:kernel-matrix]
 
 
 class Conv2d(Layer):
@@ -105,7 +91,7 @@ class Conv2d(Layer):
         # --8<-- [start:conv2d-flipped-dispatch]
         if fastpath.active(dy) and fastpath.conv.has_flipped_path(self.in_channels, self.out_channels,
                                                                   self.kernel_size, self.stride, self.padding):
-            return fastpath.conv.input_gradient(dy, self.weight.data, self.padding)  # the same dL/dx (fastpath/conv.py)
+            return flipped_input_gradient(dy, self.weight.data, self.padding)   # the same dL/dx, faster here (conv.py)
         # --8<-- [end:conv2d-flipped-dispatch]
         # --8<-- [start:conv2d-input-grad]
         # --8<-- [start:conv2d-dcols]
