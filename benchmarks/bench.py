@@ -85,7 +85,7 @@ from minigan.gan.objectives import NonSaturating  # noqa: E402
 from minigan.gan.priors import Gaussian  # noqa: E402
 from minigan.nn.optim import Adam  # noqa: E402
 from minigan.training.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
-from minigan.translation.translator import TranslationTask  # noqa: E402
+from minigan.translation.translator import Translator  # noqa: E402
 
 torch = nn = None  # set by load_torch(): the minigan memory child must not load PyTorch
 copy_weights = paired_params = None  # from twins/common.py, also set by load_torch()
@@ -479,7 +479,7 @@ def build_twin_pair(name, module, batch, ctx, seed=0):
     task = task_cls(task_cls.Config(seed=seed, backend=ctx.backend, batch_size=batch, **task_cls.tuned))
     twin = module.build(task, ctx.device)
     k = task.batches_per_step
-    if isinstance(task, TranslationTask):
+    if isinstance(task, Translator):
         rng = np.random.default_rng(seed)
         host = [task.example_batch(rng, batch) for _ in range(k)]
         batches = [tuple(to_device(v, ctx.backend) for v in arrays) for arrays in host]

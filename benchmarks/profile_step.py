@@ -31,26 +31,26 @@ def main(argv=None):
     p.add_argument("--top", type=positive_int, default=15)
     p.add_argument("--tuned", action="store_true", help="the example's tuned settings instead of the textbook ones")
     args = p.parse_args(argv)
-    task_cls = models.get(args.model)
-    settings = dict(task_cls.tuned) if args.tuned else {}
+    model_cls = models.get(args.model)
+    settings = dict(model_cls.tuned) if args.tuned else {}
     try:
-        task = task_cls(validate(task_cls.Config(batch_size=args.batch, **settings)))
+        model = model_cls(validate(model_cls.Config(batch_size=args.batch, **settings)))
     except (ConfigError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(0)
 
     def batches():
-        return [task.example_batch(rng, args.batch) for _ in range(task.batches_per_step)]
+        return [model.example_batch(rng, args.batch) for _ in range(model.batches_per_step)]
 
     data = batches()
     for _ in range(3):
-        task.step(data)
+        model.step(data)
     profile = cProfile.Profile()
     start = time.perf_counter()
     profile.enable()
     for _ in range(args.steps):
-        task.step(data)
+        model.step(data)
     profile.disable()
     ms = (time.perf_counter() - start) / args.steps * 1000
     print(f"{args.model}, batch {args.batch}: {ms:.1f} ms per step (with the profiler on)\n")

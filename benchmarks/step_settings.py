@@ -33,21 +33,21 @@ from minigan.training.cli import (Parser, config_from_args, int_at_least, nonneg
 from minigan.training.config import ConfigError  # noqa: E402
 
 
-def step_fn(model, flags, batch, backend):
-    """A zero-argument function running one training step of ``model`` with these command-line flags."""
-    task_cls = models.get(model)
-    cfg = config_from_args(model, train_parser(model).parse_args(
+def step_fn(name, flags, batch, backend):
+    """A zero-argument function running one training step of model ``name`` with these command-line flags."""
+    model_cls = models.get(name)
+    cfg = config_from_args(name, train_parser(name).parse_args(
         flags + ["--batch-size", str(batch), "--backend", backend, "--out", "unused"]))
-    task = task_cls(cfg)
+    model = model_cls(cfg)
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (cfg.d_steps * batch, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, cfg.d_steps * batch)
     batches = [(to_device(x, backend), to_device(y, backend))
                for x, y in zip(np.split(real, cfg.d_steps), np.split(labels, cfg.d_steps))]
-    conditional = getattr(task.prior, "conditional", False)
+    conditional = getattr(model.prior, "conditional", False)
     batches = [(x, y if conditional else None) for x, y in batches]
 
-    return lambda: task.step(batches)
+    return lambda: model.step(batches)
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ from minigan.data import DataError
 from minigan.metrics import ClassifierWeightsError
 from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.training.run import write_json
-from minigan.translation.translator import TEST_IMAGES, TranslationTask
+from minigan.translation.translator import TEST_IMAGES, Translator
 
 
 def main(argv=None):
@@ -30,23 +30,23 @@ def main(argv=None):
         p.error(f"--data-dir {args.data_dir!r}: must be an existing folder")
     out = args.out or os.path.join(run_folder(args.run), "metrics_eval.json")
     check_output(p, "--out", out, (".json",))  # before the minutes of work, not after
-    task = load_or_exit(args.run, args.backend)
-    n = args.n or task.cfg.eval_samples
+    model = load_or_exit(args.run, args.backend)
+    n = args.n or model.cfg.eval_samples
     if n < 10:
         p.error(f"--n {n}: the score needs at least 10 samples")
-    translator = isinstance(task, TranslationTask)
+    translator = isinstance(model, Translator)
     if translator and args.seed:
         p.error(f"--seed {args.seed}: a translator is scored on the first --n test images, a fixed set; drop --seed")
     if translator and n > TEST_IMAGES:
         p.error(f"--n {n}: a translator is scored on the test images, {TEST_IMAGES} at most")
-    if args.data_dir is not None or (task.cfg.data_dir and not os.path.isdir(task.cfg.data_dir)):
-        task.cfg.data_dir = args.data_dir  # the run's own folder may be gone: fall back to the default search
+    if args.data_dir is not None or (model.cfg.data_dir and not os.path.isdir(model.cfg.data_dir)):
+        model.cfg.data_dir = args.data_dir  # the run's own folder may be gone: fall back to the default search
     try:
-        report = task.evaluate(n) if translator else task.evaluate(n, seed=args.seed)
+        report = model.evaluate(n) if translator else model.evaluate(n, seed=args.seed)
     except (DataError, ClassifierWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(task.format_report(report))
+    print(model.format_report(report))
     if os.path.dirname(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
     write_json(out, report)

@@ -19,7 +19,7 @@ import numpy as np
 
 from minigan.backend import to_numpy
 from minigan.gan import latent
-from minigan.gan.model import GANTask
+from minigan.gan.model import GANModel
 from minigan.gan.priors import Gaussian
 from minigan.metrics import ClassifierWeightsError
 from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
@@ -58,18 +58,18 @@ def main(argv=None):
     triples = args.arithmetic or [(7, 1, 4), (8, 0, 1), (9, 4, 7)]
     out_dir = args.out_dir or os.path.join(run_folder(args.run), "latent")
     check_output(p, "--out-dir", out_dir, folder=True)
-    task = load_or_exit(args.run, args.backend)
-    if not isinstance(task, GANTask) or type(task.prior) is not Gaussian:
-        print(f"error: {args.run} holds a {task.name} run; explore_latent.py walks the noise space of an "
+    model = load_or_exit(args.run, args.backend)
+    if not isinstance(model, GANModel) or type(model.prior) is not Gaussian:
+        print(f"error: {args.run} holds a {model.name} run; explore_latent.py walks the noise space of an "
               "unconditional GAN (mlp, dcgan)", file=sys.stderr)
         return 2
-    G = task.sampler()
+    G = model.sampler()
     try:
         classifier = None
         if args.classifier:
             from minigan.metrics import load_classifier
             classifier = load_classifier(args.classifier)
-        z_dim, rng = task.cfg.z_dim, np.random.default_rng(args.seed)
+        z_dim, rng = model.cfg.z_dim, np.random.default_rng(args.seed)
         find = dict(classifier=classifier, rng=rng, confidence=args.confidence, max_batches=args.max_batches)
 
         # ---- interpolation ---------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The whole GAN in one plain loop: read this file first.
 
 The original GAN (Goodfellow et al. 2014) with fully connected networks, trained on MNIST with
-minigan's hand-written layers. Nothing is hidden behind Run or Task; examples/train_mlp_gan.py
+minigan's hand-written layers. Nothing is hidden behind Run or Model; examples/train_mlp_gan.py
 trains the same networks with checkpoints, logs and an average of G's weights on top. The game:
 
     min_G max_D  E_x[log D(x)] + E_z[log(1 - D(G(z)))]          D(x) = sigmoid(logit(x))

@@ -44,15 +44,15 @@ def main(argv=None):
     check_output(p, "--out", out, (".png",))
     check_output(p, "--npy", args.npy, (".npy",))
     fixed = {k: v for k, v in (("digit", args.digit), ("code", args.code), ("caption", args.caption)) if v is not None}
-    task = load_or_exit(args.run, args.backend)
-    if not (hasattr(task, "prior") and hasattr(task, "sample")):
-        hint = "; it translates images: use examples/translate.py" if hasattr(task, "translate") else ""
-        print(f"error: {args.run} holds a {task.name} run, which draws no samples{hint}", file=sys.stderr)
+    model = load_or_exit(args.run, args.backend)
+    if not (hasattr(model, "prior") and hasattr(model, "sample")):
+        hint = "; it translates images: use examples/translate.py" if hasattr(model, "translate") else ""
+        print(f"error: {args.run} holds a {model.name} run, which draws no samples{hint}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
     try:
         images = np.concatenate([
-            to_numpy(task.sample(task.prior.sample(min(500, args.n - i), rng, args.backend, **fixed)))
+            to_numpy(model.sample(model.prior.sample(min(500, args.n - i), rng, args.backend, **fixed)))
             for i in range(0, args.n, 500)]).astype(np.float32)
     except PriorError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -61,7 +61,7 @@ def main(argv=None):
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
     save_grid(out, images, nrow=min(args.nrow, args.n))
-    print(f"{args.n} samples of the {task.name} generator -> {out}")
+    print(f"{args.n} samples of the {model.name} generator -> {out}")
     if args.npy:
         np.save(args.npy, images)
         print(f"images {images.shape} float32 in [-1, 1] -> {args.npy}")

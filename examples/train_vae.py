@@ -73,20 +73,20 @@ def train_with_twin(cfg, overwrite, same_eps=False):
 
     try:
         r = Run(cfg, overwrite=overwrite)
-        test_images = r.task.test_set()[:cfg.eval_samples]
+        test_images = r.model.test_set()[:cfg.eval_samples]
     except (ConfigError, BackendError, DataError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     device = "cuda" if cfg.backend == "cupy" else "cpu"
     torch.manual_seed(cfg.seed)                          # the twin's ε
-    twin = build(r.task, device)                         # minigan's initial weights, copied
-    eps = r.task.test_noise(len(test_images))            # one ε for both test measurements
+    twin = build(r.model, device)                         # minigan's initial weights, copied
+    eps = r.model.test_noise(len(test_images))            # one ε for both test measurements
     clock = dict(twin=0.0, eval=0.0, start=time.perf_counter())
     rows = []
 
     def measure(run):
         start = time.perf_counter()
-        ours = run.task.test_elbo(len(test_images))
+        ours = run.model.test_elbo(len(test_images))
         theirs = twin.evaluate(test_images, eps)
         clock["eval"] += time.perf_counter() - start
         wall = time.perf_counter() - clock["start"]
@@ -103,7 +103,7 @@ def train_with_twin(cfg, overwrite, same_eps=False):
     def after_step(run, stats):
         (images, _), = run.real_batches(run.epoch_orders(run.epoch), run.batch_in_epoch - 1)  # minigan's batch
         start = time.perf_counter()
-        eps = torch.as_tensor(to_numpy(run.task.reparameterize.eps), device=device) if same_eps else None
+        eps = torch.as_tensor(to_numpy(run.model.reparameterize.eps), device=device) if same_eps else None
         twin.step(torch.as_tensor(to_numpy(images), device=device), eps=eps)
         clock["twin"] += time.perf_counter() - start
         if run.batch_in_epoch == run.batches_per_epoch:
@@ -139,7 +139,7 @@ def train_with_twin(cfg, overwrite, same_eps=False):
           f"(training, without the test measurements' {clock['eval']:.0f} s); rows in "
           f"{os.path.join(cfg.out, 'torch_twin.json')}")
     if report is not None:
-        print(r.task.format_report(report))
+        print(r.model.format_report(report))
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from minigan.data import DataError
 from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, tool_parser
 from minigan.training.plots import save_grid
-from minigan.translation.translator import DIRECTIONS, TEST_IMAGES, TranslationTask, to_side
+from minigan.translation.translator import DIRECTIONS, TEST_IMAGES, Translator, to_side
 
 
 def main(argv=None):
@@ -39,23 +39,23 @@ def main(argv=None):
     named = [path for path in (out, args.npy, args.inputs_npy) if path]
     if len({os.path.abspath(path) for path in named}) < len(named):
         p.error("--out, --npy and --inputs-npy must name different files")
-    task = load_or_exit(args.run, args.backend)
-    if not isinstance(task, TranslationTask):
-        print(f"error: {args.run} holds a {task.name} run, which translates nothing (it draws samples: use "
+    model = load_or_exit(args.run, args.backend)
+    if not isinstance(model, Translator):
+        print(f"error: {args.run} holds a {model.name} run, which translates nothing (it draws samples: use "
               "examples/generate.py)", file=sys.stderr)
         return 2
-    if args.direction is not None and task.paired:
-        print(f"error: --direction {args.direction}: the {task.name} run learned the paired {task.cfg.task} task, "
+    if args.direction is not None and model.paired:
+        print(f"error: --direction {args.direction}: the {model.name} run learned the paired {model.cfg.task} task, "
               "one way only (a2b); drop --direction", file=sys.stderr)
         return 2
     direction = args.direction or "a2b"
     try:
-        test = task.test_data()
+        test = model.test_data()
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     inputs = getattr(test, DIRECTIONS[direction][0])[:args.n]
-    outputs = task.translate(inputs, direction)
+    outputs = model.translate(inputs, direction)
     for path in named:
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -65,7 +65,7 @@ def main(argv=None):
     ins, outs = np.concatenate([to_side(inputs[:shown], 28), pad]), np.concatenate([outputs[:shown], pad])
     rows = [np.concatenate([ins[i:i + nrow], outs[i:i + nrow]]) for i in range(0, shown, nrow)]
     save_grid(out, np.concatenate(rows), nrow=nrow)
-    print(f"{args.n} test images of the {task.cfg.task} task translated {direction} by the {task.name} model; "
+    print(f"{args.n} test images of the {model.cfg.task} task translated {direction} by the {model.name} model; "
           f"grid (inputs over outputs) -> {out}")
     if args.npy:
         np.save(args.npy, outputs)

@@ -3,7 +3,7 @@
 Until 0.2 minigan/ was one folder of 29 modules. It is now in wings (``nn/``,
 ``gan/``, ``translation/``, ``coarse/``, ``training/``), and a few things were
 renamed so that one name means one thing (a model is a ``Model``, not a
-``Task``: a task is a translator's data set). A script written against the old
+``Model``: a task is a translator's data set). A script written against the old
 layout still runs: ``import minigan.layers`` gives the module now at
 ``minigan.nn.layers``, ``from minigan.run import load_task`` gives
 ``minigan.training.run.load_model``, each with one warning that says what to

@@ -93,7 +93,7 @@ def main(argv=None):
             return
         epoch = r.epoch + 1
         n = args.final if epoch == at[-1] else args.partial
-        report = metrics.evaluate_samples(r.task.generate(n), data_dir=cfg.data_dir)
+        report = metrics.evaluate_samples(r.model.generate(n), data_dir=cfg.data_dir)
         row = dict(epoch=epoch, step=r.step, n=n, score=report["score"], fid=report["fid"],
                    histogram=report["histogram"], train_seconds=round(r.elapsed_seconds(), 1))
         rows.append(row)

@@ -59,7 +59,7 @@ def fingerprint(name, flags):
             run = Run(cli.config_from_args(name, cli.train_parser(name).parse_args(argv)))
             run.train()
         digest, sums = hashlib.sha256(), {}
-        for module_name, module in sorted(run.task.modules().items()):
+        for module_name, module in sorted(run.model.modules().items()):
             arrays = [np.ascontiguousarray(np.asarray(p.data)) for p in module.parameters()]
             for a in arrays:
                 digest.update(a.tobytes())

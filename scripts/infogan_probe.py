@@ -32,19 +32,19 @@ from minigan.training.run import NonFiniteLossError, Run, RunError  # noqa: E402
 PROBE_SAMPLES = 2000
 
 
-def probe(task, step, backend):
+def probe(model, step, backend):
     """Matched accuracy of the categorical code on PROBE_SAMPLES samples, averaged G and live G."""
-    latent = task.prior.sample(PROBE_SAMPLES, np.random.default_rng([99, step]), backend)
+    latent = model.prior.sample(PROBE_SAMPLES, np.random.default_rng([99, step]), backend)
     codes = to_numpy(latent[1])
     row = dict(step=step)
     for name in ("ema", "live"):
-        saved = task.ema
+        saved = model.ema
         if name == "live":
-            task.ema = None                                     # sample() then runs the live G in eval mode
+            model.ema = None                                     # sample() then runs the live G in eval mode
         try:
-            images = to_numpy(task.sample(latent))
+            images = to_numpy(model.sample(latent))
         finally:
-            task.ema = saved
+            model.ema = saved
         found = metrics.matched_accuracy(codes, metrics.classifier_outputs(images)[1].argmax(axis=1))
         row[name] = [round(found["accuracy"], 3), found["digits_matched"]]
         row[f"{name}_map"] = "".join(str(d) for d in found["code_to_digit"])
@@ -64,7 +64,7 @@ def main(argv=None):
 
     def callback(r, stats):
         if r.step % every == 0:
-            print(json.dumps(dict(probe(r.task, r.step, r.cfg.backend), seconds=round(time.time() - start))),
+            print(json.dumps(dict(probe(r.model, r.step, r.cfg.backend), seconds=round(time.time() - start))),
                   flush=True)
 
     try:

@@ -201,10 +201,10 @@ def run_row(folder, label=None):
         with open(path) as f:
             report = json.load(f)
     else:  # trained with --no-eval: score it now, with the very samples the run would have scored
-        from minigan.training.run import load_task
+        from minigan.training.run import load_model
 
-        task = load_task(folder)
-        report = task.evaluate(task.cfg.eval_samples)
+        trained = load_model(folder)
+        report = trained.evaluate(trained.cfg.eval_samples)
         write_json(path, report)
     common = dict(label=label or cfg["model"], model=cfg["model"], seed=cfg["seed"], code=started_with(folder),
                   backend=cfg["backend"], epochs=cfg["epochs"], train_seconds=train_seconds(folder), folder=str(folder))

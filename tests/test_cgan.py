@@ -268,7 +268,7 @@ def data():
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 @pytest.mark.parametrize("body, label", [("mlp", "embedding"), ("dcgan", "onehot")])
@@ -290,7 +290,7 @@ def test_resume_is_exact_and_the_folder_has_the_digit_grid(tmp_path, data, body,
     a, b = weights(straight), weights(second)
     assert a.keys() == b.keys() and any(k.startswith("G_ema/") for k in a) == (body == "mlp")
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    grid, nrow = second.task.grid()
+    grid, nrow = second.model.grid()
     assert grid.shape == (100, 1, 28, 28) and nrow == 10
     assert os.path.getsize(tmp_path / "b" / "samples.png") > 0
 
@@ -304,11 +304,11 @@ def test_evaluate_reports_the_digit_accuracy(tmp_path, data, monkeypatch):
     r = Run(cgan.Config(out=str(tmp_path), epochs=1, batch_size=32, max_steps=2, progress=False, evaluate=False),
             images=images, labels=labels)
     r.train()
-    report = r.task.evaluate(50)
+    report = r.model.evaluate(50)
     acc = report["digit_accuracy"]
     assert acc["n_per_digit"] == [5] * 10 and len(acc["per_digit"]) == 10
     # the report's accuracy is that of 5 samples per digit, drawn as generate(5, digit=d) draws them
-    mine = metrics.digit_accuracy(np.concatenate([r.task.generate(5, digit=d) for d in range(10)]),
+    mine = metrics.digit_accuracy(np.concatenate([r.model.generate(5, digit=d) for d in range(10)]),
                                   np.repeat(np.arange(10), 5))
     assert mine == acc
 
@@ -331,16 +331,16 @@ def cgan_run(tmp_path_factory, data):
 
 
 def test_generate_digit_draws_that_digit(cgan_run, tmp_path):
-    from minigan.training.run import load_task
+    from minigan.training.run import load_model
 
     done = script("generate.py", cgan_run, "--digit", 7, "--n", 6, "--seed", 2, "--out", tmp_path / "7.png",
                   "--npy", tmp_path / "7.npy")
     assert done.returncode == 0, done.stderr
-    task = load_task(str(cgan_run))
-    latent = task.prior.sample(6, np.random.default_rng(2), digit=7)  # what generate.py must have fed G
+    model = load_model(str(cgan_run))
+    latent = model.prior.sample(6, np.random.default_rng(2), digit=7)  # what generate.py must have fed G
     assert (latent[1] == 7).all()
-    np.testing.assert_allclose(np.load(tmp_path / "7.npy"), task.sample(latent), rtol=1e-6, atol=1e-6)
-    other = task.sample(task.prior.sample(6, np.random.default_rng(2), digit=3))
+    np.testing.assert_allclose(np.load(tmp_path / "7.npy"), model.sample(latent), rtol=1e-6, atol=1e-6)
+    other = model.sample(model.prior.sample(6, np.random.default_rng(2), digit=3))
     assert not np.allclose(np.load(tmp_path / "7.npy"), other)
 
 
@@ -414,6 +414,6 @@ def test_pytorch_twin_computes_the_same_step():
         from twins.cgan import build
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
-    task = cgan.CGAN(cgan.Config(**{**cgan.CGAN.ARCH_TUNED["mlp"], "label": "embedding", "out": "unused"}))
-    errors = dict(build(task).parity(batch=8))
+    model = cgan.CGAN(cgan.Config(**{**cgan.CGAN.ARCH_TUNED["mlp"], "label": "embedding", "out": "unused"}))
+    errors = dict(build(model).parity(batch=8))
     assert len(errors) == 7 and max(errors.values()) < 1e-3, errors

@@ -90,12 +90,12 @@ def test_flags_are_offered_only_to_the_models_they_apply_to(capsys):
 
 def test_examples_use_the_tuned_settings_unless_told_anchor():
     for name in ("mlp", "dcgan"):
-        task = models.get(name)
+        model_cls = models.get(name)
         parser = train_parser(name)
         tuned = config_from_args(name, parser.parse_args([]))
-        assert all(getattr(tuned, k) == v for k, v in task.tuned.items())
+        assert all(getattr(tuned, k) == v for k, v in model_cls.tuned.items())
         anchor = config_from_args(name, parser.parse_args(["--anchor"]))
-        assert anchor == task.Config()                                  # the dataclass defaults
+        assert anchor == model_cls.Config()                                  # the dataclass defaults
         mixed = config_from_args(name, parser.parse_args(["--anchor", "--ema", "0.99"]))
         assert mixed.ema == 0.99 and mixed.label_smoothing == 0.0       # an explicit flag wins
 
@@ -164,7 +164,7 @@ def test_resume_refuses_changed_structure_and_asks_before_changed_training(tmp_p
         Run(small(tmp_path, max_steps=4, lr=0.1, ema=0.9), resume=True, images=images)
     r = Run(small(tmp_path, max_steps=4, lr=0.1, ema=0.9), resume=True, allow_changes=True, images=images)
     r.train()
-    assert r.step == 4 and r.task.opt_G.lr == 0.1
+    assert r.step == 4 and r.model.opt_G.lr == 0.1
     assert "with changed settings: --lr 0.0002 -> 0.1" in (tmp_path / "history.log").read_text()
     # run settings (length, pictures, backend) change freely
     Run(small(tmp_path, max_steps=5, lr=0.1, ema=0.9, sample_every=7), resume=True, images=images).train()

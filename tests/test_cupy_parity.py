@@ -302,24 +302,24 @@ def test_translator_steps_and_translations_match_on_both_backends(name, settings
     from minigan import models
     from minigan.training.config import validate
 
-    task_cls = models.get(name)
-    tasks = {b: task_cls(validate(task_cls.Config(out="unused", backend=b, **settings))) for b in ("numpy", "cupy")}
+    model_cls = models.get(name)
+    pair = {b: model_cls(validate(model_cls.Config(out="unused", backend=b, **settings))) for b in ("numpy", "cupy")}
     rng = np.random.default_rng(SEED)
-    batches = [tasks["numpy"].example_batch(rng, 4) for _ in range(2)]
+    batches = [pair["numpy"].example_batch(rng, 4) for _ in range(2)]
     stats = {}
-    for b, task in tasks.items():
+    for b, model in pair.items():
         backend.set_backend(b)
         for step, batch in enumerate(batches):
-            task.before_step(step, 2)
-            stats[b] = task.step([tuple(to_device(x, b) for x in batch)])
+            model.before_step(step, 2)
+            stats[b] = model.step([tuple(to_device(x, b) for x in batch)])
     for key in stats["numpy"]:
         close(stats["cupy"][key], stats["numpy"][key], f"{name}: {key}")
-    for module in tasks["numpy"].modules():
-        for p_cpu, p_gpu in zip(tasks["numpy"].modules()[module].parameters(),
-                                tasks["cupy"].modules()[module].parameters()):
+    for module in pair["numpy"].modules():
+        for p_cpu, p_gpu in zip(pair["numpy"].modules()[module].parameters(),
+                                pair["cupy"].modules()[module].parameters()):
             close(p_gpu.data, p_cpu.data, f"{name}: {module}'s weights after two steps")
     x = batches[0][0]
-    for direction in tasks["numpy"].directions:
-        np.testing.assert_allclose(tasks["cupy"].translate(x if direction == "a2b" else batches[0][1], direction),
-                                   tasks["numpy"].translate(x if direction == "a2b" else batches[0][1], direction),
+    for direction in pair["numpy"].directions:
+        np.testing.assert_allclose(pair["cupy"].translate(x if direction == "a2b" else batches[0][1], direction),
+                                   pair["numpy"].translate(x if direction == "a2b" else batches[0][1], direction),
                                    rtol=RTOL, atol=ATOL)

@@ -20,15 +20,15 @@ CycleGAN = models.get("cyclegan")
 def tiny(**kw):
     settings = dict(base=2, blocks=1, kernel=3, pool_size=0, out="unused", lambda_cycle=3.0)
     settings.update(kw)
-    task = CycleGAN(validate(CycleGAN.Config(**settings)))
+    model = CycleGAN(validate(CycleGAN.Config(**settings)))
     rng = np.random.default_rng(2)
-    for net in task.modules().values():
+    for net in model.modules().values():
         net.to(dtype=np.float64)
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
     a = rng.uniform(-1, 1, (2, 1, 28, 28))
     b = rng.uniform(-1, 1, (2, 1, 28, 28))
-    return task, a, b
+    return model, a, b
 
 
 def mse_to(out, target):
@@ -37,8 +37,8 @@ def mse_to(out, target):
 
 @pytest.mark.parametrize("lambda_identity", [0.5, 0.0])
 def test_generator_gradients_are_the_derivative_of_the_whole_generator_loss(lambda_identity):
-    task, a, b = tiny(lambda_identity=lambda_identity)
-    G, F, D_A, D_B, lam = task.G, task.F, task.D_A, task.D_B, 3.0
+    model, a, b = tiny(lambda_identity=lambda_identity)
+    G, F, D_A, D_B, lam = model.G, model.F, model.D_A, model.D_B, 3.0
 
     def loss():
         ga, fb = G(a), F(b)
@@ -47,7 +47,7 @@ def test_generator_gradients_are_the_derivative_of_the_whole_generator_loss(lamb
         value += lambda_identity * lam * (np.abs(G(b) - b).mean() + np.abs(F(a) - a).mean())
         return value
 
-    fake_b, fake_a, stats = task.generator_gradients(a, b)
+    fake_b, fake_a, stats = model.generator_gradients(a, b)
     assert abs(float(stats["g_loss"]) - loss()) < 1e-9
     np.testing.assert_array_equal(fake_b, G(a))
     np.testing.assert_array_equal(fake_a, F(b))
@@ -56,30 +56,30 @@ def test_generator_gradients_are_the_derivative_of_the_whole_generator_loss(lamb
 
 
 def test_discriminator_gradients_are_the_derivative_of_the_least_squares_losses():
-    task, a, b = tiny()
+    model, a, b = tiny()
     rng = np.random.default_rng(3)
     fake_a, fake_b = rng.uniform(-1, 1, a.shape), rng.uniform(-1, 1, b.shape)
 
     def loss():
-        return 0.5 * (mse_to(task.D_A(a), 1.0) + mse_to(task.D_A(fake_a), 0.0)
-                      + mse_to(task.D_B(b), 1.0) + mse_to(task.D_B(fake_b), 0.0))
+        return 0.5 * (mse_to(model.D_A(a), 1.0) + mse_to(model.D_A(fake_a), 0.0)
+                      + mse_to(model.D_B(b), 1.0) + mse_to(model.D_B(fake_b), 0.0))
 
-    stats = task.discriminator_gradients(a, b, fake_a, fake_b)
+    stats = model.discriminator_gradients(a, b, fake_a, fake_b)
     assert abs(float(stats["d_a_loss"]) + float(stats["d_b_loss"]) - loss()) < 1e-9
-    assert_gradients_match(task.D_A, loss)
-    assert_gradients_match(task.D_B, loss)
+    assert_gradients_match(model.D_A, loss)
+    assert_gradients_match(model.D_B, loss)
 
 
 def test_the_step_moves_every_network_and_translates_both_ways():
-    task, a, b = tiny()
-    before = {name: [p.data.copy() for p in net.parameters()] for name, net in task.modules().items()}
-    task.step([(a, b)])
-    for name, net in task.modules().items():
+    model, a, b = tiny()
+    before = {name: [p.data.copy() for p in net.parameters()] for name, net in model.modules().items()}
+    model.step([(a, b)])
+    for name, net in model.modules().items():
         assert any(not np.array_equal(x, p.data) for x, p in zip(before[name], net.parameters())), name
     for direction in ("a2b", "b2a"):
-        assert task.translate(a.astype(np.float32), direction).shape == (2, 1, 28, 28)
+        assert model.translate(a.astype(np.float32), direction).shape == (2, 1, 28, 28)
     with pytest.raises(TranslationError, match="direction 'c2d': choose one of a2b, b2a"):
-        task.translate(a, "c2d")
+        model.translate(a, "c2d")
 
 
 @pytest.mark.parametrize("settings, flag", [(dict(lambda_cycle=0.0, lambda_identity=0.3), "--lambda-identity"),
@@ -100,8 +100,8 @@ def small_config(out, **kw):
 def test_the_grid_shows_both_directions_with_the_hidden_counterparts(mnist, tmp_path):
     run = Run(small_config(tmp_path / "run", max_steps=1))
     run.train()
-    images, nrow = run.task.grid()
-    test, cols = run.task.test_data(), run.task.grid_columns()
+    images, nrow = run.model.grid()
+    test, cols = run.model.test_data(), run.model.grid_columns()
     assert nrow == 10 and images.shape == (60, 1, 28, 28)
     np.testing.assert_array_equal(images[:10], test.a[cols])
     np.testing.assert_array_equal(images[20:30], test.a_counterpart[cols])

@@ -14,13 +14,13 @@ DiscoGAN = models.get("discogan")
 
 
 def tiny():
-    task = DiscoGAN(validate(DiscoGAN.Config(base=2, lambda_reconstruction=3.0, out="unused")))
+    model = DiscoGAN(validate(DiscoGAN.Config(base=2, lambda_reconstruction=3.0, out="unused")))
     rng = np.random.default_rng(4)
-    for net in task.modules().values():
+    for net in model.modules().values():
         net.to(dtype=np.float64)
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
-    return task, rng.uniform(-1, 1, (3, 1, 28, 28)), rng.uniform(-1, 1, (3, 1, 28, 28))
+    return model, rng.uniform(-1, 1, (3, 1, 28, 28)), rng.uniform(-1, 1, (3, 1, 28, 28))
 
 
 def bce(logits, target):
@@ -28,37 +28,37 @@ def bce(logits, target):
 
 
 def test_generator_gradients_are_the_derivative_of_discogans_generator_loss():
-    task, a, b = tiny()
-    G, F = task.G, task.F
+    model, a, b = tiny()
+    G, F = model.G, model.F
 
     def loss():
         ga, fb = G(a), F(b)
-        value = bce(task.D_B(ga), 1.0) + bce(task.D_A(fb), 1.0)                    # -log D(G(a)), both ways
+        value = bce(model.D_B(ga), 1.0) + bce(model.D_A(fb), 1.0)                    # -log D(G(a)), both ways
         return value + 3.0 * (((F(ga) - a) ** 2).mean() + ((G(fb) - b) ** 2).mean())   # no identity term
 
-    _, _, stats = task.generator_gradients(a, b)
+    _, _, stats = model.generator_gradients(a, b)
     assert abs(float(stats["g_loss"]) - loss()) < 1e-9 and "identity" not in stats
     assert_gradients_match(G, loss)
     assert_gradients_match(F, loss)
 
 
 def test_discriminator_gradients_are_the_derivative_of_the_bce_losses():
-    task, a, b = tiny()
-    fake_a, fake_b = task.F(b), task.G(a)
+    model, a, b = tiny()
+    fake_a, fake_b = model.F(b), model.G(a)
 
     def loss():
-        return (bce(task.D_A(a), 1.0) + bce(task.D_A(fake_a), 0.0)
-                + bce(task.D_B(b), 1.0) + bce(task.D_B(fake_b), 0.0))
+        return (bce(model.D_A(a), 1.0) + bce(model.D_A(fake_a), 0.0)
+                + bce(model.D_B(b), 1.0) + bce(model.D_B(fake_b), 0.0))
 
-    stats = task.discriminator_gradients(a, b, fake_a, fake_b)
+    stats = model.discriminator_gradients(a, b, fake_a, fake_b)
     assert abs(float(stats["d_a_loss"]) + float(stats["d_b_loss"]) - loss()) < 1e-9
-    assert_gradients_match(task.D_A, loss)
-    assert_gradients_match(task.D_B, loss)
+    assert_gradients_match(model.D_A, loss)
+    assert_gradients_match(model.D_B, loss)
 
 
 def test_no_pool_and_no_cyclegan_settings():
-    task, a, b = tiny()
-    assert task.stores() == {} and task.pool_a.query(a) is a
+    model, a, b = tiny()
+    assert model.stores() == {} and model.pool_a.query(a) is a
     with pytest.raises(TypeError):
         DiscoGAN.Config(lambda_identity=0.5)
     with pytest.raises(ConfigError, match="--lambda-reconstruction"):
@@ -77,4 +77,4 @@ def test_the_rotated_task_reports_how_well_the_angle_is_kept(mnist, tmp_path):
         assert 0 <= r["rotated_digit_accuracy"]["overall"] <= 1
         assert r["rotated_true_pair_digit_accuracy"] >= 0.9
         assert r["rotated_true_pair_digit_accuracy"] > r["true_pair_digit_accuracy"]
-    assert "rotation-trained classifier" in run.task.format_report(report)
+    assert "rotation-trained classifier" in run.model.format_report(report)

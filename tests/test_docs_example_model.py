@@ -37,7 +37,7 @@ def test_the_pages_model_trains_through_the_shared_run(lsgan, tmp_path):
     images = np.tanh(np.random.default_rng(0).standard_normal((128, 1, 28, 28))).astype(np.float32)
     cfg = lsgan.Config(out=str(tmp_path), epochs=1, batch_size=32, max_steps=3, progress=False, evaluate=False)
     run = Run(cfg, images=images)
-    assert run.train() == "stopped" and isinstance(run.task, lsgan.LSGAN)
+    assert run.train() == "stopped" and isinstance(run.model, lsgan.LSGAN)
     assert (tmp_path / "checkpoint.npz").exists() and (tmp_path / "curves.png").exists()
     assert (tmp_path / "log.csv").read_text().splitlines()[0].split(",")[:4] == ["step", "epoch", "d_loss", "g_loss"]
 

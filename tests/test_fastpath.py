@@ -291,10 +291,10 @@ def test_a_whole_dcgan_step_is_the_same_on_both_paths():
     batch = [(rng.uniform(-1, 1, (16, 1, 28, 28)).astype(np.float32), rng.integers(0, 10, 16))]
     runs = []
     for plain in (False, True):
-        task = cls(cls.Config(batch_size=16, seed=0))
+        model = cls(cls.Config(batch_size=16, seed=0))
         with fastpath.plain(plain):
-            stats = task.step(batch)
-        grads = [p.grad.copy() for p in task.G.parameters()] + [p.grad.copy() for p in task.D.parameters()]
+            stats = model.step(batch)
+        grads = [p.grad.copy() for p in model.G.parameters()] + [p.grad.copy() for p in model.D.parameters()]
         runs.append((stats, grads))
     (s_fast, g_fast), (s_plain, g_plain) = runs
     for key in ("d_loss", "g_loss"):

@@ -254,7 +254,7 @@ def images():
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 def test_a_short_run_logs_the_information_and_resumes_exactly(tmp_path, images):
@@ -286,14 +286,14 @@ def test_generate_draws_one_code_and_refuses_one_past_the_categorical_size(tmp_p
     generate = load_generate()
     assert generate([str(tmp_path / "run"), "--code", "7", "--n", "4", "--npy", str(tmp_path / "seven.npy"),
                      "--out", str(tmp_path / "seven.png")]) == 0
-    task = infogan.InfoGAN(small(tmp_path / "run"))
+    model = infogan.InfoGAN(small(tmp_path / "run"))
     capsys.readouterr()
     for bad in ("10", "-1"):
         status = generate([str(tmp_path / "run"), "--code", bad, "--out", str(tmp_path / "bad.png")])
         err = capsys.readouterr().err
         assert status == 2 and err.count("\n") == 1 and f"--code {bad}" in err and "0 to 9" in err
     assert not (tmp_path / "bad.png").exists()
-    assert np.load(tmp_path / "seven.npy").shape == (4, 1, 28, 28) and task.prior.categories == 10
+    assert np.load(tmp_path / "seven.npy").shape == (4, 1, 28, 28) and model.prior.categories == 10
 
 
 def test_dropout_in_d_is_refused_not_ignored(tmp_path, capsys):

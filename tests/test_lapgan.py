@@ -16,7 +16,7 @@ from minigan.models.lapgan import SIZES
 from minigan.nn.gradcheck import check_parameters
 from minigan.nn.losses import BCEWithLogits
 from minigan.training.config import ConfigError, validate
-from minigan.training.run import Run, load_task
+from minigan.training.run import Run, load_model
 
 LAPGAN = models.get("lapgan")
 
@@ -26,33 +26,33 @@ def tiny(**kw):
     sizes = {"z_dim": 3, "hidden": 5, "base": 2, "depth1": 2}
     if kw.get("level") is not None:                            # only the sizes of the level trained
         sizes = {name: v for name, v in sizes.items() if kw["level"] in SIZES[name][1]}
-    task = LAPGAN(validate(LAPGAN.Config(out="unused", **sizes, **kw)))
+    model = LAPGAN(validate(LAPGAN.Config(out="unused", **sizes, **kw)))
     rng = np.random.default_rng(1)
-    for level in task.levels.values():
+    for level in model.levels.values():
         for net in (level.G, level.D):
             net.to(dtype=np.float64)
             for p in net.parameters():
                 p.data[...] = rng.normal(0, 0.5, p.data.shape)
-    return task
+    return model
 
 
 def bce(logits, target):
     return float(BCEWithLogits()(logits, np.full(logits.shape, target))[0])
 
 
-def level_inputs(task, k, n=3, seed=2):
+def level_inputs(model, k, n=3, seed=2):
     """(real, given, z) for level k from random 28 x 28 'digits', as the step builds them."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, 1, 28, 28))
     y = rng.integers(0, 10, n)
     images = pyramid.gaussian(x)
-    label = (y,) if task.cfg.conditional else ()
+    label = (y,) if model.cfg.conditional else ()
     if k == 2:
         real, given = images[2], label
     else:
         coarse = pyramid.up(images[k + 1])
         real, given = images[k] - coarse, (coarse, *label)
-    z = task.draw_noise(k, n, np.float64)
+    z = model.draw_noise(k, n, np.float64)
     return real, given, z
 
 
@@ -69,15 +69,15 @@ def pack(first, given):
 @pytest.mark.parametrize("conditional", [False, True])
 @pytest.mark.parametrize("k", [2, 1, 0])
 def test_each_levels_gradients_are_the_derivatives_of_its_losses(k, conditional):
-    task = tiny(conditional=conditional)
-    level = task.levels[k]
-    real, given, z = level_inputs(task, k)
+    model = tiny(conditional=conditional)
+    level = model.levels[k]
+    real, given, z = level_inputs(model, k)
     fake = level.G(pack(z, given))
 
     def d_loss():
         return bce(level.D(pack(real, given)), 1.0) + bce(level.D(pack(fake, given)), 0.0)
 
-    stats = task.d_gradients(level, real, fake, given)
+    stats = model.d_gradients(level, real, fake, given)
     assert abs(float(stats["d_loss"]) - d_loss()) < 1e-9
     assert_gradients_match(level.D, d_loss)
 
@@ -85,19 +85,19 @@ def test_each_levels_gradients_are_the_derivatives_of_its_losses(k, conditional)
         return bce(level.D(pack(level.G(pack(z, given)), given)), 1.0)    # -log D(G(z, given), given)
 
     fake = level.G(pack(z, given))
-    stats = task.g_gradients(level, fake, given)
+    stats = model.g_gradients(level, fake, given)
     assert abs(float(stats["g_loss"]) - g_loss()) < 1e-9
     assert_gradients_match(level.G, g_loss)
 
 
 def test_each_level_is_trained_on_its_own_level_of_the_real_digits_pyramid():
     """Level 2 on the 7 x 7 images; level k < 2 on h_k = I_k - u(I_{k+1}), shown beside u(I_{k+1})."""
-    task = tiny(conditional=True, coarse_steps=1)
+    model = tiny(conditional=True, coarse_steps=1)
     seen = {}
-    task.level_step = lambda level, real, given: seen.setdefault(level.k, (real, given)) and {}
+    model.level_step = lambda level, real, given: seen.setdefault(level.k, (real, given)) and {}
     rng = np.random.default_rng(3)
     x, y = rng.uniform(-1, 1, (4, 1, 28, 28)), rng.integers(0, 10, 4)
-    task.step([(x, y)])
+    model.step([(x, y)])
     h0, h1, i2 = pyramid.laplacian(x)
     np.testing.assert_array_equal(seen[2][0], i2)
     np.testing.assert_array_equal(seen[2][1][0], y)
@@ -118,9 +118,9 @@ def test_no_gradient_runs_between_levels_and_level_k_alone_builds_only_level_k()
     settings = dict(z_dim=3, hidden=5, base=2, depth1=2, coarse_steps=1, out="unused")
 
     def fresh():
-        task = LAPGAN(validate(LAPGAN.Config(**settings)))     # the same seed: the same weights to start from
-        task.draw_noise = lambda k, n, dtype: noise[k].astype(dtype)
-        return task
+        model = LAPGAN(validate(LAPGAN.Config(**settings)))     # the same seed: the same weights to start from
+        model.draw_noise = lambda k, n, dtype: noise[k].astype(dtype)
+        return model
 
     together = fresh()
     together.step([(x, np.zeros(4, np.int64))])
@@ -144,18 +144,18 @@ def _real_and_given(x, k):
 
 def test_a_sample_is_drawn_through_the_pyramid_from_the_top():
     """I~_2 = G_2(z_2); I~_k = u(I~_{k+1}) + G_k(z_k, u(I~_{k+1})), with every G in eval mode; clipped at the end."""
-    task = tiny()
-    latent = task.prior.sample(5, np.random.default_rng(0), dtype=np.float64)
-    i0, i1, i2 = task.draw(latent)
-    G = {k: level.G.eval() for k, level in task.levels.items()}
+    model = tiny()
+    latent = model.prior.sample(5, np.random.default_rng(0), dtype=np.float64)
+    i0, i1, i2 = model.draw(latent)
+    G = {k: level.G.eval() for k, level in model.levels.items()}
     want2 = G[2](latent["z"][2])
     want1 = pyramid.up(want2) + G[1]((latent["z"][1], pyramid.up(want2)))
     want0 = pyramid.up(want1) + G[0]((latent["z"][0], pyramid.up(want1)))
     for got, want in ((i2, want2), (i1, want1), (i0, want0)):
         np.testing.assert_allclose(got, want, atol=1e-12)
     assert (i0.shape, i1.shape, i2.shape) == ((5, 1, 28, 28), (5, 1, 14, 14), (5, 1, 7, 7))
-    np.testing.assert_array_equal(task.sample(latent), np.clip(i0, -1, 1))
-    assert all(level.G.training for level in task.levels.values())    # back in training mode
+    np.testing.assert_array_equal(model.sample(latent), np.clip(i0, -1, 1))
+    assert all(level.G.training for level in model.levels.values())    # back in training mode
 
 
 def test_the_prior_refuses_a_digit_it_cannot_take_in_one_line():
@@ -176,10 +176,10 @@ def test_the_prior_refuses_a_digit_it_cannot_take_in_one_line():
 
 
 def test_a_run_of_one_level_cannot_be_sampled_through_the_pyramid():
-    task = tiny(level=1)
-    latent = task.prior.sample(2, np.random.default_rng(0), dtype=np.float64)
+    model = tiny(level=1)
+    latent = model.prior.sample(2, np.random.default_rng(0), dtype=np.float64)
     with pytest.raises(PriorError, match=r"trained the 14 x 14 residual h_1 alone \(--level 1\)"):
-        task.sample(latent)
+        model.sample(latent)
 
 
 @pytest.mark.parametrize("settings, flag", [
@@ -206,36 +206,36 @@ def test_a_run_scores_its_samples_and_their_coarser_levels(mnist, tmp_path):
     run.train()
     for name in ("samples.png", "pyramid.png", "curves.png", "progress.gif"):
         assert (tmp_path / "run" / name).exists(), name
-    images, nrow = run.task.grid()
+    images, nrow = run.model.grid()
     assert nrow == 10 and images.shape == (100, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
     report = run.evaluate(20)
     assert set(report["level_fid"]) == {"7", "14", "28"} and report["level_fid"]["28"] == report["fid"]
     assert report["digit_accuracy"]["n_per_digit"] == [2] * 10
-    again = load_task(str(tmp_path / "run")).evaluate(20)
+    again = load_model(str(tmp_path / "run")).evaluate(20)
     assert again["level_fid"] == report["level_fid"]                # the same samples, from the checkpoint
-    assert "by level: FID at 28 x 28" in run.task.format_report(report)
+    assert "by level: FID at 28 x 28" in run.model.format_report(report)
 
 
 def test_a_run_of_one_level_shows_and_scores_that_level_given_real_coarse_digits(mnist, tmp_path):
     run = Run(small(tmp_path / "run", level=0, max_steps=1))
     run.train()
-    start, out, truth = run.task.level_alone(10)
-    x, _ = run.task.test_digits(10)
+    start, out, truth = run.model.level_alone(10)
+    x, _ = run.model.test_digits(10)
     np.testing.assert_allclose(truth, x, atol=1e-6)                   # I_0: the test digits themselves
     np.testing.assert_allclose(start, pyramid.up(pyramid.down(x)), atol=1e-6)
-    images, nrow = run.task.grid()
+    images, nrow = run.model.grid()
     assert nrow == 10 and images.shape == (30, 1, 28, 28)
     report = run.evaluate(20)
     assert report["level"] == 0 and {"start_fid", "truth_fid", "fid"} <= set(report)
 
 
 def test_the_7_x_7_gan_takes_its_extra_updates_on_random_training_digits(mnist):
-    task = tiny(coarse_steps=3)
+    model = tiny(coarse_steps=3)
     seen = []
-    step = task.level_step
-    task.level_step = lambda level, real, given: seen.append((level.k, real)) or step(level, real, given)
+    step = model.level_step
+    model.level_step = lambda level, real, given: seen.append((level.k, real)) or step(level, real, given)
     x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 28, 28))
-    task.step([(x, np.zeros(4, np.int64))])
+    model.step([(x, np.zeros(4, np.int64))])
     assert [k for k, _ in seen] == [2, 2, 2, 1, 0]
     images, _ = lapgan.coarse_digits(None, None)
     for _, real in seen[:2]:                                   # two extra batches of real 7 x 7 training digits

@@ -33,7 +33,7 @@ def config(tmp_path, model="mlp", **kw):
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 def read_log(path):
@@ -65,7 +65,7 @@ def test_training_step_stays_float32(tmp_path, images, model):
     """No float64 sneaks into the training path: weights, grads and optimizer state stay float32."""
     r = Run(config(tmp_path, model, max_steps=1, epochs=1), images=images[:64])
     r.train()
-    t = r.task
+    t = r.model
     arrays = [p.data for p in t.G.parameters() + t.D.parameters()]
     arrays += [p.grad for p in t.G.parameters() + t.D.parameters()]
     arrays += [b for opt in (t.opt_G, t.opt_D) for bufs in opt.state.values() for b in bufs if b is not None]
@@ -90,7 +90,7 @@ def test_resume_is_exact(tmp_path, images):
     for k in a:
         assert np.array_equal(a[k], b[k]), k
     for name in ("opt_G", "opt_D"):
-        sa, sb = straight.task.optimizers()[name].state_dict(), second.task.optimizers()[name].state_dict()
+        sa, sb = straight.model.optimizers()[name].state_dict(), second.model.optimizers()[name].state_dict()
         assert all(np.array_equal(sa[k], sb[k]) for k in sa)
     # the log of the resumed run reads as one run: every step once, its clock never going back
     rows = read_log(tmp_path / "b" / "log.csv")
@@ -119,7 +119,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, images):
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, images):
     def poison(run, stats):
         if run.step == 10:  # in epoch 2, after epoch 1's checkpoint (step 8)
-            run.task.G.parameters()[0].data[...] = np.nan
+            run.model.G.parameters()[0].data[...] = np.nan
 
     r = Run(config(tmp_path, epochs=2), images=images[:256])
     with pytest.raises(NonFiniteLossError, match="step 11") as err:
@@ -128,7 +128,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, images):
     good = Run(config(tmp_path, epochs=2), resume=True, images=images[:256])
     meta = good.load_checkpoint()
     assert meta["step"] == 8
-    assert all(np.isfinite(p.data).all() for p in good.task.G.parameters())
+    assert all(np.isfinite(p.data).all() for p in good.model.G.parameters())
     assert [int(r["step"]) for r in read_log(tmp_path / "log.csv")] == list(range(1, 11))  # up to the last good step
 
 
@@ -152,19 +152,19 @@ def test_minimax_loss_and_other_optimizers_run(tmp_path, images):
 def test_load_generator_reproduces_the_trained_generator(tmp_path, images, ema):
     r = Run(config(tmp_path, "dcgan", max_steps=2, epochs=1, upsample="nearest", ema=ema), images=images[:64])
     r.train()
-    G, task = load_generator(str(tmp_path))
-    assert task.cfg.model == "dcgan" and task.cfg.upsample == "nearest"
-    assert np.array_equal(G(r.task.fixed_latent), r.task.grid()[0])
+    G, model = load_generator(str(tmp_path))
+    assert model.cfg.model == "dcgan" and model.cfg.upsample == "nearest"
+    assert np.array_equal(G(r.model.fixed_latent), r.model.grid()[0])
 
 
 def test_ema_is_the_running_average_of_the_generator(tmp_path, images):
     """After each G step: θ_ema = β_t θ_ema + (1 - β_t) θ, with β_t = min(β, (1 + t) / (10 + t))."""
     r = Run(config(tmp_path, max_steps=1, epochs=1, ema=0.5), images=images[:64])
-    start = [p.data.copy() for p in r.task.G.parameters()]
-    assert all(np.array_equal(s, p.data) for s, p in zip(start, r.task.ema.shadow.parameters()))
+    start = [p.data.copy() for p in r.model.G.parameters()]
+    assert all(np.array_equal(s, p.data) for s, p in zip(start, r.model.ema.shadow.parameters()))
     r.train()
     beta = min(0.5, 1 / 10)
-    for s, p, avg in zip(start, r.task.G.parameters(), r.task.ema.shadow.parameters()):
+    for s, p, avg in zip(start, r.model.G.parameters(), r.model.ema.shadow.parameters()):
         np.testing.assert_allclose(avg.data, beta * s + (1 - beta) * p.data, rtol=1e-6, atol=1e-7)
 
 
@@ -172,7 +172,7 @@ def test_ema_warmup_mean_reaches_the_run(tmp_path, images):
     """--ema-warmup mean: after the first G step the average is that G itself (β_0 = 0)."""
     r = Run(config(tmp_path, max_steps=1, epochs=1, ema=0.999, ema_warmup="mean"), images=images[:64])
     r.train()
-    for p, avg in zip(r.task.G.parameters(), r.task.ema.shadow.parameters()):
+    for p, avg in zip(r.model.G.parameters(), r.model.ema.shadow.parameters()):
         np.testing.assert_array_equal(avg.data, p.data)
 
 
@@ -180,7 +180,7 @@ def test_averaged_generator_measures_its_own_batchnorm_statistics(tmp_path, imag
     """The averaged G's running mean is the mean of its own batch means over the calibration batches."""
     r = Run(config(tmp_path, max_steps=3, epochs=1, ema=0.5), images=images[:128])
     r.train()
-    G = r.task.averaged_generator()
+    G = r.model.averaged_generator()
     rng = np.random.default_rng([r.cfg.seed, 5])
     first_bn, first_dense = G.layers[1], G.layers[0]
     means = []
@@ -188,14 +188,14 @@ def test_averaged_generator_measures_its_own_batchnorm_statistics(tmp_path, imag
         z = rng.standard_normal((256, r.cfg.z_dim)).astype(np.float32)
         means.append((z @ first_dense.weight.data + first_dense.bias.data).mean(axis=0))
     np.testing.assert_allclose(first_bn.running_mean, np.mean(means, axis=0), rtol=1e-4, atol=1e-5)
-    assert not G.training and not r.task.ema.stale
+    assert not G.training and not r.model.ema.stale
 
 
 def test_linear_lr_decay_holds_then_falls_to_zero(tmp_path, images):
     """lr is constant for the first half of the steps, then falls linearly, reaching 0 at the end."""
     seen = []
     r = Run(config(tmp_path, epochs=2, lr=1e-3, lr_decay="linear"), images=images[:256])  # 16 steps
-    r.train(callback=lambda run, stats: seen.append((run.step, run.task.opt_G.lr, run.task.opt_D.lr)))
+    r.train(callback=lambda run, stats: seen.append((run.step, run.model.opt_G.lr, run.model.opt_D.lr)))
     lrs = {step - 1: lr for step, lr, _ in seen}  # the rate used for step s was set when s - 1 were done
     assert all(lrs[s] == pytest.approx(1e-3) for s in range(0, 9))
     assert lrs[12] == pytest.approx(1e-3 * 2 * (1 - 12 / 16))

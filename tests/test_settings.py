@@ -77,25 +77,25 @@ def alternatives(field, value):
     raise AssertionError(f"no alternative values for {field.name} ({field.type})")
 
 
-def fingerprint(task_cls, cfg):
+def fingerprint(model_cls, cfg):
     """What three steps from ``cfg`` give: the logged stats and every module's weights (the average of G's included)."""
-    task = task_cls(cfg)
+    model = model_cls(cfg)
     rng = np.random.default_rng(11)
     for step in range(STEPS):
-        task.before_step(step, STEPS)
-        batches = [task.example_batch(rng, cfg.batch_size) for _ in range(task.batches_per_step)]
-        stats = task.step(batches)
+        model.before_step(step, STEPS)
+        batches = [model.example_batch(rng, cfg.batch_size) for _ in range(model.batches_per_step)]
+        stats = model.step(batches)
     parts = [np.array([float(v) for _, v in sorted(stats.items())])]
-    for _, module in sorted(task.modules().items()):
+    for _, module in sorted(model.modules().items()):
         parts += [to_numpy(p.data).ravel() for p in module.parameters()]
     return tuple(sorted(stats)), np.concatenate([p.astype(np.float64) for p in parts])
 
 
-def refused(task_cls, settings):
+def refused(model_cls, settings):
     """The one-line refusal of ``settings`` (from the checks, or the task's constructor), else None."""
     try:
-        cfg = validate(task_cls.Config(**settings))
-        task_cls(cfg)
+        cfg = validate(model_cls.Config(**settings))
+        model_cls(cfg)
     except ConfigError as exc:
         return str(exc)
     return None
@@ -105,11 +105,11 @@ def bases():
     """(id, model, settings): each model from its example's settings and from --anchor's, small and seeded."""
     out = []
     for name in models.names():
-        task_cls = models.get(name)
-        example = task_cls.tuned_settings({})
+        model_cls = models.get(name)
+        example = model_cls.tuned_settings({})
         out.append((f"{name}", name, example))
         out.append((f"{name}-anchor", name, {}))
-        for arch, settings in getattr(task_cls, "ARCH_TUNED", {}).items():
+        for arch, settings in getattr(model_cls, "ARCH_TUNED", {}).items():
             if settings != example:
                 out.append((f"{name}-{arch}", name, dict(settings, arch=arch)))
     return out
@@ -121,25 +121,25 @@ BASES = bases()
 @pytest.mark.slow
 @pytest.mark.parametrize("base_id, name, base", BASES, ids=[b[0] for b in BASES])
 def test_every_setting_reaches_the_step_or_is_refused(base_id, name, base):
-    task_cls = models.get(name)
+    model_cls = models.get(name)
     base = dict(base, batch_size=BATCH, seed=0, out="unused", evaluate=False)
     base.pop("epochs", None)
-    fields = {f.name: f for f in dataclasses.fields(task_cls.Config)}
+    fields = {f.name: f for f in dataclasses.fields(model_cls.Config)}
     base.update({k: v for k, v in SMALL.items() if k in fields and base.get(k, fields[k].default)})
-    assert refused(task_cls, base) is None, f"{base_id}: the base settings themselves are refused"
-    before = fingerprint(task_cls, validate(task_cls.Config(**base)))
+    assert refused(model_cls, base) is None, f"{base_id}: the base settings themselves are refused"
+    before = fingerprint(model_cls, validate(model_cls.Config(**base)))
     silent = []
-    for field in dataclasses.fields(task_cls.Config):
+    for field in dataclasses.fields(model_cls.Config):
         if field.name in RUN_SETTINGS or field.name in ("batch_size", "seed"):
             continue
         value = base.get(field.name, field.default)
         for alt in alternatives(field, value):
             changed = dict(base, **{field.name: alt})
-            problem = refused(task_cls, changed)
+            problem = refused(model_cls, changed)
             if problem is not None:
                 assert "\n" not in problem and problem.startswith("--"), problem   # one line, naming a flag
                 continue
-            after = fingerprint(task_cls, validate(task_cls.Config(**changed)))
+            after = fingerprint(model_cls, validate(model_cls.Config(**changed)))
             if after[0] == before[0] and np.array_equal(after[1], before[1]):
                 silent.append(f"{flag_name(field)} {alt!r}")
     assert not silent, f"{base_id}: accepted but changed nothing: {', '.join(silent)}"
@@ -164,12 +164,12 @@ def test_a_refused_setting_ends_the_script_with_one_line_and_status_2(tmp_path, 
 
 
 def test_r1_on_wgan_gp_reaches_its_critic_and_gets_its_panel():
-    task_cls = models.get("wgan_gp")
-    task = task_cls(validate(task_cls.Config(r1=10.0, out="unused", batch_size=BATCH)))
-    assert task.gan.r1 == 10.0 and "R1 penalty" in task.panels
+    model_cls = models.get("wgan_gp")
+    model = model_cls(validate(model_cls.Config(r1=10.0, out="unused", batch_size=BATCH)))
+    assert model.gan.r1 == 10.0 and "R1 penalty" in model.panels
     rng = np.random.default_rng(0)
-    batches = [(rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(np.float32), None) for _ in range(task.cfg.d_steps)]
-    stats = task.step(batches)
+    batches = [(rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(np.float32), None) for _ in range(model.cfg.d_steps)]
+    stats = model.step(batches)
     assert math.isfinite(float(stats["r1"])) and float(stats["r1"]) > 0
 
 

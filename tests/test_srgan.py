@@ -17,13 +17,13 @@ SRGAN = models.get("srgan")
 
 
 def tiny(**kw):
-    task = SRGAN(validate(SRGAN.Config(base=2, blocks=1, out="unused", **kw)))
+    model = SRGAN(validate(SRGAN.Config(base=2, blocks=1, out="unused", **kw)))
     rng = np.random.default_rng(5)
-    for net in task.modules().values():
+    for net in model.modules().values():
         net.to(dtype=np.float64)
         for p in net.parameters():
             p.data[...] = rng.normal(0, 0.5, p.data.shape)
-    return task, rng.uniform(-1, 1, (3, 1, 7, 7)), rng.uniform(-1, 1, (3, 1, 28, 28))
+    return model, rng.uniform(-1, 1, (3, 1, 7, 7)), rng.uniform(-1, 1, (3, 1, 28, 28))
 
 
 def bce(logits, target):
@@ -32,46 +32,46 @@ def bce(logits, target):
 
 @pytest.mark.parametrize("content", ["mse", "perceptual"])
 def test_g_gradient_is_the_derivative_of_content_plus_the_adversarial_term(content):
-    task, x, y = tiny(content=content, adversarial=0.5)   # a weight large enough to show in the check
-    task.pretraining = False
+    model, x, y = tiny(content=content, adversarial=0.5)   # a weight large enough to show in the check
+    model.pretraining = False
 
     def loss():
-        fake = task.G(x)
+        fake = model.G(x)
         if content == "mse":
             value = float(((fake - y) ** 2).mean())
         else:
-            phi = task.perceptual.phi
+            phi = model.perceptual.phi
             value = float(((phi(fake) - phi(y)) ** 2).mean())
-        return value + 0.5 * bce(task.D(fake), 1.0)
+        return value + 0.5 * bce(model.D(fake), 1.0)
 
-    fake = task.G(x)
-    stats = task.g_gradients(y, fake, gan=True)
+    fake = model.G(x)
+    stats = model.g_gradients(y, fake, gan=True)
     assert abs(float(stats["g_loss"]) - loss()) < 1e-9
-    assert_gradients_match(task.G, loss)
+    assert_gradients_match(model.G, loss)
 
 
 def test_d_gradient_is_the_derivative_of_its_bce():
-    task, x, y = tiny()
-    fake = task.G(x)
+    model, x, y = tiny()
+    fake = model.G(x)
 
     def loss():
-        return bce(task.D(y), 1.0) + bce(task.D(fake), 0.0)
+        return bce(model.D(y), 1.0) + bce(model.D(fake), 0.0)
 
-    stats = task.d_gradients(y, fake)
+    stats = model.d_gradients(y, fake)
     assert abs(float(stats["d_loss"]) - loss()) < 1e-9
-    assert_gradients_match(task.D, loss)
+    assert_gradients_match(model.D, loss)
 
 
 def test_pretraining_is_pixel_mse_without_d_then_srgan():
-    task, x, y = tiny(epochs=4, pretrain_epochs=2)
-    task.before_step(49, 100)
-    assert task.pretraining
-    d_before, g_before = [p.data.copy() for p in task.D.parameters()], [p.data.copy() for p in task.G.parameters()]
-    stats = task.step([(x, y)])
-    assert "d_loss" not in stats and all(np.array_equal(a, p.data) for a, p in zip(d_before, task.D.parameters()))
-    assert not all(np.array_equal(a, p.data) for a, p in zip(g_before, task.G.parameters()))
-    task.before_step(50, 100)
-    assert not task.pretraining and "d_loss" in task.step([(x, y)])
+    model, x, y = tiny(epochs=4, pretrain_epochs=2)
+    model.before_step(49, 100)
+    assert model.pretraining
+    d_before, g_before = [p.data.copy() for p in model.D.parameters()], [p.data.copy() for p in model.G.parameters()]
+    stats = model.step([(x, y)])
+    assert "d_loss" not in stats and all(np.array_equal(a, p.data) for a, p in zip(d_before, model.D.parameters()))
+    assert not all(np.array_equal(a, p.data) for a, p in zip(g_before, model.G.parameters()))
+    model.before_step(50, 100)
+    assert not model.pretraining and "d_loss" in model.step([(x, y)])
 
 
 def test_pretraining_is_half_the_epochs_unless_set():
@@ -110,7 +110,7 @@ def test_a_run_logs_d_once_it_starts_and_scores_beside_bicubic(mnist, tmp_path):
     with open(tmp_path / "log.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["d_loss"] == "" for r in rows] == [True] * 4 + [False] * 4   # D only after the pre-training epoch
-    images, nrow = run.task.grid()
+    images, nrow = run.model.grid()
     assert images.shape == (30, 1, 28, 28)                                 # 7 x 7 inputs enlarged for the grid
     report = run.evaluate(20)
     assert report["bicubic"]["psnr"] > 0 and "psnr" in report["a2b"]

@@ -15,7 +15,7 @@ from minigan.nn.gradcheck import check_parameters
 from minigan.nn.layers import ConditioningAugmentation
 from minigan.nn.losses import BCEWithLogits, GaussianKL
 from minigan.training.config import ConfigError, validate
-from minigan.training.run import Run, load_task
+from minigan.training.run import Run, load_model
 
 StackGAN = models.get("stackgan")
 SMALL = dict(z_dim=3, c_dim=2, base=2, blocks=1)
@@ -24,14 +24,14 @@ SMALL = dict(z_dim=3, c_dim=2, base=2, blocks=1)
 def tiny(**kw):
     """A StackGAN with narrow nets in float64 and larger random weights."""
     sizes = {k: v for k, v in SMALL.items() if not (k == "blocks" and kw.get("stage") == 1)}   # Stage II's
-    task = StackGAN(validate(StackGAN.Config(out="unused", **dict(sizes, **kw))))
+    model = StackGAN(validate(StackGAN.Config(out="unused", **dict(sizes, **kw))))
     rng = np.random.default_rng(1)
-    for stage in task.stages.values():
+    for stage in model.stages.values():
         for net in (stage.ca, stage.G, stage.D):
             net.to(dtype=np.float64)
             for p in net.parameters():
                 p.data[...] = rng.normal(0, 0.5, p.data.shape)
-    return task
+    return model
 
 
 def bce(logits, target):
@@ -71,15 +71,15 @@ def test_conditioning_augmentation_backward_is_the_derivative_of_c_and_the_kl():
         ca((t, eps[:, :2]))
 
 
-def stage_inputs(task, k, n=3, seed=2):
+def stage_inputs(model, k, n=3, seed=2):
     """(real, given, t, wrong, μ, log σ²) for stage k, as the step builds them."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, 1, 28, 28))
     t = some_captions(n, seed)
-    stage = task.stages[k]
-    c, mu, log_var = stage.ca((t, rng.standard_normal((n, task.cfg.c_dim))))
+    stage = model.stages[k]
+    c, mu, log_var = stage.ca((t, rng.standard_normal((n, model.cfg.c_dim))))
     if k == 1:
-        real, given = pyramid.down(x), (rng.standard_normal((n, task.cfg.z_dim)), c)
+        real, given = pyramid.down(x), (rng.standard_normal((n, model.cfg.z_dim)), c)
     else:
         real, given = x, (rng.uniform(-1, 1, (n, 1, 14, 14)), c)
     return real, given, t, t[np.roll(np.arange(n), 1)], mu, log_var
@@ -87,72 +87,72 @@ def stage_inputs(task, k, n=3, seed=2):
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_each_stages_gradients_are_the_derivatives_of_its_losses(k):
-    task = tiny()
-    stage = task.stages[k]
-    real, given, t, wrong, mu, log_var = stage_inputs(task, k)
+    model = tiny()
+    stage = model.stages[k]
+    real, given, t, wrong, mu, log_var = stage_inputs(model, k)
     fake = stage.G(given)
 
     def d_loss():
         return (bce(stage.D((real, t)), 1.0)
                 + 0.5 * (bce(stage.D((real, wrong)), 0.0) + bce(stage.D((fake, t)), 0.0)))
 
-    stats = task.d_gradients(stage, real, fake, t, wrong)
+    stats = model.d_gradients(stage, real, fake, t, wrong)
     assert abs(float(stats["d_loss"]) - d_loss()) < 1e-9
     assert_gradients_match(stage.D, d_loss)
 
     rng = np.random.default_rng(5)
-    first, eps = given[0], rng.standard_normal((len(t), task.cfg.c_dim))
+    first, eps = given[0], rng.standard_normal((len(t), model.cfg.c_dim))
     c, mu, log_var = stage.ca((t, eps))
 
     def g_loss():                                       # through the augmentation: c = μ(t) + σ(t) ε
         c, mu, log_var = stage.ca((t, eps))
-        return bce(stage.D((stage.G((first, c)), t)), 1.0) + task.cfg.kl * float(GaussianKL()(mu, log_var)[0])
+        return bce(stage.D((stage.G((first, c)), t)), 1.0) + model.cfg.kl * float(GaussianKL()(mu, log_var)[0])
 
     fake = stage.G((first, c))
-    stats = task.g_gradients(stage, fake, t, mu, log_var)
+    stats = model.g_gradients(stage, fake, t, mu, log_var)
     assert abs(float(stats["g_loss"]) - g_loss()) < 1e-9
     assert_gradients_match(stage.G, g_loss)
     assert_gradients_match(stage.ca, g_loss)
 
 
 def test_stage_one_learns_14_x_14_means_and_stage_two_refines_a_stage_one_that_does_not_move():
-    task = tiny()
+    model = tiny()
     seen = []
-    d_gradients = task.d_gradients
-    task.d_gradients = lambda stage, real, fake, t, wrong: seen.append((stage.k, real, fake, t, wrong)) or \
+    d_gradients = model.d_gradients
+    model.d_gradients = lambda stage, real, fake, t, wrong: seen.append((stage.k, real, fake, t, wrong)) or \
         d_gradients(stage, real, fake, t, wrong)
     rng = np.random.default_rng(3)
     x, t = rng.uniform(-1, 1, (4, 1, 28, 28)), some_captions(4)
-    task.step([(x, t)])
+    model.step([(x, t)])
     k, real, fake, seen_t, wrong = seen[-1]
     assert k == 1 and fake.shape == (4, 1, 14, 14)
     np.testing.assert_allclose(real, pyramid.down(x), atol=1e-12)
     np.testing.assert_array_equal(wrong, t[[3, 0, 1, 2]])                # each digit with the next one's caption
-    before = {name: [p.data.copy() for p in m.parameters()] for name, m in task.modules().items()}
-    task.training_stage = 2
-    task.step([(x, t)])
+    before = {name: [p.data.copy() for p in m.parameters()] for name, m in model.modules().items()}
+    model.training_stage = 2
+    model.step([(x, t)])
     k, real, fake, _, _ = seen[-1]
     assert k == 2 and fake.shape == (4, 1, 28, 28)
     np.testing.assert_array_equal(real, x)
-    for name, module in task.modules().items():
+    for name, module in model.modules().items():
         moved = any(not np.array_equal(a, p.data) for a, p in zip(before[name], module.parameters()))
         assert moved == name.endswith("2"), name                        # only Stage II's nets move
 
 
 def test_both_stages_in_one_run_switch_after_stage_one_epochs():
-    task = tiny(stage1_share=0.4)
+    model = tiny(stage1_share=0.4)
     stages = []
     for step in range(10):
-        task.before_step(step, 10)
-        stages.append(task.training_stage)
+        model.before_step(step, 10)
+        stages.append(model.training_stage)
     assert stages == [1] * 4 + [2] * 6
-    latent = task.fixed_latent                                # in float64, as the tiny nets are
+    latent = model.fixed_latent                                # in float64, as the tiny nets are
     latent.update(t=latent["t"].astype(np.float64), z=latent["z"].astype(np.float64),
                   eps={k: e.astype(np.float64) for k, e in latent["eps"].items()})
-    task.training_stage = 1                                   # the grid shows the stage in training
-    np.testing.assert_array_equal(task.grid()[0], pyramid.up(task.draw_both(task.fixed_latent)[0]))
-    task.training_stage = 2
-    np.testing.assert_array_equal(task.grid()[0], task.draw_both(task.fixed_latent)[1])
+    model.training_stage = 1                                   # the grid shows the stage in training
+    np.testing.assert_array_equal(model.grid()[0], pyramid.up(model.draw_both(model.fixed_latent)[0]))
+    model.training_stage = 2
+    np.testing.assert_array_equal(model.grid()[0], model.draw_both(model.fixed_latent)[1])
     alone = tiny(stage=1)
     assert sorted(alone.stages) == [1] and sorted(alone.optimizers()) == ["opt_D1", "opt_G1"]
 
@@ -198,7 +198,7 @@ def test_stage_two_needs_a_trained_stage_one_and_starts_from_its_weights(mnist, 
     run.train()
     two = StackGAN(small(tmp_path / "two", stage=2, stage1_run=str(tmp_path / "one")))
     for name in ("CA1", "G1"):
-        for p, q in zip(two.modules()[name].parameters(), run.task.modules()[name].parameters()):
+        for p, q in zip(two.modules()[name].parameters(), run.model.modules()[name].parameters()):
             np.testing.assert_array_equal(p.data, q.data)
     with pytest.raises(ConfigError, match="--z-dim 3, this run 4"):
         StackGAN(small(tmp_path / "three", stage=2, stage1_run=str(tmp_path / "one"), z_dim=4))
@@ -214,6 +214,6 @@ def test_a_run_scores_every_caption_and_both_stages(mnist, tmp_path):
     assert len(rows) == 90 and sum(r["held_out"] for r in rows) == len(captions.HELD_OUT)
     for r in rows:
         assert 0 <= r["digit_read"] <= 1 and 0 <= r["thickness_held"] <= 1 and 0 <= r["slant_held"] <= 1
-    again = load_task(str(tmp_path / "run")).evaluate(20)
+    again = load_model(str(tmp_path / "run")).evaluate(20)
     assert again["captions"] == rows and again["fid"] == report["fid"]   # the same draws, from the checkpoint
-    assert "captioned thick thicker than thin for" in run.task.format_report(report)
+    assert "captioned thick thicker than thin for" in run.model.format_report(report)

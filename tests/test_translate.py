@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_examples import mnist_available, script
 
-from minigan.training.run import load_task
+from minigan.training.run import load_model
 from minigan.translation.data import load_task as load_images
 
 pytestmark = pytest.mark.skipif(not mnist_available(), reason="MNIST files not found: set MINIGAN_DATA_DIR")
@@ -33,7 +33,7 @@ def test_translate_writes_the_outputs_and_inputs_of_the_first_test_images(runs, 
     outputs, inputs = np.load(tmp_path / "out.npy"), np.load(tmp_path / "in.npy")
     assert outputs.shape == inputs.shape == (13, 1, 28, 28) and outputs.dtype == inputs.dtype == np.float32
     np.testing.assert_array_equal(inputs, load_images("edges", "test", limit=13).a)   # test-set order
-    np.testing.assert_array_equal(outputs, load_task(str(runs / "pix2pix")).translate(inputs))
+    np.testing.assert_array_equal(outputs, load_model(str(runs / "pix2pix")).translate(inputs))
     assert outputs.min() >= -1 and outputs.max() <= 1 and (tmp_path / "grid.png").exists()
 
 

@@ -18,8 +18,8 @@ SMALL = {"pix2pix": dict(base=4, limit=64, batch_size=16),                      
 
 
 def config(name, out, **kw):
-    task_cls = models.get(name)
-    return validate(task_cls.Config(epochs=2, out=str(out), progress=False, sample_every=2, **SMALL[name], **kw))
+    model_cls = models.get(name)
+    return validate(model_cls.Config(epochs=2, out=str(out), progress=False, sample_every=2, **SMALL[name], **kw))
 
 
 def without_time(path):

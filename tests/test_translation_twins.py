@@ -38,9 +38,9 @@ def twin_module(name):
 
 
 def parity(name, batch=4, **settings):
-    Task = models.get(name)
-    task = Task(Task.Config(**{**Task.tuned_settings({}), **settings, "out": "unused"}))
-    errors = twin_module(name).build(task).parity(batch=batch)
+    Model = models.get(name)
+    model = Model(Model.Config(**{**Model.tuned_settings({}), **settings, "out": "unused"}))
+    errors = twin_module(name).build(model).parity(batch=batch)
     assert max(e for _, e in errors) < TOLERANCE, errors
     return dict(errors)
 
@@ -60,17 +60,17 @@ def test_cyclegan_twin_computes_the_same_step():
 
 
 def test_cyclegan_parity_refuses_a_batch_that_would_let_the_pool_draw():
-    Task = models.get("cyclegan")
-    task = Task(Task.Config(pool_size=2, out="unused"))
+    Model = models.get("cyclegan")
+    model = Model(Model.Config(pool_size=2, out="unused"))
     with pytest.raises(ValueError, match="pool of 2"):
-        twin_module("cyclegan").build(task).parity(batch=4)
+        twin_module("cyclegan").build(model).parity(batch=4)
 
 
 def test_cyclegan_twin_steps_with_a_full_pool():
-    Task = models.get("cyclegan")
-    task = Task(Task.Config(base=4, blocks=1, pool_size=3, out="unused"))
-    twin = twin_module("cyclegan").build(task)
-    a, b = (torch.from_numpy(v) for v in task.example_batch(np.random.default_rng(0), 4))
+    Model = models.get("cyclegan")
+    model = Model(Model.Config(base=4, blocks=1, pool_size=3, out="unused"))
+    twin = twin_module("cyclegan").build(model)
+    a, b = (torch.from_numpy(v) for v in model.example_batch(np.random.default_rng(0), 4))
     for _ in range(3):                                           # the pool fills, then swaps
         losses = twin.step(a, b)
     assert len(twin.pool_a.images) == 3 and all(np.isfinite(losses))

@@ -163,20 +163,20 @@ def config(tmp_path, **kw):
 
 def run_of(cfg, images, **kw):
     r = Run(cfg, images=images, **kw)
-    r.task.test_images = images[:100]   # no MNIST needed: the pictures and the metric use these
+    r.model.test_images = images[:100]   # no MNIST needed: the pictures and the metric use these
     return r
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 def test_a_short_run_learns_and_fills_the_run_folder(tmp_path, images):
     r = run_of(config(tmp_path, max_steps=24, epochs=3, lr=3e-3), images[:256])
-    before = r.task.test_elbo(100)
+    before = r.model.test_elbo(100)
     losses = []
     assert r.train(callback=lambda run, s: losses.append(float(s["loss"]))) == "stopped"
-    after = r.task.test_elbo(100)
+    after = r.model.test_elbo(100)
     assert after["neg_elbo"] < before["neg_elbo"] - 50 and np.mean(losses[-4:]) < np.mean(losses[:4]) - 50
     assert after["neg_elbo"] == pytest.approx(after["reconstruction"] + after["kl"])
     for name in ("checkpoint.npz", "log.csv", "curves.png", "progress.gif", "samples.png", "reconstructions.png",
@@ -185,28 +185,28 @@ def test_a_short_run_learns_and_fills_the_run_folder(tmp_path, images):
     assert not (tmp_path / "manifold.png").exists()            # z_dim 20: no 2-D manifold to draw
     header = (tmp_path / "log.csv").read_text().splitlines()[0]
     assert header == "step,epoch,loss,reconstruction,kl,time"
-    pictures = r.task.pictures()
+    pictures = r.model.pictures()
     pairs, nrow = pictures["reconstructions"]
     assert pairs.shape == (128, 1, 28, 28) and nrow == 16
     np.testing.assert_array_equal(pairs[0::2], images[:64])     # inputs, each beside its reconstruction
     assert pairs.min() >= -1 and pairs.max() <= 1
-    params = r.task.encoder.parameters() + r.task.decoder.parameters()
+    params = r.model.encoder.parameters() + r.model.decoder.parameters()
     arrays = [p.data for p in params] + [p.grad for p in params]
-    arrays += [b for bufs in r.task.opt.state.values() for b in bufs]
-    assert {a.dtype for a in arrays} == {np.dtype(np.float32)} and r.task.grid()[0].dtype == np.float32
+    arrays += [b for bufs in r.model.opt.state.values() for b in bufs]
+    assert {a.dtype for a in arrays} == {np.dtype(np.float32)} and r.model.grid()[0].dtype == np.float32
 
 
 def test_the_test_elbo_is_the_one_draw_negative_elbo_of_the_test_images(tmp_path, images):
     """Batched and seeded: the same number as one batch through negative_elbo with the run's test ε."""
     r = run_of(config(tmp_path), images[:128])
-    report = r.task.test_elbo(100, batch_size=30)
-    x = vae.to_unit(r.task.test_images[:100])
-    whole = vae.negative_elbo(r.task.encoder, r.task.decoder, r.task.reparameterize, x, r.task.test_noise(100),
+    report = r.model.test_elbo(100, batch_size=30)
+    x = vae.to_unit(r.model.test_images[:100])
+    whole = vae.negative_elbo(r.model.encoder, r.model.decoder, r.model.reparameterize, x, r.model.test_noise(100),
                               backward=False)
     assert report["neg_elbo"] == pytest.approx(float(whole["loss"]), rel=1e-5)
     assert report["kl"] == pytest.approx(float(whole["kl"]), rel=1e-5)
-    assert r.task.test_elbo(100, batch_size=30) == report                  # the same ε every time
-    assert r.task.test_elbo(100, seed=1)["neg_elbo"] != report["neg_elbo"]  # another seed, another ε
+    assert r.model.test_elbo(100, batch_size=30) == report                  # the same ε every time
+    assert r.model.test_elbo(100, seed=1)["neg_elbo"] != report["neg_elbo"]  # another seed, another ε
 
 
 def test_evaluate_adds_the_gans_sample_metrics_of_prior_samples(tmp_path, images, monkeypatch):
@@ -217,11 +217,11 @@ def test_evaluate_adds_the_gans_sample_metrics_of_prior_samples(tmp_path, images
     fake = dict(n=100, fid=1.0, score=2.0, histogram=[0.1] * 10, digits_present=10, kl_uniform=0.0)
     monkeypatch.setattr(metrics, "evaluate_samples", lambda samples, **kw: seen.append(samples) or fake)
     r = run_of(config(tmp_path), images[:128])
-    report = r.task.evaluate(100)
-    assert report["samples"] == fake and report["neg_elbo"] == r.task.test_elbo(100)["neg_elbo"]
+    report = r.model.evaluate(100)
+    assert report["samples"] == fake and report["neg_elbo"] == r.model.test_elbo(100)["neg_elbo"]
     z = np.random.default_rng([0, 4, 0]).standard_normal((100, 20)).astype(np.float32)
-    np.testing.assert_allclose(seen[0], r.task.sample(z), atol=1e-6)
-    assert "test negative ELBO" in r.task.format_report(report) and "FID 1.00" in r.task.format_report(report)
+    np.testing.assert_allclose(seen[0], r.model.sample(z), atol=1e-6)
+    assert "test negative ELBO" in r.model.format_report(report) and "FID 1.00" in r.model.format_report(report)
 
 
 def test_resume_is_exact(tmp_path, images):
@@ -235,7 +235,7 @@ def test_resume_is_exact(tmp_path, images):
     a, b = weights(straight), weights(second)
     assert a.keys() == b.keys() and len(a) == 10
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    sa, sb = straight.task.opt.state_dict(), second.task.opt.state_dict()
+    sa, sb = straight.model.opt.state_dict(), second.model.opt.state_dict()
     assert sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
     assert (tmp_path / "a" / "log.csv").read_text().splitlines()[-1].split(",")[:5] == \
            (tmp_path / "b" / "log.csv").read_text().splitlines()[-1].split(",")[:5]
@@ -253,12 +253,12 @@ def run_2d(tmp_path_factory, images):
 def test_z_dim_2_draws_the_latent_manifold_on_the_priors_quantiles(run_2d):
     r, out = run_2d
     assert os.path.getsize(out / "manifold.png") > 0
-    grid, nrow = r.task.pictures()["manifold"]
+    grid, nrow = r.model.pictures()["manifold"]
     assert grid.shape == (400, 1, 28, 28) and nrow == 20
     q = stats.norm.ppf((np.arange(20) + 0.5) / 20)
     for row, col in [(0, 0), (0, 19), (19, 0), (7, 12)]:   # z_1 grows to the right, z_2 upwards
         z = np.array([[q[col], q[19 - row]]], dtype=np.float32)
-        np.testing.assert_allclose(grid[20 * row + col], r.task.sample(z)[0], atol=1e-6)
+        np.testing.assert_allclose(grid[20 * row + col], r.model.sample(z)[0], atol=1e-6)
 
 
 def test_generate_draws_from_the_prior_of_a_vae_run(run_2d, tmp_path):
@@ -270,4 +270,4 @@ def test_generate_draws_from_the_prior_of_a_vae_run(run_2d, tmp_path):
     assert generate.main(args) == 0
     samples = np.load(tmp_path / "a.npy")
     z = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
-    np.testing.assert_allclose(samples, r.task.sample(z), atol=1e-6)
+    np.testing.assert_allclose(samples, r.model.sample(z), atol=1e-6)

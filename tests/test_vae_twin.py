@@ -61,12 +61,12 @@ def test_the_twin_computes_the_same_step():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from twins.vae import build
 
-    task = vae.VAE(vae.Config(hidden=64))
-    before = [p.data.copy() for p in task.encoder.parameters()]
-    parity = dict(build(task).parity(batch=8))
+    model = vae.VAE(vae.Config(hidden=64))
+    before = [p.data.copy() for p in model.encoder.parameters()]
+    parity = dict(build(model).parity(batch=8))
     assert len(parity) == 3 + 10 + 1          # three losses, ten gradients, the loss after one Adam step
     assert all(err < 1e-5 for err in parity.values()), parity
-    assert all(np.array_equal(a, p.data) for a, p in zip(before, task.encoder.parameters()))  # task untouched
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.encoder.parameters()))  # task untouched
 
 
 @pytest.mark.skipif(not mnist_available(), reason="MNIST files not found: set MINIGAN_DATA_DIR")

@@ -178,10 +178,10 @@ def test_a_step_is_n_critic_clipped_critic_updates_then_one_generator_update():
 
 
 def test_the_task_starts_its_critic_inside_the_box():
-    task = wgan.WGAN(wgan.Config(arch="mlp", out="unused", clip=0.02))
-    assert task.gan.clip == 0.02 and isinstance(task.gan, wgan.WGANStep)
-    assert all(np.abs(p.data).max() <= 0.02 for p in task.D.parameters())
-    assert isinstance(task.opt_D, RMSprop) and task.opt_D.lr == 5e-5 and task.batches_per_step == 5
+    model = wgan.WGAN(wgan.Config(arch="mlp", out="unused", clip=0.02))
+    assert model.gan.clip == 0.02 and isinstance(model.gan, wgan.WGANStep)
+    assert all(np.abs(p.data).max() <= 0.02 for p in model.D.parameters())
+    assert isinstance(model.opt_D, RMSprop) and model.opt_D.lr == 5e-5 and model.batches_per_step == 5
 
 
 def test_rmsprop_as_wgan_uses_it_is_pytorchs():
@@ -220,7 +220,7 @@ def config(out, **kw):
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 def test_a_run_logs_and_draws_the_wasserstein_estimate_and_resumes_exactly(tmp_path, images):
@@ -236,23 +236,23 @@ def test_a_run_logs_and_draws_the_wasserstein_estimate_and_resumes_exactly(tmp_p
     assert a.keys() == b.keys()
     assert all(np.array_equal(a[k], b[k]) for k in a)
     for name in ("opt_G", "opt_D"):                                   # RMSprop's running averages too
-        sa, sb = straight.task.optimizers()[name].state_dict(), second.task.optimizers()[name].state_dict()
+        sa, sb = straight.model.optimizers()[name].state_dict(), second.model.optimizers()[name].state_dict()
         assert sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
-    assert all(np.abs(p.data).max() <= 0.01 for p in second.task.D.parameters())
+    assert all(np.abs(p.data).max() <= 0.01 for p in second.model.D.parameters())
     with open(tmp_path / "b" / "log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == list(range(1, 11))
     assert all(float(r["wasserstein"]) == pytest.approx(-float(r["d_loss"]), abs=2e-5) for r in rows)
     assert os.path.getsize(tmp_path / "b" / "curves.png") > 0
-    assert "Wasserstein estimate E[D(x)] - E[D(G(z))]" in second.task.panels
+    assert "Wasserstein estimate E[D(x)] - E[D(G(z))]" in second.model.panels
 
 
 def test_the_dcgan_bodies_take_a_step(tmp_path, images):
     r = Run(config(tmp_path, arch="dcgan", d_hidden=8, max_steps=1), images=images[:64])
-    before = [p.data.copy() for p in r.task.G.parameters()]
+    before = [p.data.copy() for p in r.model.G.parameters()]
     assert r.train() == "stopped"
-    assert any(not np.array_equal(b, p.data) for b, p in zip(before, r.task.G.parameters()))
-    assert all(np.abs(p.data).max() <= 0.01 for p in r.task.D.parameters())
+    assert any(not np.array_equal(b, p.data) for b, p in zip(before, r.model.G.parameters()))
+    assert all(np.abs(p.data).max() <= 0.01 for p in r.model.D.parameters())
 
 
 def test_resume_with_another_clip_needs_allow_changes(tmp_path, images):
@@ -261,7 +261,7 @@ def test_resume_with_another_clip_needs_allow_changes(tmp_path, images):
         Run(config(tmp_path, max_steps=2, clip=0.05), resume=True, images=images)
     r = Run(config(tmp_path, max_steps=2, clip=0.05), resume=True, allow_changes=True, images=images)
     r.train()
-    assert r.task.gan.clip == 0.05
+    assert r.model.gan.clip == 0.05
 
 
 # ---- the flags ---------------------------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def config(tmp_path, **kw):
 
 
 def weights(run):
-    return {f"{name}/{k}": v for name, m in run.task.modules().items() for k, v in m.state_dict().items()}
+    return {f"{name}/{k}": v for name, m in run.model.modules().items() for k, v in m.state_dict().items()}
 
 
 def test_a_short_run_logs_the_penalty_and_the_gradient_norm(tmp_path, images):
@@ -114,7 +114,7 @@ def test_a_short_run_logs_the_penalty_and_the_gradient_norm(tmp_path, images):
     after = weights(r)
     for net in ("G/", "D/"):
         assert any(not np.array_equal(before[k], after[k]) for k in before if k.startswith(net)), net
-    t = r.task
+    t = r.model
     arrays = [p.data for p in t.G.parameters() + t.D.parameters()] + [p.grad for p in t.D.parameters()]
     assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
     assert (tmp_path / "curves.png").stat().st_size > 0
@@ -132,7 +132,7 @@ def test_resume_is_exact_the_epsilons_of_x_hat_included(tmp_path, images):
     assert a.keys() == b.keys()
     for k in a:
         assert np.array_equal(a[k], b[k]), k
-    assert straight.task.penalty_rng.bit_generator.state == second.task.penalty_rng.bit_generator.state
+    assert straight.model.penalty_rng.bit_generator.state == second.model.penalty_rng.bit_generator.state
 
 
 @pytest.mark.parametrize("flags, words", [

@@ -112,14 +112,14 @@ def torch_networks(cfg):
 class TorchCGAN:
     """One cGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu", noise=None, shift=None):
-        cfg = task.cfg
+    def __init__(self, model, device="cpu", noise=None, shift=None):
+        cfg = model.cfg
         if cfg.optimizer != "adam" or cfg.objective != "nonsaturating" or cfg.d_steps != 1:
             raise ValueError("the twin runs Adam, the non-saturating G loss and one D step per G step")
-        self.task, self.cfg, self.device = task, cfg, device
+        self.model, self.cfg, self.device = model, cfg, device
         self.G, self.D = (m.to(device) for m in torch_networks(cfg))
-        copy_weights(task.G, self.G)
-        copy_weights(task.D, self.D)
+        copy_weights(model.G, self.G)
+        copy_weights(model.D, self.D)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g or cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)
@@ -174,36 +174,36 @@ class TorchCGAN:
         full-size moves of either sign.
         """
         cfg = dataclasses.replace(self.cfg, d_dropout=0.0)
-        task = type(self.task)(cfg)
-        for ours, theirs in ((self.task.G, task.G), (self.task.D, task.D)):  # in order: dropout has no state
+        model = type(self.model)(cfg)
+        for ours, theirs in ((self.model.G, model.G), (self.model.D, model.D)):  # in order: dropout has no state
             for a, b in zip(ours.parameters(), theirs.parameters()):
                 b.data[...] = a.data
             for m, n in zip((m for m in ours.modules() if m.buffers), (n for n in theirs.modules() if n.buffers)):
                 for k in m.buffers:
                     getattr(n, k)[...] = getattr(m, k)
-        draws = copy.deepcopy(task.noise_rng)                     # the twin draws what the prior draws
+        draws = copy.deepcopy(model.noise_rng)                     # the twin draws what the prior draws
 
         def noise(n):
-            z, y = task.prior.sample(n, draws)
+            z, y = model.prior.sample(n, draws)
             return torch.from_numpy(to_numpy(z)).to(self.device), torch.from_numpy(to_numpy(y)).to(self.device)
 
         def shift(n):
             return torch.from_numpy(draws.integers(1, 10, n)).to(self.device)
 
-        twin = TorchCGAN(task, self.device, noise, shift)
+        twin = TorchCGAN(model, self.device, noise, shift)
         rng = np.random.default_rng(seed)
         images = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
         labels = rng.integers(0, 10, batch)
         t_images, t_labels = torch.from_numpy(images).to(self.device), torch.from_numpy(labels).to(self.device)
         out = []
         for i in (1, 2):
-            stats = task.step([(to_device(images, task.cfg.backend), to_device(labels, task.cfg.backend))])
+            stats = model.step([(to_device(images, model.cfg.backend), to_device(labels, model.cfg.backend))])
             d_loss, g_loss = twin.step(t_images, t_labels)
             out += [(f"step {i} D loss", rel_error(np.float64(stats["d_loss"]), np.float64(d_loss))),
                     (f"step {i} G loss", rel_error(np.float64(stats["g_loss"]), np.float64(g_loss)))]
             if i == 1:
                 skip = set()  # a bias just before batchnorm: its gradient is 0 up to rounding, Adam's moves are noise
-                for net, mine, theirs in (("D", task.D, twin.D), ("G", task.G, twin.G)):
+                for net, mine, theirs in (("D", model.D, twin.D), ("G", model.G, twin.G)):
                     pairs = list(paired_params(mine, theirs))
                     scale = max(float(np.abs(to_numpy(p.grad)).max()) for _, p, _, _ in pairs)
                     skip |= {name for name, p, _, _ in pairs if np.abs(to_numpy(p.grad)).max() < 1e-4 * scale}
@@ -212,15 +212,15 @@ class TorchCGAN:
                     out.append((f"step 1 dL/dθ_{net} (worst array)", worst))
         if twin.ema is not None:
             worst = max(rel_error(to_numpy(a.data).T if tr else to_numpy(a.data), e.cpu().numpy())
-                        for (_, a, _, tr), (name, _, _, _), e in zip(paired_params(task.ema.shadow, twin.G),
-                                                                     paired_params(task.G, twin.G), twin.ema)
+                        for (_, a, _, tr), (name, _, _, _), e in zip(paired_params(model.ema.shadow, twin.G),
+                                                                     paired_params(model.G, twin.G), twin.ema)
                         if name not in skip)
             out.append(("G's average after 2 steps (worst array)", worst))
         return out
 
 
-def build(task, device="cpu"):
-    return TorchCGAN(task, device)
+def build(model, device="cpu"):
+    return TorchCGAN(model, device)
 
 
 
@@ -237,20 +237,20 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("cgan")
+    Model = get("cgan")
     given = dict(arch=args.arch, label=args.label)
     if args.mismatch is not None:
         given["mismatch"] = args.mismatch
-    cfg = Task.Config(**{**Task.tuned_settings(given), **given, "out": "unused"})  # the example's settings
-    task = Task(cfg)
-    twin = build(task)
+    cfg = Model.Config(**{**Model.tuned_settings(given), **given, "out": "unused"})  # the example's settings
+    model = Model(cfg)
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, args.batch)
     real_t, labels_t = torch.from_numpy(real), torch.from_numpy(labels)
-    ours, theirs, ratio = time_pair(lambda: task.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
+    ours, theirs, ratio = time_pair(lambda: model.step([(real, labels)]), lambda: twin.step(real_t, labels_t),
                                        args.rounds)
     print(f"cgan ({args.arch} networks, {args.label}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")

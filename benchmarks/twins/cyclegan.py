@@ -98,16 +98,16 @@ class ImagePool:
 class TorchCycleGAN:
     """One CycleGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
-        self.task, self.cfg, self.device = task, cfg, device
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
+        self.model, self.cfg, self.device = model, cfg, device
         self.G, self.F, self.D_A, self.D_B = (net.to(device) for net in self.networks(cfg))
-        for ours, theirs in zip((task.G, task.F, task.D_A, task.D_B), (self.G, self.F, self.D_A, self.D_B)):
+        for ours, theirs in zip((model.G, model.F, model.D_A, model.D_B), (self.G, self.F, self.D_A, self.D_B)):
             copy_weights(ours, theirs)
         adam = dict(lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.opt_G = torch.optim.Adam([*self.G.parameters(), *self.F.parameters()], **adam)
         self.opt_D = torch.optim.Adam([*self.D_A.parameters(), *self.D_B.parameters()], **adam)
-        self.pool_a, self.pool_b = ImagePool(task.pool_size, seed=5), ImagePool(task.pool_size, seed=6)
+        self.pool_a, self.pool_b = ImagePool(model.pool_size, seed=5), ImagePool(model.pool_size, seed=6)
         self.lambda_cycle, self.identity_weight = self.weights(cfg)
 
     # ---- CycleGAN's choices (DiscoGAN's twin makes others) ------------------------------------------
@@ -169,25 +169,25 @@ class TorchCycleGAN:
         are and neither draws: the step is the same function on both sides (the pool's random swaps are
         not compared). Networks are compared by ``common.network_errors``.
         """
-        task = copy.deepcopy(self.task)
-        if 0 < task.pool_size < batch:
-            raise ValueError(f"parity batch {batch} would let the pool of {task.pool_size} draw; use at most "
-                             f"{task.pool_size}")
-        twin = type(self)(task, self.device)                      # both start from the very same weights
-        a, b = task.example_batch(np.random.default_rng(seed), batch)
-        stats = task.step([(to_device(a, task.cfg.backend), to_device(b, task.cfg.backend))])
+        model = copy.deepcopy(self.model)
+        if 0 < model.pool_size < batch:
+            raise ValueError(f"parity batch {batch} would let the pool of {model.pool_size} draw; use at most "
+                             f"{model.pool_size}")
+        twin = type(self)(model, self.device)                      # both start from the very same weights
+        a, b = model.example_batch(np.random.default_rng(seed), batch)
+        stats = model.step([(to_device(a, model.cfg.backend), to_device(b, model.cfg.backend))])
         g_loss, d_a_loss, d_b_loss = twin.step(torch.from_numpy(a).to(self.device), torch.from_numpy(b).to(self.device))
         out = [("G and F loss", rel_error(np.float64(stats["g_loss"]), np.float64(g_loss))),
                ("D_A loss", rel_error(np.float64(stats["d_a_loss"]), np.float64(d_a_loss))),
                ("D_B loss", rel_error(np.float64(stats["d_b_loss"]), np.float64(d_b_loss)))]
         for name in ("G", "F", "D_A", "D_B"):
-            out += network_errors(name, getattr(task, name), getattr(twin, name))
+            out += network_errors(name, getattr(model, name), getattr(twin, name))
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``cyclegan`` task (its weights copied from the task's)."""
-    return TorchCycleGAN(task, device)
+    return TorchCycleGAN(model, device)
 
 
 def run_main(name, build, argv=None):
@@ -200,16 +200,16 @@ def run_main(name, build, argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get(name)
-    task = Task(Task.Config(**{**Task.tuned_settings({}), "out": "unused"}))   # the example's settings
-    twin = build(task)
+    Model = get(name)
+    model = Model(Model.Config(**{**Model.tuned_settings({}), "out": "unused"}))   # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
-    a, b = task.example_batch(np.random.default_rng(0), args.batch)
+    a, b = model.example_batch(np.random.default_rng(0), args.batch)
     a_t, b_t = torch.from_numpy(a), torch.from_numpy(b)
-    ours, theirs, ratio = time_pair(lambda: task.step([(a, b)]), lambda: twin.step(a_t, b_t), args.rounds)
-    print(f"{name} (base {task.cfg.base}, {task.cfg.task}), batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, "
-          f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
+    ours, theirs, ratio = time_pair(lambda: model.step([(a, b)]), lambda: twin.step(a_t, b_t), args.rounds)
+    print(f"{name} (base {model.cfg.base}, {model.cfg.task}), batch {args.batch}, 1 thread: "
+          f"minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 
 def main(argv=None):

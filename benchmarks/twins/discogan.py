@@ -70,9 +70,9 @@ class TorchDiscoGAN(TorchCycleGAN):
         return loss_real + loss_fake
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``discogan`` task (its weights copied from the task's)."""
-    return TorchDiscoGAN(task, device)
+    return TorchDiscoGAN(model, device)
 
 
 def main(argv=None):

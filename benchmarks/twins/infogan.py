@@ -80,14 +80,14 @@ class Discriminator(nn.Module):
 class TorchInfoGAN:
     """One InfoGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu", noise=None):
-        cfg = task.cfg
+    def __init__(self, model, device="cpu", noise=None):
+        cfg = model.cfg
         if cfg.optimizer != "adam" or cfg.objective != "nonsaturating" or cfg.d_steps != 1:
             raise ValueError("the twin runs Adam, the non-saturating G loss and one D step per G step")
-        self.task, self.cfg, self.device = task, cfg, device
+        self.model, self.cfg, self.device = model, cfg, device
         self.G, self.D = Generator(cfg).to(device), Discriminator(cfg).to(device)
-        copy_weights(task.G, self.G)
-        copy_weights(task.D, self.D)
+        copy_weights(model.G, self.G)
+        copy_weights(model.D, self.D)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g or cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)
@@ -154,20 +154,20 @@ class TorchInfoGAN:
         gradient is 0 up to rounding, Adam's first step moves it by ±lr
         either way in the two frameworks.
         """
-        task = type(self.task)(self.task.cfg)
-        for ours, theirs in ((self.task.G, task.G), (self.task.D, task.D)):
+        model = type(self.model)(self.model.cfg)
+        for ours, theirs in ((self.model.G, model.G), (self.model.D, model.D)):
             theirs.load_state_dict(ours.state_dict())
-        draws = copy.deepcopy(task.noise_rng)                     # the twin draws what the prior draws
+        draws = copy.deepcopy(model.noise_rng)                     # the twin draws what the prior draws
 
         def noise(n):
-            return tuple(torch.from_numpy(to_numpy(a)).to(self.device) for a in task.prior.sample(n, draws))
+            return tuple(torch.from_numpy(to_numpy(a)).to(self.device) for a in model.prior.sample(n, draws))
 
-        twin = TorchInfoGAN(task, self.device, noise)
+        twin = TorchInfoGAN(model, self.device, noise)
         images = np.random.default_rng(seed).uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
         t_images = torch.from_numpy(images).to(self.device)
         out = []
         for i in (1, 2):
-            stats = task.step([(to_device(images, task.cfg.backend), None)])
+            stats = model.step([(to_device(images, model.cfg.backend), None)])
             z, c, u = twin.noise(batch)                           # twin.step, in its parts, to read D's gradients
             fake = twin.G(z, c, u)
             d_loss, q_loss = twin.d_step(t_images, fake, c, u)
@@ -179,8 +179,8 @@ class TorchInfoGAN:
                 out.append((f"step {i} {key}", rel_error(np.float64(stats[key]), np.float64(theirs.item()))))
             if i == 1:
                 skip = set()
-                for net, mine, theirs, grad in (("D and Q", task.D, twin.D, lambda t, d_grads=d_grads: d_grads[id(t)]),
-                                                ("G", task.G, twin.G, lambda t: t.grad)):
+                for net, mine, theirs, grad in (("D and Q", model.D, twin.D, lambda t, d_grads=d_grads: d_grads[id(t)]),
+                                                ("G", model.G, twin.G, lambda t: t.grad)):
                     pairs = list(paired_params(mine, theirs))
                     scale = max(float(np.abs(to_numpy(p.grad)).max()) for _, p, _, _ in pairs)
                     skip |= {name for name, p, _, _ in pairs if np.abs(to_numpy(p.grad)).max() < 1e-4 * scale}
@@ -190,8 +190,8 @@ class TorchInfoGAN:
         return out
 
 
-def build(task, device="cpu"):
-    return TorchInfoGAN(task, device)
+def build(model, device="cpu"):
+    return TorchInfoGAN(model, device)
 
 
 
@@ -204,14 +204,14 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("infogan")
-    task = Task(Task.Config(**dict(Task.tuned, out="unused")))  # the example's settings
-    twin = build(task)
+    Model = get("infogan")
+    model = Model(Model.Config(**dict(Model.tuned, out="unused")))  # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
     real = np.random.default_rng(0).uniform(-1, 1, (args.batch, 1, 28, 28)).astype(np.float32)
     real_t = torch.from_numpy(real)
-    ours, theirs, ratio = time_pair(lambda: task.step([(real, None)]), lambda: twin.step(real_t), args.rounds)
+    ours, theirs, ratio = time_pair(lambda: model.step([(real, None)]), lambda: twin.step(real_t), args.rounds)
     print(f"infogan, batch {args.batch}, 1 thread: minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, "
           f"ratio {ratio}")
 

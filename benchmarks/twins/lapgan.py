@@ -103,10 +103,10 @@ def networks(k, cfg):
 class TorchLAPGAN:
     """Each level's step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = self.cfg = task.cfg
-        self.task, self.device, self.nets, self.opts = task, device, {}, {}
-        for k, level in task.levels.items():
+    def __init__(self, model, device="cpu"):
+        cfg = self.cfg = model.cfg
+        self.model, self.device, self.nets, self.opts = model, device, {}, {}
+        for k, level in model.levels.items():
             G, D = (net.to(device) for net in networks(k, cfg))
             copy_weights(level.G, G)
             copy_weights(level.D, D)
@@ -149,29 +149,29 @@ class TorchLAPGAN:
 
     def parity(self, batch=4, seed=0):
         """One step of every level from the same weights, batch and noise: [(what, error)]."""
-        task = copy.deepcopy(self.task)
-        task.cfg.coarse_steps = 1                                # one update a level, as the twin's step takes
-        twin = TorchLAPGAN(task, self.device)
+        model = copy.deepcopy(self.model)
+        model.cfg.coarse_steps = 1                                # one update a level, as the twin's step takes
+        twin = TorchLAPGAN(model, self.device)
         rng = np.random.default_rng(seed)
-        x, y = task.example_batch(rng, batch)
-        noise = {k: (rng.standard_normal((batch, task.cfg.z_dim)) if k == 2 else
-                     rng.standard_normal((batch, 1, SIDE[k], SIDE[k]))).astype(np.float32) for k in task.levels}
-        task.draw_noise = lambda k, n, dtype: noise[k]
-        stats = task.step([(x, y)])
+        x, y = model.example_batch(rng, batch)
+        noise = {k: (rng.standard_normal((batch, model.cfg.z_dim)) if k == 2 else
+                     rng.standard_normal((batch, 1, SIDE[k], SIDE[k]))).astype(np.float32) for k in model.levels}
+        model.draw_noise = lambda k, n, dtype: noise[k]
+        stats = model.step([(x, y)])
         xt, yt = torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
         out = []
-        for k in task.levels:
+        for k in model.levels:
             d_loss, g_loss = twin.level_step(k, *twin.inputs(xt, yt, k), torch.from_numpy(noise[k]).to(self.device))
             G, D = twin.nets[k]
             out += [(f"level {k}: D loss", rel_error(np.float64(stats[f"d_loss_{k}"]), np.float64(d_loss))),
                     (f"level {k}: G loss", rel_error(np.float64(stats[f"g_loss_{k}"]), np.float64(g_loss)))]
-            out += network_errors(f"D{k}", task.levels[k].D, D) + network_errors(f"G{k}", task.levels[k].G, G)
+            out += network_errors(f"D{k}", model.levels[k].D, D) + network_errors(f"G{k}", model.levels[k].G, G)
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``lapgan`` task (its weights copied from the task's)."""
-    return TorchLAPGAN(task, device)
+    return TorchLAPGAN(model, device)
 
 
 def main(argv=None):
@@ -184,13 +184,13 @@ def main(argv=None):
     p.add_argument("--conditional", action="store_true", help="the class-conditional model")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("lapgan")
-    task = Task(Task.Config(out="unused", conditional=args.conditional))   # the example's settings
-    twin = build(task)
+    Model = get("lapgan")
+    model = Model(Model.Config(out="unused", conditional=args.conditional))   # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
     rng = np.random.default_rng(0)
-    x, y = task.example_batch(rng, args.batch)
+    x, y = model.example_batch(rng, args.batch)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     images = pyramid.gaussian(x)
     label = (y,) if args.conditional else ()
@@ -200,9 +200,9 @@ def main(argv=None):
         else:
             coarse = pyramid.up(images[k + 1])
             real, given = images[k] - coarse, (coarse, *label)
-        ours = lambda k=k, real=real, given=given: task.level_step(task.levels[k], real, given)   # noqa: E731
+        ours = lambda k=k, real=real, given=given: model.level_step(model.levels[k], real, given)   # noqa: E731
         real_t, given_t = twin.inputs(xt, yt, k)
-        z = torch.from_numpy(to_numpy(task.draw_noise(k, args.batch, np.float32)))
+        z = torch.from_numpy(to_numpy(model.draw_noise(k, args.batch, np.float32)))
         theirs = lambda k=k, r=real_t, g=given_t, z=z: twin.level_step(k, r, g, z)   # noqa: E731
         a, b, ratio = time_pair(ours, theirs, args.rounds)
         print(f"lapgan level {k} ({SIDE[k]} x {SIDE[k]}{', conditional' if args.conditional else ''}), batch "

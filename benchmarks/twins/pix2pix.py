@@ -89,13 +89,13 @@ def patchgan(in_channels, base, norm):
 class TorchPix2Pix:
     """One pix2pix step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
-        self.task, self.cfg, self.device = task, cfg, device
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
+        self.model, self.cfg, self.device = model, cfg, device
         self.G = UNet(cfg.base, cfg.dropout).to(device)
         self.D = patchgan(2, cfg.base, "batch").to(device)
-        copy_weights(task.G, self.G)
-        copy_weights(task.D, self.D)
+        copy_weights(model.G, self.G)
+        copy_weights(model.D, self.D)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
@@ -140,11 +140,11 @@ class TorchPix2Pix:
         and the twin's dropout replays that mask, so the comparison is at the task's dropout (0.5 by
         default), not at dropout 0. Networks are compared by ``common.network_errors``.
         """
-        task = copy.deepcopy(self.task)
-        twin = TorchPix2Pix(task, self.device)                   # both start from the very same weights
-        x, y = task.example_batch(np.random.default_rng(seed), batch)
-        stats = task.step([(to_device(x, task.cfg.backend), to_device(y, task.cfg.backend))])
-        drop = [m for m in task.G.modules() if isinstance(m, Dropout)]
+        model = copy.deepcopy(self.model)
+        twin = TorchPix2Pix(model, self.device)                   # both start from the very same weights
+        x, y = model.example_batch(np.random.default_rng(seed), batch)
+        stats = model.step([(to_device(x, model.cfg.backend), to_device(y, model.cfg.backend))])
+        drop = [m for m in model.G.modules() if isinstance(m, Dropout)]
         if drop[0].scale is not None:                            # dropout > 0: the twin uses minigan's mask
             twin.G.dropout = Replay(torch.from_numpy(to_numpy(drop[0].scale)).to(self.device))
         d_loss, g_loss, l1 = twin.step(torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device))
@@ -152,13 +152,13 @@ class TorchPix2Pix:
                ("L1", rel_error(np.float64(stats["l1"]), np.float64(l1)))]
         if twin.adversarial:
             out.insert(0, ("D loss", rel_error(np.float64(stats["d_loss"]), np.float64(d_loss))))
-            out += network_errors("D", task.D, twin.D)
-        return out + network_errors("G", task.G, twin.G)
+            out += network_errors("D", model.D, twin.D)
+        return out + network_errors("G", model.G, twin.G)
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``pix2pix`` task (its weights copied from the task's)."""
-    return TorchPix2Pix(task, device)
+    return TorchPix2Pix(model, device)
 
 
 def main(argv=None):
@@ -170,15 +170,15 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("pix2pix")
-    task = Task(Task.Config(**{**Task.tuned_settings({}), "out": "unused"}))   # the example's settings
-    twin = build(task)
+    Model = get("pix2pix")
+    model = Model(Model.Config(**{**Model.tuned_settings({}), "out": "unused"}))   # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
-    x, y = task.example_batch(np.random.default_rng(0), args.batch)
+    x, y = model.example_batch(np.random.default_rng(0), args.batch)
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
-    ours, theirs, ratio = time_pair(lambda: task.step([(x, y)]), lambda: twin.step(x_t, y_t), args.rounds)
-    print(f"pix2pix (base {task.cfg.base}, dropout {task.cfg.dropout}, {task.cfg.task}), batch {args.batch}, "
+    ours, theirs, ratio = time_pair(lambda: model.step([(x, y)]), lambda: twin.step(x_t, y_t), args.rounds)
+    print(f"pix2pix (base {model.cfg.base}, dropout {model.cfg.dropout}, {model.cfg.task}), batch {args.batch}, "
           f"1 thread: minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 

@@ -101,22 +101,22 @@ def features(phi):
 class TorchSRGAN:
     """One SRGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
-        self.task, self.cfg, self.device = task, cfg, device
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
+        self.model, self.cfg, self.device = model, cfg, device
         self.G = srresnet_generator(cfg.base, cfg.blocks, cfg.kernel).to(device)
         self.D = sr_discriminator(cfg.base, 8 * cfg.base).to(device)
-        copy_weights(task.G, self.G)
-        copy_weights(task.D, self.D)
+        copy_weights(model.G, self.G)
+        copy_weights(model.D, self.D)
         self.phi = None
-        if task.perceptual is not None:                            # frozen: eval mode, no parameter gradients
-            self.phi = features(task.perceptual.phi).to(device)
-            copy_weights(task.perceptual.phi, self.phi)
+        if model.perceptual is not None:                            # frozen: eval mode, no parameter gradients
+            self.phi = features(model.perceptual.phi).to(device)
+            copy_weights(model.perceptual.phi, self.phi)
             self.phi.eval().requires_grad_(False)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
-        self.pretraining = task.pretraining                        # the phase: SRResNet's pixel MSE, or SRGAN
+        self.pretraining = model.pretraining                        # the phase: SRResNet's pixel MSE, or SRGAN
 
     @staticmethod
     def bce(out, target):
@@ -159,26 +159,26 @@ class TorchSRGAN:
         step (perceptual content loss through the frozen classifier + 10^-3 BCE, and D's update).
         Networks are compared by ``common.network_errors``.
         """
-        x, y = self.task.example_batch(np.random.default_rng(seed), batch)
+        x, y = self.model.example_batch(np.random.default_rng(seed), batch)
         out = []
         for phase, pretraining in (("pre-training", True), ("SRGAN", False)):
-            task = copy.deepcopy(self.task)
-            task.pretraining = pretraining
-            twin = TorchSRGAN(task, self.device)                   # both start from the very same weights
-            stats = task.step([(to_device(x, task.cfg.backend), to_device(y, task.cfg.backend))])
+            model = copy.deepcopy(self.model)
+            model.pretraining = pretraining
+            twin = TorchSRGAN(model, self.device)                   # both start from the very same weights
+            stats = model.step([(to_device(x, model.cfg.backend), to_device(y, model.cfg.backend))])
             d_loss, g_loss, psnr = twin.step(torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device))
             out += [(f"{phase}: G loss", rel_error(np.float64(stats["g_loss"]), np.float64(g_loss))),
                     (f"{phase}: PSNR", rel_error(np.float64(stats["psnr"]), np.float64(psnr)))]
             if "d_loss" in stats:
                 out.append((f"{phase}: D loss", rel_error(np.float64(stats["d_loss"]), np.float64(d_loss))))
-                out += [(f"{phase}: {what}", e) for what, e in network_errors("D", task.D, twin.D)]
-            out += [(f"{phase}: {what}", e) for what, e in network_errors("G", task.G, twin.G)]
+                out += [(f"{phase}: {what}", e) for what, e in network_errors("D", model.D, twin.D)]
+            out += [(f"{phase}: {what}", e) for what, e in network_errors("G", model.G, twin.G)]
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of an ``srgan`` task (its weights copied from the task's), in the task's phase."""
-    return TorchSRGAN(task, device)
+    return TorchSRGAN(model, device)
 
 
 def main(argv=None):
@@ -190,18 +190,18 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("srgan")
-    task = Task(Task.Config(**{**Task.tuned_settings({}), "out": "unused"}))   # the example's settings
-    twin = build(task)
+    Model = get("srgan")
+    model = Model(Model.Config(**{**Model.tuned_settings({}), "out": "unused"}))   # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
-    x, y = task.example_batch(np.random.default_rng(0), args.batch)
+    x, y = model.example_batch(np.random.default_rng(0), args.batch)
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
-    cfg = task.cfg
+    cfg = model.cfg
     for phase, pretraining in (("pre-training (pixel MSE)", True),
                                (f"SRGAN ({cfg.content} + {cfg.adversarial:g} BCE, D)", False)):
-        task.pretraining = twin.pretraining = pretraining
-        ours, theirs, ratio = time_pair(lambda: task.step([(x, y)]), lambda: twin.step(x_t, y_t), args.rounds)
+        model.pretraining = twin.pretraining = pretraining
+        ours, theirs, ratio = time_pair(lambda: model.step([(x, y)]), lambda: twin.step(x_t, y_t), args.rounds)
         print(f"srgan {phase}, base {cfg.base}, {cfg.blocks} blocks, batch {args.batch}, 1 thread: "
               f"minigan {ours:.1f} ms/step, PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 

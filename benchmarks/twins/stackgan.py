@@ -105,10 +105,10 @@ class Matching(nn.Module):
 class TorchStackGAN:
     """Each stage's step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = self.cfg = task.cfg
-        self.task, self.device, self.nets, self.opts = task, device, {}, {}
-        for k, stage in task.stages.items():
+    def __init__(self, model, device="cpu"):
+        cfg = self.cfg = model.cfg
+        self.model, self.device, self.nets, self.opts = model, device, {}, {}
+        for k, stage in model.stages.items():
             ca = Augmentation(cfg.c_dim).to(device)
             G = Stage1(cfg.z_dim, cfg.c_dim, cfg.base) if k == 1 else Stage2(cfg.c_dim, cfg.base, cfg.blocks)
             G = G.to(device)
@@ -149,23 +149,23 @@ class TorchStackGAN:
     def parity(self, batch=4, seed=0):
         """One step of each stage from the same weights, batch and noise: [(what, error)]."""
         out = []
-        for k in self.task.stages:
-            task = copy.deepcopy(self.task)
-            twin = TorchStackGAN(task, self.device)
+        for k in self.model.stages:
+            model = copy.deepcopy(self.model)
+            twin = TorchStackGAN(model, self.device)
             rng = np.random.default_rng(seed)
-            x, t = task.example_batch(rng, batch)
-            first = (rng.standard_normal((batch, task.cfg.z_dim)) if k == 1 else
+            x, t = model.example_batch(rng, batch)
+            first = (rng.standard_normal((batch, model.cfg.z_dim)) if k == 1 else
                      rng.uniform(-1, 1, (batch, 1, 14, 14))).astype(np.float32)
-            eps = rng.standard_normal((batch, task.cfg.c_dim)).astype(np.float32)
-            fix_inputs(task, k, first, eps)
-            stats = task.step([(x, t)])
+            eps = rng.standard_normal((batch, model.cfg.c_dim)).astype(np.float32)
+            fix_inputs(model, k, first, eps)
+            stats = model.step([(x, t)])
             real = torch.from_numpy(to_numpy(x))
             if k == 1:
                 real = F.avg_pool2d(real, 2)
             d_loss, g_loss = twin.stage_step(k, real, torch.from_numpy(first), torch.from_numpy(t),
                                              torch.from_numpy(eps))
             ca, G, D = twin.nets[k]
-            stage = task.stages[k]
+            stage = model.stages[k]
             out += [(f"stage {k}: D loss", rel_error(np.float64(stats[f"d_loss_{k}"]), np.float64(d_loss))),
                     (f"stage {k}: G loss", rel_error(np.float64(stats[f"g_loss_{k}"]), np.float64(g_loss)))]
             out += (network_errors(f"D{k}", stage.D, D) + network_errors(f"G{k}", stage.G, G)
@@ -173,17 +173,17 @@ class TorchStackGAN:
         return out
 
 
-def fix_inputs(task, k, first, eps):
+def fix_inputs(model, k, first, eps):
     """Make the task's stage-k step draw ``first`` (z, or Stage I's image) and ``eps``, as the twin is given."""
-    task.training_stage = k
-    task.noise = lambda n, size, dtype: eps if size == task.cfg.c_dim else first
+    model.training_stage = k
+    model.noise = lambda n, size, dtype: eps if size == model.cfg.c_dim else first
     if k == 2:
-        task.stage1_images = lambda t, z, e: first
+        model.stage1_images = lambda t, z, e: first
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``stackgan`` task (its weights copied from the task's)."""
-    return TorchStackGAN(task, device)
+    return TorchStackGAN(model, device)
 
 
 def main(argv=None):
@@ -195,21 +195,21 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    Task = get("stackgan")
-    task = Task(Task.Config(out="unused"))                      # the example's settings
-    twin = build(task)
+    Model = get("stackgan")
+    model = Model(Model.Config(out="unused"))                      # the example's settings
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<40} {err:.2e}")
     rng = np.random.default_rng(0)
-    x, t = task.example_batch(rng, args.batch)
+    x, t = model.example_batch(rng, args.batch)
     for k in (1, 2):
-        first = (rng.standard_normal((args.batch, task.cfg.z_dim)) if k == 1 else
+        first = (rng.standard_normal((args.batch, model.cfg.z_dim)) if k == 1 else
                  rng.uniform(-1, 1, (args.batch, 1, 14, 14))).astype(np.float32)
-        eps = rng.standard_normal((args.batch, task.cfg.c_dim)).astype(np.float32)
-        fix_inputs(task, k, first, eps)                          # the same inputs to both: Stage I's cost left out
+        eps = rng.standard_normal((args.batch, model.cfg.c_dim)).astype(np.float32)
+        fix_inputs(model, k, first, eps)                          # the same inputs to both: Stage I's cost left out
         real = torch.from_numpy(x) if k == 2 else F.avg_pool2d(torch.from_numpy(x), 2)
         inputs = (real, torch.from_numpy(first), torch.from_numpy(t), torch.from_numpy(eps))
-        a, b, ratio = time_pair(lambda: task.step([(x, t)]),
+        a, b, ratio = time_pair(lambda: model.step([(x, t)]),
                                 lambda k=k, inputs=inputs: twin.stage_step(k, *inputs), args.rounds)
         print(f"stackgan stage {k} ({SIDE[k]} x {SIDE[k]}), batch {args.batch}, 1 thread: minigan {a:.1f} ms/step, "
               f"PyTorch {b:.1f} ms/step, ratio {ratio}")

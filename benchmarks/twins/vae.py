@@ -74,19 +74,19 @@ def loss_function(logits, x, mu, logvar):
 
 
 class Twin:
-    """The twin of a minigan VAE task: its weights copied, Adam with the same settings."""
+    """The twin of a minigan VAE model: its weights copied, Adam with the same settings."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
-        self.task, self.device = task, device
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
+        self.ours, self.device = model, device
         self.model = TorchVAE(hidden=cfg.hidden, z_dim=cfg.z_dim).to(device)
-        copy_weights(self.minigan_model(task), self.model)
+        copy_weights(self.minigan_model(model), self.model)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
 
     @staticmethod
-    def minigan_model(task):
+    def minigan_model(model):
         """The task's layers in pytorch/examples' order (fc1, fc21, fc22, fc3, fc4), for copying weights."""
-        return Sequential(task.encoder, task.decoder)
+        return Sequential(model.encoder, model.decoder)
 
     def step(self, images, labels=None, eps=None):
         """One training step on a batch of images in [-1, 1]. Returns the loss (a 0-d tensor)."""
@@ -111,17 +111,17 @@ class Twin:
 
     def parity(self, batch=16, seed=0):
         """One step of each from the same weights, batch and ε: [(what, relative error)], float32."""
-        task = copy.deepcopy(self.task)
-        twin = Twin(task, self.device)
+        model = copy.deepcopy(self.ours)
+        twin = Twin(model, self.device)
         rng = np.random.default_rng(seed)
         images = rng.uniform(-1, 1, (batch,) + mg_vae.IMAGE_SHAPE).astype(np.float32)
-        eps = rng.standard_normal((batch, task.cfg.z_dim)).astype(np.float32)
+        eps = rng.standard_normal((batch, model.cfg.z_dim)).astype(np.float32)
 
-        x = mg_vae.to_unit(to_device(images, task.cfg.backend))
-        ours = mg_vae.negative_elbo(task.encoder, task.decoder, task.reparameterize, x,
-                                    to_device(eps, task.cfg.backend))
-        grads = [to_numpy(p.grad).copy() for _, p, _, _ in paired_params(self.minigan_model(task), twin.model)]
-        task.opt.step()
+        x = mg_vae.to_unit(to_device(images, model.cfg.backend))
+        ours = mg_vae.negative_elbo(model.encoder, model.decoder, model.reparameterize, x,
+                                    to_device(eps, model.cfg.backend))
+        grads = [to_numpy(p.grad).copy() for _, p, _, _ in paired_params(self.minigan_model(model), twin.model)]
+        model.opt.step()
 
         t_images, t_eps = torch.from_numpy(images).to(self.device), torch.from_numpy(eps).to(self.device)
         tx = ((t_images + 1) * 0.5).view(batch, -1)
@@ -131,7 +131,7 @@ class Twin:
         theirs[0].backward()
         out = [(name, rel_error(to_numpy(ours[k]), t.detach().cpu().numpy()))
                for name, k, t in zip(("loss", "reconstruction", "kl"), ("loss", "reconstruction", "kl"), theirs)]
-        pairs = list(paired_params(self.minigan_model(task), twin.model))
+        pairs = list(paired_params(self.minigan_model(model), twin.model))
         names = [name for name, _ in twin.model.named_parameters()]  # fc1.weight, fc1.bias, fc21.weight (μ), ...
         for name, (_, _, t, transpose), g in zip(names, pairs, grads):
             tg = t.grad.cpu().numpy()
@@ -139,8 +139,8 @@ class Twin:
         # after one Adam step each, the loss on the same batch and ε (Adam's first step is lr·sign(g) where
         # |g| >> its ε, so a gradient entry near 0 may move differently by rounding: compare what training sees)
         twin.opt.step()
-        after = mg_vae.negative_elbo(task.encoder, task.decoder, task.reparameterize, x,
-                                     to_device(eps, task.cfg.backend), backward=False)["loss"]
+        after = mg_vae.negative_elbo(model.encoder, model.decoder, model.reparameterize, x,
+                                     to_device(eps, model.cfg.backend), backward=False)["loss"]
         with torch.no_grad():
             logits, mu, logvar = twin.model(tx, t_eps)
             out.append(("loss after one Adam step", rel_error(to_numpy(after),
@@ -148,15 +148,15 @@ class Twin:
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a minigan VAE task (``.step(images, labels)``, ``.parity()``)."""
-    return Twin(task, device)
+    return Twin(model, device)
 
 
 def main(batch=64):
     torch.set_num_threads(1)
-    task = mg_vae.VAE(mg_vae.Config(batch_size=batch))
-    twin = build(task)
+    model = mg_vae.VAE(mg_vae.Config(batch_size=batch))
+    twin = build(model)
     parity = twin.parity()
     width = max(len(w) for w, _ in parity)
     for what, err in parity:
@@ -168,7 +168,7 @@ def main(batch=64):
     images = rng.uniform(-1, 1, (batch,) + mg_vae.IMAGE_SHAPE).astype(np.float32)
     labels = rng.integers(0, 10, batch)
     t_images, t_labels = torch.from_numpy(images), torch.from_numpy(labels)
-    ours, theirs, ratio = time_pair(lambda: task.step([(images, labels)]), lambda: twin.step(t_images, t_labels))
+    ours, theirs, ratio = time_pair(lambda: model.step([(images, labels)]), lambda: twin.step(t_images, t_labels))
     print(f"VAE step, batch {batch}, 1 thread: minigan {ours:.2f} ms, PyTorch {theirs:.2f} ms, ratio {ratio}")
 
 

@@ -65,14 +65,14 @@ def torch_networks(cfg):
 class TorchWGAN:
     """One WGAN step in PyTorch on the task's networks (weights copied from minigan at build time)."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
         if cfg.optimizer != "rmsprop":
             raise ValueError(f"the twin runs RMSprop, as WGAN does; the task uses {cfg.optimizer}")
-        self.task, self.cfg, self.device = task, cfg, device
+        self.model, self.cfg, self.device = model, cfg, device
         self.G, self.D = (m.to(device) for m in torch_networks(cfg))
-        copy_weights(task.G, self.G)
-        copy_weights(task.D, self.D)
+        copy_weights(model.G, self.G)
+        copy_weights(model.D, self.D)
         self.opt_G = torch.optim.RMSprop(self.G.parameters(), lr=cfg.lr_g or cfg.lr)   # alpha 0.99, eps 1e-8
         self.opt_D = torch.optim.RMSprop(self.D.parameters(), lr=cfg.lr_d or cfg.lr)
         self.noise = lambda n: torch.randn(n, cfg.z_dim, device=device)
@@ -118,21 +118,21 @@ class TorchWGAN:
         after 5 updates on an H200) have become weight differences, and the comparison is no longer
         about the arithmetic. Every critic update runs the same code, so one checks them all.
         """
-        task = copy.deepcopy(self.task)
-        twin = TorchWGAN(task, self.device)              # both start from the very same weights
+        model = copy.deepcopy(self.model)
+        twin = TorchWGAN(model, self.device)              # both start from the very same weights
         rng = np.random.default_rng(7)
         twin.k = 1
         real = [rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)]   # one critic update (see above)
-        drawn = copy.deepcopy(task.noise_rng)            # the noise minigan will draw, drawn again for PyTorch
-        latents = [task.prior.sample(batch, drawn)]
+        drawn = copy.deepcopy(model.noise_rng)            # the noise minigan will draw, drawn again for PyTorch
+        latents = [model.prior.sample(batch, drawn)]
         queue = iter(latents)
         twin.noise = lambda n: torch.from_numpy(next(queue)).to(self.device)
-        stats = task.step([(to_device(x, task.cfg.backend), None) for x in real])
+        stats = model.step([(to_device(x, model.cfg.backend), None) for x in real])
         loss_D, estimate, loss_G = twin.step(torch.from_numpy(np.concatenate(real)).to(self.device))
         out = [("critic loss", rel_error(stats["d_loss"], loss_D)),
                ("Wasserstein estimate", rel_error(stats["wasserstein"], estimate)),
                ("G loss", rel_error(stats["g_loss"], loss_G))]
-        for name, ours, theirs in (("critic", task.D, twin.D), ("G", task.G, twin.G)):
+        for name, ours, theirs in (("critic", model.D, twin.D), ("G", model.G, twin.G)):
             pairs = list(paired_params(ours, theirs))
             grads = np.concatenate([to_numpy(p.grad).ravel() for _, p, _, _ in pairs])
             grads_t = np.concatenate([(t.grad.T if tr else t.grad).cpu().numpy().ravel() for _, _, t, tr in pairs])
@@ -142,16 +142,16 @@ class TorchWGAN:
                                       for _, _, t, tr in pairs])
             moved = np.abs(grads) > 1e-3 * np.abs(grads).max()   # entries whose step is not set by rounding noise
             out.append((f"{name} weights after the step", rel_error(after[moved], after_t[moved])))
-        bn = [(m, t) for m, t in zip((m for m in task.G.modules() if hasattr(m, "running_mean")),
+        bn = [(m, t) for m, t in zip((m for m in model.G.modules() if hasattr(m, "running_mean")),
                                      (t for t in twin.G.modules() if hasattr(t, "running_mean")))]
         out.append(("G batchnorm running mean", max(rel_error(m.running_mean, t.running_mean.cpu().numpy())
                                                      for m, t in bn)))
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The PyTorch twin of a ``wgan`` task (its weights copied from the task's)."""
-    return TorchWGAN(task, device)
+    return TorchWGAN(model, device)
 
 
 
@@ -167,18 +167,18 @@ def main(argv=None):
     if os.environ.get("OMP_NUM_THREADS") != "1":
         print("note: set OMP_NUM_THREADS=1 (or run through /work/bin/cpuslot) for NumPy's 1 thread")
     torch.set_num_threads(1)
-    Task = get("wgan")
-    settings = dict(Task.tuned, ema=0.0) if args.arch == "dcgan" else {}   # the example's networks and rates;
-    task = Task(Task.Config(arch=args.arch, out="unused", **settings))   # EMA only reads G, and the twin has none
-    twin = build(task)
+    Model = get("wgan")
+    settings = dict(Model.tuned, ema=0.0) if args.arch == "dcgan" else {}   # the example's networks and rates;
+    model = Model(Model.Config(arch=args.arch, out="unused", **settings))   # EMA only reads G, and the twin has none
+    twin = build(model)
     for what, err in twin.parity():
         print(f"parity  {what:<30} {err:.2e}")
     rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (task.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
-    batches = [(x, None) for x in np.split(real, task.cfg.d_steps)]
+    real = rng.uniform(-1, 1, (model.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
+    batches = [(x, None) for x in np.split(real, model.cfg.d_steps)]
     real_t = torch.from_numpy(real)
-    ours, theirs, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
-    print(f"wgan ({args.arch}), batch {args.batch}, n_critic {task.cfg.d_steps}: minigan {ours:.1f} ms/step, "
+    ours, theirs, ratio = time_pair(lambda: model.step(batches), lambda: twin.step(real_t), args.rounds)
+    print(f"wgan ({args.arch}), batch {args.batch}, n_critic {model.cfg.d_steps}: minigan {ours:.1f} ms/step, "
           f"PyTorch {theirs:.1f} ms/step, ratio {ratio}")
 
 

@@ -66,10 +66,10 @@ def mirror(net):
 class TorchWGANGP:
     """One WGAN-GP training step in PyTorch: k critic steps (each with its penalty), then one G step."""
 
-    def __init__(self, task, device="cpu"):
-        cfg = task.cfg
+    def __init__(self, model, device="cpu"):
+        cfg = model.cfg
         self.device, self.k, self.z_dim, self.gp_weight = device, cfg.d_steps, cfg.z_dim, cfg.gp_weight
-        self.G, self.D = mirror(task.G).to(device), mirror(task.D).to(device)
+        self.G, self.D = mirror(model.G).to(device), mirror(model.D).to(device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g or cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas)
@@ -119,44 +119,44 @@ class TorchWGANGP:
 class Twin:
     """minigan's task and its PyTorch twin, built from the same weights."""
 
-    def __init__(self, task, device="cpu"):
-        self.task, self.device = task, device
-        self.torch = TorchWGANGP(task, device)
+    def __init__(self, model, device="cpu"):
+        self.model, self.device = model, device
+        self.torch = TorchWGANGP(model, device)
 
     def step(self, images, labels=None):
         return self.torch.step(images, labels)
 
     def parity(self, batch=8, seed=0):
         """[(what, relative error)]: the penalty and its gradients, then one whole step of both."""
-        task, twin = self.task, self.torch
+        model, twin = self.model, self.torch
         rng = np.random.default_rng(seed)
-        real = rng.uniform(-1, 1, (task.cfg.d_steps * batch, 1, 28, 28)).astype(np.float32)
+        real = rng.uniform(-1, 1, (model.cfg.d_steps * batch, 1, 28, 28)).astype(np.float32)
         out = []
         # 1. the penalty and its gradient for every critic weight, at the same x̂
-        x_hat = to_device(np.tanh(rng.standard_normal((batch, 1, 28, 28))).astype(np.float32), task.cfg.backend)
-        task.D.zero_grad()
-        gp = gradient_penalty(task.D, x_hat, task.cfg.gp_weight)
+        x_hat = to_device(np.tanh(rng.standard_normal((batch, 1, 28, 28))).astype(np.float32), model.cfg.backend)
+        model.D.zero_grad()
+        gp = gradient_penalty(model.D, x_hat, model.cfg.gp_weight)
         twin.D.zero_grad()
         gp_t, _ = twin.penalty(torch.from_numpy(to_numpy(x_hat)).to(self.device))
         gp_t.backward()
         out.append(("penalty", rel_error(gp, gp_t)))
-        for label, p, t, transpose in paired_params(task.D, twin.D):
+        for label, p, t, transpose in paired_params(model.D, twin.D):
             g = to_numpy(p.grad)
             out.append((f"penalty d/d {label}", rel_error(g.T if transpose else g, t.grad)))
         # 2. one whole step from the same weights, z and ε (the twin draws from copies of the task's generators)
-        copy_weights(task.G, twin.G)
-        copy_weights(task.D, twin.D)
-        noise, eps = copy.deepcopy(task.noise_rng), copy.deepcopy(task.penalty_rng)
+        copy_weights(model.G, twin.G)
+        copy_weights(model.D, twin.D)
+        noise, eps = copy.deepcopy(model.noise_rng), copy.deepcopy(model.penalty_rng)
         twin.noise = lambda n: torch.from_numpy(
             noise.standard_normal((n, twin.z_dim)).astype(np.float32)).to(self.device)
         twin.epsilon = lambda n: torch.from_numpy(eps.random((n, 1, 1, 1)).astype(np.float32)).to(self.device)
-        batches = [(to_device(b, task.cfg.backend), None) for b in np.split(real, task.cfg.d_steps)]
-        stats = task.step(batches)
+        batches = [(to_device(b, model.cfg.backend), None) for b in np.split(real, model.cfg.d_steps)]
+        stats = model.step(batches)
         stats_t = twin.step(torch.from_numpy(real).to(self.device))
         for key in ("d_loss", "g_loss", "gp", "wasserstein", "grad_norm"):
             out.append((f"step {key}", rel_error(float(stats[key]), stats_t[key])))
         # the gradients the step's last updates used: the last critic step's (penalty included) and G's
-        for net, net_t, who in ((task.D, twin.D, "D"), (task.G, twin.G, "G")):
+        for net, net_t, who in ((model.D, twin.D, "D"), (model.G, twin.G, "G")):
             params = list(paired_params(net, net_t))
             for (label, p, t, transpose), after in zip(params, params[1:] + [None]):
                 if after is not None and "BatchNorm" in after[0] and label.endswith(".bias"):
@@ -166,9 +166,9 @@ class Twin:
         return out
 
 
-def build(task, device="cpu"):
+def build(model, device="cpu"):
     """The twin of a :class:`minigan.models.wgan_gp.WGANGP` task (same weights now)."""
-    return Twin(task, device)
+    return Twin(model, device)
 
 
 def main(argv=None):
@@ -181,21 +181,21 @@ def main(argv=None):
     p.add_argument("--rounds", type=positive_int, default=5, help="rounds of alternating blocks (benchmarks/timing.py)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    task_cls = get("wgan_gp")
-    settings = {} if args.anchor else dict(task_cls.tuned)
-    task = task_cls(task_cls.Config(batch_size=args.batch, **settings))
-    twin = build(task)
+    model_cls = get("wgan_gp")
+    settings = {} if args.anchor else dict(model_cls.tuned)
+    model = model_cls(model_cls.Config(batch_size=args.batch, **settings))
+    twin = build(model)
     parity = twin.parity()
     for what, err in parity:
         print(f"  {what:<44} {err:.1e}")
     worst = max(e for _, e in parity)
     print(f"parity: worst relative error {worst:.1e} over {len(parity)} checks (float32)")
     rng = np.random.default_rng(1)
-    real = rng.uniform(-1, 1, (task.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
-    batches = [(b, None) for b in np.split(real, task.cfg.d_steps)]
+    real = rng.uniform(-1, 1, (model.cfg.d_steps * args.batch, 1, 28, 28)).astype(np.float32)
+    batches = [(b, None) for b in np.split(real, model.cfg.d_steps)]
     real_t = torch.from_numpy(real)
-    t_mg, t_pt, ratio = time_pair(lambda: task.step(batches), lambda: twin.step(real_t), args.rounds)
-    print(f"one step (n_critic = {task.cfg.d_steps} critic steps with the penalty, then G), batch {args.batch}, "
+    t_mg, t_pt, ratio = time_pair(lambda: model.step(batches), lambda: twin.step(real_t), args.rounds)
+    print(f"one step (n_critic = {model.cfg.d_steps} critic steps with the penalty, then G), batch {args.batch}, "
           f"{args.rounds} rounds of alternating blocks, "
           f"1 thread each (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, torch {torch.get_num_threads()}):")
     print(f"  minigan {t_mg:.1f} ms   PyTorch {t_pt:.1f} ms   minigan/PyTorch {ratio}")

@@ -10,11 +10,11 @@ its own:
 What the losses are is the *objective* (``objectives.py``: the original GAN's
 BCE losses, the Wasserstein critic, ...), what G is fed is the *prior*
 (``priors.py``: noise, noise and a label, ...). :class:`GANStep` is the loop
-above for any of them, one readable line per idea; :class:`GANTask` adds
+above for any of them, one readable line per idea; :class:`GANModel` adds
 what a GAN's run needs (optimizers, weight averaging, sample grids, metrics),
 so a model module only says which networks to build (``networks.py`` has the
 shared ones) and, through ``super()``, what more its step takes
-(:meth:`GANTask.step_kwargs`) and what an extra head of D adds
+(:meth:`GANModel.step_kwargs`) and what an extra head of D adds
 (:meth:`GANStep.score`, :meth:`GANStep.heads_gradient`). See docs/models.md.
 """
 import copy
@@ -28,7 +28,7 @@ from ..nn import DoubleBackwardError
 from ..nn.layers.spectral_norm import spectral_normalize
 from ..nn.optim import SGD, Adam, RMSprop
 from ..training.config import ConfigError, RunConfig, boolean, changed, integer, number, one_of, setting
-from ..training.model import Task
+from ..training.model import Model
 from .ema import EMA
 from .objectives import BCE_OBJECTIVES, GAN_OBJECTIVES
 from .penalties import check_critic, penalize_input_gradient, r1_term
@@ -253,7 +253,7 @@ class BCEGANConfig(GANConfig):
 # ---- the task -----------------------------------------------------------------------------------
 
 
-class GANTask(Task):
+class GANModel(Model):
     """What every GAN model shares: G, D, optimizers, the step, weight averaging, grids and metrics.
 
     A subclass writes :meth:`networks` (and, where it differs from the original

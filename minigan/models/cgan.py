@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import metrics
 from ..backend import to_device
-from ..gan.model import BCEGANConfig, GANStep, GANTask
+from ..gan.model import BCEGANConfig, GANStep, GANModel
 from ..gan.networks import (NUM_CLASSES, dcgan_discriminator, dcgan_generator, label_planes, label_vector, mlp_body,
                             mlp_generator)
 from ..gan.priors import GaussianWithLabel
@@ -130,7 +130,7 @@ class Config(BCEGANConfig):
 
 
 @register
-class CGAN(GANTask):
+class CGAN(GANModel):
     """The conditional GAN: G(z, y) and D(x, y), on the MLP or the DCGAN body."""
 
     name = "cgan"

@@ -24,7 +24,7 @@ from ..nn.optim import Adam
 from ..training.config import changed, integer, number, one_of, setting, text
 from ..translation.image_pool import ImagePool
 from ..translation.networks import patchgan_discriminator, resnet_generator
-from ..translation.translator import TranslationConfig, TranslationTask, input_gradient
+from ..translation.translator import TranslationConfig, Translator, input_gradient
 from . import register
 
 TASKS = ("thickness", "rotated")   # the unpaired tasks
@@ -61,7 +61,7 @@ class Config(TranslationConfig):
 
 
 @register
-class CycleGAN(TranslationTask):
+class CycleGAN(Translator):
     """G: A -> B, F: B -> A and their two discriminators; one update of G and F, then of both Ds, per batch."""
 
     name = "cyclegan"

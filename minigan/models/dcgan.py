@@ -10,7 +10,7 @@ are the original GAN's (``objectives.py``, :class:`minigan.gan.GANStep`).
 """
 from dataclasses import dataclass
 
-from ..gan.model import BCEGANConfig, GANTask
+from ..gan.model import BCEGANConfig, GANModel
 from ..gan.networks import D_NORMS, dcgan_discriminator, dcgan_generator
 from ..training.config import integer, number, one_of, setting, text
 from . import register
@@ -49,7 +49,7 @@ class Config(BCEGANConfig):
 
 
 @register
-class DCGAN(GANTask):
+class DCGAN(GANModel):
     """The convolutional GAN: 5 epochs on a CPU (docs/tuning.md)."""
 
     name = "dcgan"

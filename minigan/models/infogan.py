@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..backend import get_array_module, to_numpy
-from ..gan.model import BCEGANConfig, GANStep, GANTask
+from ..gan.model import BCEGANConfig, GANStep, GANModel
 from ..gan.priors import InfoGANPrior
 from ..nn import Sequential, init
 from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Fork, Identity,
@@ -172,7 +172,7 @@ class Config(BCEGANConfig):
 
 
 @register
-class InfoGAN(GANTask):
+class InfoGAN(GANModel):
     """InfoGAN on MNIST: a categorical code that finds the digits, two continuous codes for style."""
 
     name = "infogan"
@@ -230,7 +230,7 @@ class InfoGAN(GANTask):
         return self.generate_with_codes(n, seed, batch_size)[0]
 
     def evaluate(self, n, seed=0):
-        """GANTask's metrics, and how well the categorical code names digits (``metrics.matched_accuracy``)."""
+        """GANModel's metrics, and how well the categorical code names digits (``metrics.matched_accuracy``)."""
         images, codes = self.generate_with_codes(n, seed)
         report = _metrics.evaluate_samples(images, data_dir=self.cfg.data_dir)
         report["real_floor"] = _metrics.real_floor(n, data_dir=self.cfg.data_dir)

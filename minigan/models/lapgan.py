@@ -38,7 +38,7 @@ from ..nn.init import dcgan_init
 from ..nn.layers import BatchNorm2d, Concat, Conv2d, Dense, Flatten, Identity, LeakyReLU, Parallel, ReLU
 from ..nn.optim import Adam
 from ..training.config import RunConfig, boolean, changed, integer, number, setting, text
-from ..training.model import Task
+from ..training.model import Model
 from ..translation.translator import input_gradient
 from . import register
 
@@ -205,7 +205,7 @@ class Config(RunConfig):
 
 
 @register
-class LAPGAN(Task):
+class LAPGAN(Model):
     """Three GANs, one per level of the pyramid; each step trains every level (or ``--level k``) on one batch."""
 
     name = "lapgan"

@@ -7,7 +7,7 @@ the step is :class:`minigan.gan.GANStep`. See docs/gan.md.
 """
 from dataclasses import dataclass
 
-from ..gan.model import BCEGANConfig, GANTask
+from ..gan.model import BCEGANConfig, GANModel
 from ..gan.networks import mlp_discriminator, mlp_generator
 from ..training.config import integer, setting, text
 from . import register
@@ -22,7 +22,7 @@ class Config(BCEGANConfig):
 
 
 @register
-class MLPGAN(GANTask):
+class MLPGAN(GANModel):
     """The fully connected GAN: 20 epochs on a CPU give good digits (docs/tuning.md)."""
 
     name = "mlp"

@@ -25,7 +25,7 @@ from ..nn.losses import L1
 from ..nn.optim import Adam
 from ..training.config import changed, integer, number, one_of, setting, text
 from ..translation.networks import patchgan_discriminator, unet_generator
-from ..translation.translator import TranslationConfig, TranslationTask, input_gradient
+from ..translation.translator import TranslationConfig, Translator, input_gradient
 from . import register
 
 LOSSES = ("l1+gan", "l1", "gan")
@@ -56,7 +56,7 @@ class Config(TranslationConfig):
 
 
 @register
-class Pix2Pix(TranslationTask):
+class Pix2Pix(Translator):
     """U-Net G and conditional PatchGAN D; one D update then one G update per batch of pairs."""
 
     name = "pix2pix"

@@ -25,7 +25,7 @@ from ..nn.optim import Adam
 from ..training.config import integer, number, one_of, setting, text
 from ..translation.networks import sr_discriminator, srresnet_generator
 from ..translation.perceptual import PerceptualLoss
-from ..translation.translator import TranslationConfig, TranslationTask, input_gradient, judge
+from ..translation.translator import TranslationConfig, Translator, input_gradient, judge
 from . import register
 
 
@@ -67,7 +67,7 @@ class Config(TranslationConfig):
 
 
 @register
-class SRGAN(TranslationTask):
+class SRGAN(Translator):
     """SRResNet G and a conv D; pixel MSE first, then content + adversarial."""
 
     name = "srgan"
@@ -151,7 +151,7 @@ class SRGAN(TranslationTask):
 
     # ---- judging: beside bicubic upsampling ----------------------------------------------------------
     def evaluate(self, n):
-        """Each number of :meth:`TranslationTask.evaluate`, PSNR, and the same for bicubic upsampling of the inputs."""
+        """Each number of :meth:`Translator.evaluate`, PSNR, and the same for bicubic upsampling of the inputs."""
         report = super().evaluate(n)
         test = self.test_data()
         report["a2b"]["psnr"] = mean_psnr(self.translate(test.a[:n]), test.b[:n])

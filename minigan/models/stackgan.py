@@ -38,7 +38,7 @@ from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, ConditioningAugmentat
 from ..nn.losses import GaussianKL
 from ..nn.optim import Adam
 from ..training.config import ConfigError, RunConfig, changed, integer, number, setting, text
-from ..training.model import Task
+from ..training.model import Model
 from ..translation.data import thickness
 from ..translation.networks import residual_block
 from ..translation.translator import input_gradient
@@ -210,7 +210,7 @@ class Config(RunConfig):
 
 
 @register
-class StackGAN(Task):
+class StackGAN(Model):
     """Two stages, each a conditional GAN with a matching-aware D; Stage II refines Stage I's images."""
 
     name = "stackgan"

@@ -26,7 +26,7 @@ from ..nn.layers import Dense, Fork, ReLU, Reparameterize, sigmoid
 from ..nn.losses import BernoulliNLL, GaussianKL
 from ..nn.optim import Adam
 from ..training.config import RunConfig, integer, number, setting, text
-from ..training.model import Task
+from ..training.model import Model
 from . import register
 
 TEST_IMAGES = 10000   # the MNIST test set the negative ELBO is measured on
@@ -96,7 +96,7 @@ class Config(RunConfig):
 
 
 @register
-class VAE(Task):
+class VAE(Model):
     """Encoder, reparameterisation, decoder and one Adam over both: one step per batch."""
 
     name = "vae"

@@ -14,7 +14,7 @@ with its logit read as a score. See docs/wgan.md.
 """
 from dataclasses import dataclass
 
-from ..gan.model import GANConfig, GANStep, GANTask
+from ..gan.model import GANConfig, GANStep, GANModel
 from ..gan.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from ..gan.objectives import Wasserstein
 from ..nn.optim import clip_weights
@@ -57,7 +57,7 @@ class Config(GANConfig):
 
 
 @register
-class WGAN(GANTask):
+class WGAN(GANModel):
     """The weight-clipped WGAN: 16 epochs on a CPU give all ten digits (docs/wgan.md)."""
 
     name = "wgan"

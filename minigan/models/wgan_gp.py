@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import to_device
-from ..gan.model import GANConfig, GANStep, GANTask
+from ..gan.model import GANConfig, GANStep, GANModel
 from ..gan.networks import NORMS, mlp_discriminator, mlp_generator
 from ..gan.objectives import Wasserstein
 from ..gan.penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
@@ -88,7 +88,7 @@ class Config(GANConfig):
 
 
 @register
-class WGANGP(GANTask):
+class WGANGP(GANModel):
     """WGAN-GP with fully connected networks (docs/wgan_gp.md)."""
 
     name = "wgan_gp"

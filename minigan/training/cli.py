@@ -33,9 +33,9 @@ class Deprecated(argparse.Action):
         setattr(namespace, self.dest, value)
 
 
-def shown_default(task, field, anchor):
+def shown_default(model_cls, field, anchor):
     """The value the example runs with, as --help shows it: tuned (per --arch where that differs) or the Config's."""
-    variants = getattr(task, "ARCH_TUNED", {None: task.tuned})
+    variants = getattr(model_cls, "ARCH_TUNED", {None: model_cls.tuned})
     values = {arch: tuned.get(field.name, anchor) for arch, tuned in variants.items()}
     if all(v == anchor for v in values.values()):
         return f"{anchor}"
@@ -47,10 +47,10 @@ def shown_default(task, field, anchor):
 
 def train_parser(name):
     """The parser of ``examples/train_<name>.py``: one flag per setting of the model's Config."""
-    task = models.get(name)
-    anchor = task.Config()
-    p = Parser(description=task.description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fields = {f.name: f for f in dataclasses.fields(task.Config) if f.metadata.get("cli", True)}
+    model_cls = models.get(name)
+    anchor = model_cls.Config()
+    p = Parser(description=model_cls.description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    fields = {f.name: f for f in dataclasses.fields(model_cls.Config) if f.metadata.get("cli", True)}
     for f in fields.values():
         default = getattr(anchor, f.name)
         if f.type is bool:  # a switch that turns a default on off (--no-eval) or off on
@@ -60,7 +60,7 @@ def train_parser(name):
         choices = getattr(f.metadata.get("check"), "choices", None)
         metavar = None if choices else flag_name(f)[2:].replace("-", "_").upper()   # --d-steps D_STEPS
         p.add_argument(flag_name(f), dest=f.name, type=f.type, default=None, choices=choices, metavar=metavar,
-                       help=f"{f.metadata['help']}; default {shown_default(task, f, default)}")
+                       help=f"{f.metadata['help']}; default {shown_default(model_cls, f, default)}")
     for old, new in DEPRECATED_FLAGS.items():   # old flags keep working, with a line saying the new one
         if new in fields:
             choices = getattr(fields[new].metadata.get("check"), "choices", None)
@@ -87,21 +87,21 @@ def config_from_args(name, args):
     A ``--lr`` given sets both nets' rate: it replaces tuned ``--lr-d`` / ``--lr-g``
     that were not given as well.
     """
-    task = models.get(name)
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(task.Config)
+    model_cls = models.get(name)
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(model_cls.Config)
              if f.metadata.get("cli", True) and getattr(args, f.name, None) is not None}
     for setting_name, renamed in RENAMED_VALUES.items():
         if given.get(setting_name) in renamed:
             new = renamed[given[setting_name]]
             print(f"warning: {given[setting_name]!r} is deprecated; use {new!r}", file=sys.stderr)
             given[setting_name] = new
-    settings = {} if args.anchor else task.tuned_settings(given)
+    settings = {} if args.anchor else model_cls.tuned_settings(given)
     if "lr" in given:
         for rate in ("lr_d", "lr_g"):
             if rate not in given:
                 settings.pop(rate, None)
     settings.update(given)
-    return validate(task.Config(**settings))
+    return validate(model_cls.Config(**settings))
 
 
 def run(cfg, resume=False, overwrite=False, allow_changes=False):
@@ -128,7 +128,7 @@ def run(cfg, resume=False, overwrite=False, allow_changes=False):
     if cfg.evaluate:
         report = r.evaluate()
         print(f"metrics of {cfg.eval_samples} samples (written to {os.path.join(cfg.out, 'metrics.json')}):")
-        print(r.task.format_report(report))
+        print(r.model.format_report(report))
     print("samples:", os.path.join(cfg.out, "samples.png"), " curves:", os.path.join(cfg.out, "curves.png"),
           " animation:", os.path.join(cfg.out, "progress.gif"))
     return 0
@@ -155,9 +155,9 @@ def settings_table(name, cfg, args):
     the model's Config, ...) and its example starts from tuned values: this is
     the one place that shows them all, as this command would run them.
     """
-    task = models.get(name)
+    model_cls = models.get(name)
     given = {f.name for f in dataclasses.fields(cfg) if getattr(args, f.name, None) is not None}
-    tuned = {} if args.anchor else task.tuned_settings({k: getattr(cfg, k) for k in given})
+    tuned = {} if args.anchor else model_cls.tuned_settings({k: getattr(cfg, k) for k in given})
     header = ("setting", "value", "from", "flag", "declared in")
     rows = []
     for f in dataclasses.fields(cfg):
@@ -168,7 +168,7 @@ def settings_table(name, cfg, args):
         flag = flag_name(f) if f.metadata.get("cli", True) else ""
         rows.append((f.name, repr(value), source, flag, f"{owner.__module__.replace('minigan.', '')}.{owner.__name__}"))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = [f"{task.name}: the settings this command runs with"]
+    lines = [f"{model_cls.name}: the settings this command runs with"]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header] + rows]
     return "\n".join(lines)
 
@@ -223,11 +223,11 @@ def run_folder(path):
 
 
 def load_or_exit(path, backend):
-    """The trained task of a run, or one line on stderr and exit status 2."""
-    from .run import load_task
+    """The trained model of a run, or one line on stderr and exit status 2."""
+    from .run import load_model
 
     try:
-        return load_task(path, backend)
+        return load_model(path, backend)
     except (RunError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

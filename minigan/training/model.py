@@ -2,15 +2,15 @@
 
 :class:`~minigan.run.Run` owns everything every model shares (the folder, the
 log, checkpoints, random states, Ctrl-C, the NaN guard, resume). A model
-subclasses :class:`Task` and says only what is its own; the registry in
-``minigan/models/__init__.py`` lists the tasks by name, for the run, the
+subclasses :class:`Model` and says only what is its own; the registry in
+``minigan/models/__init__.py`` lists the models by name, for the run, the
 example scripts, the benchmark and the profiler alike.
 """
 from ..data import load_mnist
 from .config import RunConfig
 
 
-class Task:
+class Model:
     """Base class of every model. Subclasses set the class attributes and write ``step``."""
 
     name = None          # the registry's key; also ``cfg.model``

@@ -1,15 +1,15 @@
 """A training run: the folder, the log, checkpoints, resume, Ctrl-C and the NaN guard, for any model.
 
-The model itself is a :class:`~minigan.task.Task`; this file is the machinery
+The model itself is a :class:`~minigan.training.model.Model`; this file is the machinery
 around it, the same for every model:
 
 - before any work, every setting is checked (:func:`minigan.config.validate`),
   and a folder that holds an earlier run is never overwritten: a new run
   stops with one line offering ``resume``, another folder or ``overwrite``;
-- the run folder gets sample grids from the task's fixed input, a GIF of them,
-  the per-step log (CSV, the columns the task's step returns) and its plot,
+- the run folder gets sample grids from the model's fixed input, a GIF of them,
+  the per-step log (CSV, the columns the model's step returns) and its plot,
   the config, a history of starts and resumes, the final metrics;
-- a checkpoint (every module, optimizer and random state the task names,
+- a checkpoint (every module, optimizer and random state the model names,
   and the position in the data) is written atomically at the end of each
   epoch, when a step limit is reached and on Ctrl-C, so ``resume=True``
   continues exactly, the log's clock and the progress bar included;
@@ -76,6 +76,11 @@ def read_checkpoint(path, meta_only=False):
     return meta, arrays
 
 
+def saved_state(meta):
+    """What a checkpoint's model keeps beside its arrays (``Model.state()``); before 0.2 the key was "task"."""
+    return meta.get("state", meta.get("task", {}))
+
+
 def read_meta(path):
     """The JSON metadata of a checkpoint, or a :class:`RunError` that says what is wrong."""
     return read_checkpoint(path, meta_only=True)[0]
@@ -116,19 +121,19 @@ class Run:
     """
 
     def __init__(self, cfg, resume=False, overwrite=False, allow_changes=False, images=None, labels=None):
-        from ..models import get as get_task
+        from ..models import get as get_model
 
         validate(cfg)
-        task_cls = get_task(cfg.model)
-        if not isinstance(cfg, task_cls.Config):
+        model_cls = get_model(cfg.model)
+        if not isinstance(cfg, model_cls.Config):
             raise ConfigError(f"the settings are a {type(cfg).__name__}, not the {cfg.model} model's Config")
         if resume and overwrite:
             raise ConfigError("--resume and --overwrite exclude each other: continue the run, or replace it")
-        self.cfg, self.resume, self.overwrite, self.task_cls = cfg, resume, overwrite, task_cls
+        self.cfg, self.resume, self.overwrite, self.model_cls = cfg, resume, overwrite, model_cls
         set_backend(cfg.backend)
         self.changes = self._check_folder(resume, overwrite, allow_changes)
         if images is None:
-            streams = task_cls.training_streams(cfg)
+            streams = model_cls.training_streams(cfg)
         else:
             if cfg.limit is not None:
                 images = images[:cfg.limit]
@@ -136,12 +141,12 @@ class Run:
             streams = [(images, np.zeros(len(images), dtype=np.int64) if labels is None else labels)]
         self.streams = streams
         self.images = streams[0][0]
-        self.task = task_cls(cfg)
-        per_step = cfg.batch_size * self.task.batches_per_step
+        self.model = model_cls(cfg)
+        per_step = cfg.batch_size * self.model.batches_per_step
         self.batches_per_epoch = min(len(s[0]) for s in streams) // per_step
         if self.batches_per_epoch == 0:
             raise ConfigError(f"--batch-size {cfg.batch_size}: {min(len(s[0]) for s in streams)} training images "
-                              f"give no full step of {self.task.batches_per_step} batch(es) of {cfg.batch_size}; "
+                              f"give no full step of {self.model.batches_per_step} batch(es) of {cfg.batch_size}; "
                               "lower it or raise --limit")
         # on a GPU: copied once, not per batch
         self.device_streams = [tuple(to_device(a, cfg.backend) for a in s) for s in streams]
@@ -166,7 +171,7 @@ class Run:
         if os.path.isdir(samples):
             names += [os.path.join("samples", n) for n in sorted(os.listdir(samples))
                       if n.endswith(".png") and (n.startswith("step_") or n == "final.png")]
-        names += [f"{n}.png" for n in self.task_cls.pictures_written
+        names += [f"{n}.png" for n in self.model_cls.pictures_written
                   if os.path.exists(os.path.join(self.out, f"{n}.png"))]
         return names
 
@@ -228,7 +233,7 @@ class Run:
         """'60000 images', '60000 pairs', or '30000 + 30000 images (two unpaired domains)'."""
         if len(self.streams) > 1:
             return " + ".join(str(len(s[0])) for s in self.streams) + " images (two unpaired domains)"
-        kind = "pairs" if getattr(self.task, "paired", False) else "images"
+        kind = "pairs" if getattr(self.model, "paired", False) else "images"
         return f"{len(self.images)} {kind}"
 
     # ---- the data order: a permutation per epoch and stream, from (seed, epoch) alone ----------------
@@ -246,7 +251,7 @@ class Run:
         Each batch is a tuple of every stream's arrays at its own order: (images, labels)
         for MNIST, (a, b) for a paired or an unpaired translation task.
         """
-        n, k = self.cfg.batch_size, self.task.batches_per_step
+        n, k = self.cfg.batch_size, self.model.batches_per_step
         out = []
         for j in range(k):
             batch = ()
@@ -268,20 +273,20 @@ class Run:
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def _kept(self):
-        """(name, object) of everything a checkpoint holds arrays of: modules, optimizers, the task's stores."""
-        return [*self.task.modules().items(), *self.task.optimizers().items(), *self.task.stores().items()]
+        """(name, object) of everything a checkpoint holds arrays of: modules, optimizers, the model's image pools."""
+        return [*self.model.modules().items(), *self.model.optimizers().items(), *self.model.stores().items()]
 
     def save_checkpoint(self):
         """Everything a resume needs, written atomically (the log is read first: NaN stops the save)."""
         self.log.flush()
-        self.task.before_save()
+        self.model.before_save()
         arrays = {}
         for prefix, obj in self._kept():
             arrays.update({f"{prefix}/{k}": v for k, v in obj.state_dict().items()})
         meta = dict(step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
                     elapsed=self.elapsed_seconds(),
-                    rngs={k: r.bit_generator.state for k, r in self.task.rngs().items()},
-                    task=self.task.state(), config=dataclasses.asdict(self.cfg))
+                    rngs={k: r.bit_generator.state for k, r in self.model.rngs().items()},
+                    state=self.model.state(), config=dataclasses.asdict(self.cfg))
         arrays["meta"] = np.array(json.dumps(meta))
         save_npz_atomic(self.checkpoint_path(), arrays)
 
@@ -296,9 +301,9 @@ class Run:
         try:
             for name, obj in self._kept():
                 obj.load_state_dict(part(name))
-            for name, rng in self.task.rngs().items():
+            for name, rng in self.model.rngs().items():
                 rng.bit_generator.state = meta["rngs"][name]
-            self.task.load_state(meta.get("task", {}))
+            self.model.load_state(saved_state(meta))
             self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
             self.elapsed = float(meta.get("elapsed", 0.0))
         except (KeyError, ValueError, TypeError) as exc:
@@ -390,8 +395,8 @@ class Run:
         orders = self.epoch_orders(self.epoch)
         for b in range(self.batch_in_epoch, self.batches_per_epoch):
             # --8<-- [start:run-run-epoch]
-            self.task.before_step(self.step, self.planned_steps)
-            stats = self.task.step(self.real_batches(orders, b))
+            self.model.before_step(self.step, self.planned_steps)
+            stats = self.model.step(self.real_batches(orders, b))
             self.step += 1
             self.batch_in_epoch = b + 1
             self.log.add(self.step, self.epoch + 1, self.elapsed_seconds(), stats)
@@ -422,7 +427,7 @@ class Run:
     # ---- pictures --------------------------------------------------------------------------------
     def save_samples(self, name):
         self.log.flush()  # the grid of a NaN model is not worth drawing: stop first
-        images, nrow = self.task.grid()
+        images, nrow = self.model.grid()
         path = os.path.join(self.out, "samples", f"{name}.png")
         save_grid(path, images, nrow=nrow)
         return path
@@ -431,17 +436,17 @@ class Run:
         samples = os.path.join(self.out, "samples")
         frames = sorted(os.path.join(samples, p) for p in os.listdir(samples) if p.startswith("step_"))
         save_gif(os.path.join(self.out, "progress.gif"), frames + [os.path.join(samples, "final.png")])
-        plot_curves(os.path.join(self.out, "log.csv"), os.path.join(self.out, "curves.png"), self.task.panels)
-        images, nrow = self.task.grid()
+        plot_curves(os.path.join(self.out, "log.csv"), os.path.join(self.out, "curves.png"), self.model.panels)
+        images, nrow = self.model.grid()
         save_grid(os.path.join(self.out, "samples.png"), images, nrow=nrow)  # the final grid, easy to find
-        for name, (images, nrow, *labels) in self.task.pictures().items():   # labels: one per row, if any
+        for name, (images, nrow, *labels) in self.model.pictures().items():   # labels: one per row, if any
             save_grid(os.path.join(self.out, f"{name}.png"), images, nrow=nrow,
                       row_labels=labels[0] if labels else None)
 
     # ---- metrics ---------------------------------------------------------------------------------
     def evaluate(self, n=None):
-        """The task's metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json."""
-        report = self.task.evaluate(n or self.cfg.eval_samples)
+        """The model's metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json."""
+        report = self.model.evaluate(n or self.cfg.eval_samples)
         report.update(step=self.step, epoch=self.epoch)
         write_json(os.path.join(self.out, "metrics.json"), report)
         return report
@@ -526,12 +531,12 @@ class StepLog:
                 self.file = None
 
 
-def load_task(path, backend="numpy"):
+def load_model(path, backend="numpy"):
     """The trained model of a run folder (or of a checkpoint file), its modules loaded, ready to sample.
 
     Raises :class:`RunError` for a missing or unreadable checkpoint.
     """
-    from ..models import get as get_task
+    from ..models import get as get_model
     from .config import from_dict
 
     if os.path.isdir(path):
@@ -540,23 +545,23 @@ def load_task(path, backend="numpy"):
         raise RunError(f"no checkpoint at {path}: train first, e.g. python examples/train_mlp_gan.py")
     meta, arrays = read_checkpoint(path)
     try:
-        task_cls = get_task(meta["config"]["model"])
+        model_cls = get_model(meta["config"]["model"])
     except (KeyError, TypeError, ValueError) as exc:
         raise RunError(f"{path} is not a minigan checkpoint of a known model ({exc})") from None
     try:
-        cfg = from_dict(task_cls.Config, meta["config"])
+        cfg = from_dict(model_cls.Config, meta["config"])
     except ConfigError as exc:
         raise RunError(f"the checkpoint {path} holds settings this minigan refuses ({exc})") from None
     cfg.backend = backend
     set_backend(backend)
-    task = task_cls(cfg)
+    model = model_cls(cfg)
     try:
-        for name, module in task.modules().items():
+        for name, module in model.modules().items():
             module.load_state_dict({k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")})
-        task.load_state(meta.get("task", {}))
+        model.load_state(saved_state(meta))
     except (KeyError, ValueError, TypeError) as exc:
         raise RunError(f"the checkpoint {path} does not fit the {cfg.model} model ({exc})") from None
-    return task
+    return model
 
 
 def write_json(path, obj):
@@ -568,10 +573,10 @@ def write_json(path, obj):
 
 
 def load_generator(path, backend="numpy"):
-    """(G in eval mode, the task) from a GAN run's folder or checkpoint: the weight average if the run kept one."""
-    from ..gan.model import GANTask
+    """(G in eval mode, the model) from a GAN run's folder or checkpoint: the weight average if the run kept one."""
+    from ..gan.model import GANModel
 
-    task = load_task(path, backend)
-    if not isinstance(task, GANTask):
-        raise TypeError(f"{path} holds a {task.name} run, which has no generator G")
-    return task.sampler(), task
+    model = load_model(path, backend)
+    if not isinstance(model, GANModel):
+        raise TypeError(f"{path} holds a {model.name} run, which has no generator G")
+    return model.sampler(), model

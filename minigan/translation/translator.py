@@ -1,14 +1,14 @@
 """What every image-to-image model shares: its task's data, translate(), the grids and the judging.
 
 A translator learns G: A -> B (and, unpaired, F: B -> A) on one of the tasks of
-``translation_data.py``. :class:`TranslationTask` is the :class:`~minigan.task.Task`
+``translation_data.py``. :class:`Translator` is the :class:`~minigan.task.Model`
 every translator builds on, so a model module says only which networks it
 builds and how its step goes (docs/pix2pix.md):
 
 - its data: a paired task is one stream of (a, b) pairs, an unpaired one two
   streams shuffled on their own, so a batch is (a, b) either way and, unpaired,
   a[i] and b[i] are different digits;
-- :meth:`TranslationTask.translate`: images of the input domain in, the model's
+- :meth:`Translator.translate`: images of the input domain in, the model's
   outputs out, each wrong input refused with one line;
 - the grid: one test digit of each class per column; rows input, output, and
   the true counterpart (kept for scoring only, never trained on);
@@ -26,7 +26,7 @@ from .. import metrics
 from ..backend import to_device, to_numpy
 from ..nn import is_array
 from ..training.config import RunConfig, number, one_of, setting
-from ..training.model import Task
+from ..training.model import Model
 from .data import TASKS, load_task, orientation, thickness
 
 TEST_IMAGES = 10000
@@ -65,7 +65,7 @@ def input_gradient(net, dout):
         net.requires_grad_(True)
 
 
-class TranslationTask(Task):
+class Translator(Model):
     """Base of the translators. Subclasses set ``pairs`` and write ``__init__``, ``generators`` and ``step``."""
 
     pairs = True                  # learns from pairs (pix2pix, SRGAN), or from two unpaired domains (CycleGAN)
