@@ -7,7 +7,7 @@
     python benchmarks/bench.py --backend cupy           # CuPy vs PyTorch on CUDA (TF32 off; --tf32 for on)
 
 Tables:
-  1. step    one full GAN training step (minigan.gan.GANStep vs the pytorch/examples dcgan loop), and one step
+  1. step    one full GAN training step (minigan's GANModel.step vs the pytorch/examples dcgan loop), and one step
              of each model with a PyTorch twin in benchmarks/twins/<model>.py (WGAN-GP)
   2. layers  forward + backward of each layer type at DCGAN sizes
   3. memory  peak memory of a training step, each in a fresh subprocess
@@ -80,10 +80,7 @@ import minigan  # noqa: E402
 from minigan import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, LeakyReLU, ReLU,  # noqa: E402
                      Tanh, models, to_device, to_numpy)
 from minigan.gan import networks  # noqa: E402
-from minigan.gan.model import GANStep  # noqa: E402
-from minigan.gan.objectives import NonSaturating  # noqa: E402
-from minigan.gan.priors import Gaussian  # noqa: E402
-from minigan.nn.optim import Adam  # noqa: E402
+from minigan.gan.model import GANModel  # noqa: E402
 from minigan.training.cli import Parser, int_at_least, nonnegative_float, positive_int  # noqa: E402
 from minigan.translation.translator import Translator  # noqa: E402
 
@@ -334,7 +331,7 @@ SIZES = {
 
 
 def build_minigan_gan(model, batch, backend, seed=0, size="full"):
-    """minigan's GANStep (G, D, Adam optimizers) and a real (images, labels) batch on ``backend``.
+    """minigan's GAN model (G, D, Adam optimizers, its step) and a real (images, labels) batch on ``backend``.
 
     "full": the model as the registry builds it (``minigan.models.get(model)``) with its textbook
     settings: non-saturating BCE, Adam(2e-4, (0.5, 0.999)), no tricks; the very step training runs.
@@ -345,8 +342,8 @@ def build_minigan_gan(model, batch, backend, seed=0, size="full"):
     """
     real = to_device(random_images(batch, seed), backend), None
     if size == "full":
-        task = models.get(model)
-        return task(task.Config(seed=seed, backend=backend, batch_size=max(batch, 2))).gan, real
+        model_cls = models.get(model)
+        return model_cls(model_cls.Config(seed=seed, backend=backend, batch_size=max(batch, 2))), real
     rng = np.random.default_rng(seed)
     cfg = SIZES[size][model]
     z_dim = cfg["z_dim"]
@@ -356,9 +353,7 @@ def build_minigan_gan(model, batch, backend, seed=0, size="full"):
     else:
         G = networks.dcgan_generator(z_dim=z_dim, base=cfg["base"], rng=rng)
         D = networks.dcgan_discriminator(base=cfg["base"], slope=0.2, rng=rng)
-    gan = GANStep(G.to(backend), D.to(backend), Adam(G.parameters(), lr=LR, betas=BETAS),
-                  Adam(D.parameters(), lr=LR, betas=BETAS), Gaussian(z_dim), NonSaturating(),
-                  noise_rng=np.random.default_rng([seed, 1]), backend=backend)
+    gan = GANModel.around(G, D, z_dim=z_dim, lr=LR, beta1=BETAS[0], beta2=BETAS[1], seed=seed, backend=backend)
     return gan, real
 
 
@@ -428,7 +423,7 @@ class TorchGANStep:
 
 
 def build_gan_pair(model, batch, ctx, shared_noise=False, seed=0):
-    """minigan's GANStep and the PyTorch step with the same initial weights.
+    """minigan's GAN step and the PyTorch step with the same initial weights.
 
     Returns (minigan step fn, PyTorch step fn or None, the two GAN objects). With
     ``shared_noise`` PyTorch draws z from the very generator minigan draws from (for parity).
@@ -644,7 +639,7 @@ def table_step(args, ctx):
                  "minigan/PyTorch (min-max)"],
                 rows,
                 [timing_note(args, "steps"), "images/s = batch / median step time",
-                 "minigan: minigan.gan.GANStep.step; PyTorch: the pytorch/examples dcgan loop (TorchGANStep), "
+                 "minigan: minigan.gan.model.GANModel.step; PyTorch: the pytorch/examples dcgan loop (TorchGANStep), "
                  "same layers, BCE-with-logits, non-saturating G loss, Adam(2e-4, (0.5, 0.999)), float32",
                  "models below the MLP GAN and the DCGAN: the example's (tuned) settings against the PyTorch twin "
                  "in benchmarks/twins/<model>.py; WGAN-GP: n_critic critic steps (each with the gradient penalty, "

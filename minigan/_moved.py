@@ -45,12 +45,23 @@ MOVED = {
     "minigan.plots": "minigan.training.plots",
 }
 
-#: names of an old module that now live elsewhere or are called otherwise: {old module: {old name: "module:new name"}}.
-#: minigan.gan and minigan.translation were modules and are now packages: their old names are found here too.
+#: names of an old module that now live elsewhere or are called otherwise: {old module: {old name: "module:new name"}}
+#: (None: gone, with the reason). minigan.gan and minigan.translation were modules and are now packages.
 RENAMED = {
-    "minigan.gan": {},
-    "minigan.translation": {},
+    "minigan.gan": {"GANTask": "minigan.gan.model:GANModel", "GANConfig": "minigan.gan.model:GANConfig",
+                    "BCEGANConfig": "minigan.gan.model:BCEGANConfig",
+                    "load_generator": "minigan.training.run:load_generator",
+                    "GANStep": None},
+    "minigan.translation": {"TranslationTask": "minigan.translation.translator:Translator",
+                            "TranslationConfig": "minigan.translation.translator:TranslationConfig",
+                            "TranslationError": "minigan.translation.translator:TranslationError",
+                            "input_gradient": "minigan.nn:input_gradient"},
+    "minigan.task": {"Task": "minigan.training.model:Model"},
+    "minigan.run": {"load_task": "minigan.training.run:load_model"},
 }
+#: why a name is gone
+GONE = {"GANStep": "each model's step is in its own file since minigan 0.2 (the original GAN's: "
+                   "minigan.gan.model.GANModel.step; its pieces: minigan.gan.step)"}
 
 
 def _new_module(old):
@@ -63,9 +74,12 @@ def _new_module(old):
 
 def moved_attribute(old_module, name):
     """The object an old module's ``name`` now is (one DeprecationWarning), or AttributeError as Python gives it."""
-    target = RENAMED.get(old_module, {}).get(name)
-    if target is None:
+    renamed = RENAMED.get(old_module, {})
+    if name not in renamed:
         raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
+    target = renamed[name]
+    if target is None:
+        raise AttributeError(f"{old_module}.{name} is gone: {GONE[name]}")
     module, new_name = target.split(":")
     warnings.warn(f"{old_module}.{name} is now {module}.{new_name}", DeprecationWarning, stacklevel=3)
     return getattr(importlib.import_module(module), new_name)
@@ -104,6 +118,13 @@ class _OldPath(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def install():
-    """Let the old paths be found (after every real module: an old path never shadows a new one)."""
+    """Let the old paths be found (after every real module: an old path never shadows a new one).
+
+    minigan.gan and minigan.translation are packages now, found before any old path: their old
+    names are looked up here when Python does not find them on the package (PEP 562).
+    """
     if not any(isinstance(f, _OldPath) for f in sys.meta_path):
         sys.meta_path.append(_OldPath())
+    for old in ("minigan.gan", "minigan.translation"):
+        package = importlib.import_module(old)
+        package.__getattr__ = lambda name, old=old: moved_attribute(old, name)

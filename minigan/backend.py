@@ -94,14 +94,12 @@ def backend_of(x):
     return "cupy" if is_cupy_array(x) else "numpy"
 
 
-# --8<-- [start:get-array-module]
 def get_array_module(*arrays):
     """The module the arrays live in: ``cupy`` if any is a CuPy array, else ``numpy``."""
     for a in arrays:
         if is_cupy_array(a):
             return _import_cupy()
     return np
-# --8<-- [end:get-array-module]
 
 
 def to_device(x, backend=None):

@@ -1,2 +1,2 @@
 """minigan's version: what a checkpoint records beside the commit (``training/run.py``)."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

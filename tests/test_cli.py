@@ -100,6 +100,26 @@ def test_examples_use_the_tuned_settings_unless_told_anchor():
         assert mixed.ema == 0.99 and mixed.label_smoothing == 0.0       # an explicit flag wins
 
 
+def test_anchor_is_offered_exactly_where_it_changes_the_settings(capsys):
+    """--anchor gives a model's own reference settings; a model whose example already starts there has no flag."""
+    for name in models.names():
+        model_cls = models.get(name)
+        parser = train_parser(name)
+        example = config_from_args(name, parser.parse_args([]))
+        variants = getattr(model_cls, "ARCH_TUNED", {None: model_cls.tuned})
+        starts_elsewhere = any(tuned for tuned in variants.values())
+        assert bool(model_cls.anchor) == starts_elsewhere, f"{name}: anchor {model_cls.anchor!r}"
+        if not model_cls.anchor:
+            with pytest.raises(SystemExit):
+                parser.parse_args(["--anchor"])
+            assert "--anchor" not in parser.format_help()
+            continue
+        anchor = config_from_args(name, parser.parse_args(["--anchor"]))
+        assert anchor != example and anchor == model_cls.Config(), name
+        assert model_cls.anchor.split("(")[0].strip() in " ".join(parser.format_help().split())
+    capsys.readouterr()
+
+
 def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys):
     status = main("mlp", ["--data-dir", str(tmp_path / "typo"), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err

@@ -58,7 +58,7 @@ def test_discriminator_gradients_are_the_derivative_of_the_bce_losses():
 
 def test_no_pool_and_no_cyclegan_settings():
     model, a, b = tiny()
-    assert model.stores() == {} and model.pool_a.query(a) is a
+    assert model.pools() == {} and model.pool_a.query(a) is a
     with pytest.raises(TypeError):
         DiscoGAN.Config(lambda_identity=0.5)
     with pytest.raises(ConfigError, match="--lambda-reconstruction"):

@@ -1,17 +1,19 @@
 """Docs that cannot drift: code shown on a page is included from the source, never copied.
 
-A page shows minigan's code with a pymdownx.snippets include inside a code fence:
+A page shows a whole function or class of minigan by its name, inside a code fence:
 
     ```python
-    --8<-- "minigan/nn/layers/dense.py:dense-forward"
+    --8<-- "minigan/nn/layers/dense.py:Dense.forward"
     ```
 
-and the source marks the lines it shows with two comments:
+(scripts/mkdocs_include.py finds it with ``ast``), and part of one with a pymdownx.snippets
+section, whose lines the source marks with two comments:
 
-    # --8<-- [start:dense-forward]
-    def forward(self, x):
-        ...
-    # --8<-- [end:dense-forward]
+    # --8<-- [start:conv2d-dcols]
+    dcols = dy_mat @ w_mat
+    # --8<-- [end:conv2d-dcols]
+
+A marker section around whole functions is refused: name them instead.
 
 Every other ```python block on a page must say what it is, in an HTML comment on the line before it:
 
@@ -24,6 +26,8 @@ old `<!-- copy of FILE -->` note is refused, and so is an "example" whose every 
 own. The last test builds the site (`mkdocs build --strict`, about 3 s) and checks that every
 included section shows on its page as the source has it, and no marker comment does.
 """
+import ast
+import importlib.util
 import pathlib
 import re
 
@@ -31,9 +35,12 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+_spec = importlib.util.spec_from_file_location("mkdocs_include", ROOT / "scripts" / "mkdocs_include.py")
+mkdocs_include = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mkdocs_include)
 
 FENCE = re.compile(r"^(```+)\s*([\w+-]*)\s*$")
-INCLUDE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^":]+)(?::([a-z][-_0-9a-z]*))?"\s*$')
+INCLUDE = re.compile(r'^\s*-{1,}8<-{1,}\s+"([^":]+)(?::([A-Za-z_][-_.0-9A-Za-z]*))?"\s*$')
 MARKER = re.compile(r"#\s*-{1,}8<-{1,}\s+\[\s*(start|end)\s*:\s*([a-z][-_0-9a-z]*)\s*\]")
 NOTE = re.compile(r"^<!--\s*(example(?::\s*run)?)\s*-->$")
 COPY_NOTE = re.compile(r"^<!--\s*copy of\b")
@@ -107,6 +114,12 @@ def test_no_page_holds_a_marked_hand_copy():
 def test_the_pages_include_code():
     """Guard against the parser silently finding nothing (a changed fence style, a moved docs/)."""
     assert len(INCLUDES) > 50
+    assert sum(by_name(path, section) is not None for _, _, path, section in INCLUDES) > 50
+
+
+def by_name(path, section):
+    """The source of function or class ``section`` of ``path`` when the include names one, else None."""
+    return None if section is None else mkdocs_include.source_of(path, section)
 
 
 @pytest.mark.parametrize("page,line,path,section", INCLUDES,
@@ -114,12 +127,13 @@ def test_the_pages_include_code():
 def test_included_section_exists(page, line, path, section):
     where = f"{page}, the code block at line {line}, includes {path}:{section}"
     assert (ROOT / path).is_file(), f"{where}, but there is no file {path} (renamed or moved?): fix the path."
-    if section is None:
+    if section is None or by_name(path, section) is not None:
         return
     found = sections(path)
     assert section in found, (
-        f"{where}, but {path} has no section '{section}'. Put '# --8<-- [start:{section}]' and "
-        f"'# --8<-- [end:{section}]' around the lines the page explains (or fix the name on the page).")
+        f"{where}, but {path} has neither a function or class of that name nor a section '{section}'. "
+        f"Name a function or class as Class.method, or put '# --8<-- [start:{section}]' and "
+        f"'# --8<-- [end:{section}]' around the part the page explains (or fix the name on the page).")
     assert any(l.strip() for l in found[section]), f"{where}, but that section is empty."
 
 
@@ -130,6 +144,43 @@ def test_every_marked_section_is_shown_somewhere():
               if (rel(p), name) not in used]
     assert not unused, (f"snippet sections that no page includes: {unused}. Include each on the page "
                         "that explains it, or delete its two marker comments.")
+
+
+def whole_definitions(path):
+    """{section: [qualnames]} of the marker sections of ``path`` whose code is whole functions or classes."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    lines, spans = text.splitlines(), []
+
+    def walk(body, prefix):
+        for n in body:
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                start = min([n.lineno] + [d.lineno for d in n.decorator_list])
+                spans.append((prefix + n.name, start, n.end_lineno))
+                if isinstance(n, ast.ClassDef):
+                    walk(n.body, prefix + n.name + ".")
+    walk(ast.parse(text).body, "")
+    found, start = {}, {}
+    for i, line in enumerate(lines, 1):
+        m = MARKER.search(line)
+        if m and m.group(1) == "start":
+            start[m.group(2)] = i
+        elif m:
+            a, b = start.pop(m.group(2)), i
+            code = [j for j in range(a + 1, b) if lines[j - 1].strip() and not lines[j - 1].strip().startswith("#")]
+            inside = [s for s in spans if a < s[1] and s[2] < b]
+            covered = {j for _, s, e in inside for j in range(s, e + 1)}
+            if code and inside and all(j in covered for j in code):
+                found[m.group(2)] = [q for q, s, e in inside
+                                     if not any(o[1] <= s and e <= o[2] and o[0] != q for o in inside)]
+    return found
+
+
+def test_a_marker_section_is_never_a_whole_function():
+    """Markers are for part of a function; a page shows a whole one by its name, with no comments in the source."""
+    whole = [f"{rel(p)}:{name} (include {', '.join(f'{rel(p)}:{q}' for q in names)})"
+             for p in source_files() for name, names in whole_definitions(rel(p)).items()]
+    assert not whole, ("marker sections around whole functions or classes: " + "; ".join(whole)
+                       + ". Drop the two marker comments and include each by its name, --8<-- \"FILE:QUALNAME\".")
 
 
 def source_lines():
@@ -188,7 +239,8 @@ def test_the_built_site_shows_each_section_and_no_marker(tmp_path):
         if any("8<-" in b for b in blocks):
             problems.append(f"{page}: a snippet marker is shown on the built page")
         if section is not None:
-            want = textwrap.dedent("\n".join(sections(path)[section])).strip("\n")
+            named = by_name(path, section)
+            want = (named if named is not None else textwrap.dedent("\n".join(sections(path)[section]))).strip("\n")
             if not any(want in b for b in blocks):
                 problems.append(f"{page}:{line}: the built page does not show {path}:{section} as the source has it")
     assert not problems, "\n".join(problems)

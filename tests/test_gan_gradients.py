@@ -3,16 +3,14 @@
 Each layer passing its own gradient check is not enough: the generator's
 gradient must flow back *through* the discriminator (dL/dG(z) is D's input
 gradient). Here the exact functions the training loop uses
-(GANStep.d_gradients and GANStep.g_gradients) are checked end to end in float64.
+(GANModel.d_gradients and GANModel.g_gradients) are checked end to end in float64.
 """
 import numpy as np
 import pytest
 
-from minigan import SGD
 from minigan.gan import networks
-from minigan.gan.model import GANStep
+from minigan.gan.model import GANModel
 from minigan.gan.objectives import Minimax, NonSaturating
-from minigan.gan.priors import Gaussian
 from minigan.nn.gradcheck import numerical_gradient, rel_error
 
 
@@ -61,8 +59,8 @@ def tiny_dcgan_dense(rng):
 def make_step(builder, g_loss="nonsaturating"):
     rng = np.random.default_rng(0)
     G, D, z_dim, shape = builder(rng)
-    objective = {"nonsaturating": NonSaturating, "minimax": Minimax}[g_loss](label_smoothing=0.1)
-    gan = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(z_dim), objective)
+    gan = GANModel.around(G, D, z_dim=z_dim, objective=g_loss, label_smoothing=0.1)
+    assert type(gan.objective) is {"nonsaturating": NonSaturating, "minimax": Minimax}[g_loss]
     z = rng.standard_normal((4, z_dim))
     real = rng.uniform(-1, 1, (4,) + shape)
     return gan, z, real
@@ -107,7 +105,8 @@ def test_generator_step_leaves_discriminator_unchanged():
     before = [p.data.copy() for p in gan.D.parameters()]
     g_before = [p.data.copy() for p in gan.G.parameters()]
     gan.D.zero_grad()
-    gan.g_step(fake, z)
+    gan.g_gradients(fake)
+    gan.opt_G.step()
     assert all(not p.grad.any() for p in gan.D.parameters()), "the G step computed D's parameter gradients"
     assert all(m.requires_grad for m in gan.D.modules()), "D's gradients were left switched off"
     assert all(np.array_equal(a, p.data) for a, p in zip(before, gan.D.parameters()))

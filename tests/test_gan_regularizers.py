@@ -7,12 +7,9 @@ float64, for D's that hold every layer R1 must go through.
 import numpy as np
 import pytest
 
-from minigan import SGD
 from minigan.gan import networks
-from minigan.gan.model import GANStep
-from minigan.gan.objectives import Hinge, NonSaturating
+from minigan.gan.model import GANModel
 from minigan.gan.penalties import per_sample_norms
-from minigan.gan.priors import Gaussian
 from minigan.nn.gradcheck import numerical_gradient, rel_error
 from minigan.nn.layers import spectral_normalize
 from minigan.training.cli import main
@@ -52,7 +49,7 @@ def test_the_d_step_with_r1_matches_finite_differences(kind, sn):
         D(rng.uniform(-1, 1, (4,) + shape))                    # set u, v, then hold them fixed
         D.eval()
     gamma = 3.0
-    gan = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(3), NonSaturating(0.1), r1=gamma)
+    gan = GANModel.around(G, D, z_dim=3, label_smoothing=0.1, r1=gamma)
     real, fake = rng.uniform(-1, 1, (4,) + shape), G(rng.standard_normal((4, 3)))
     stats = gan.d_gradients(real, fake)
     analytic = [p.grad.copy() for p in D.parameters()]
@@ -71,11 +68,11 @@ def test_lazy_r1_applies_every_kth_step_with_k_times_the_weight():
     rng = np.random.default_rng(1)
     G, D, shape = tiny("mlp", rng)
     real, fake = rng.uniform(-1, 1, (4,) + shape), G(rng.standard_normal((4, 3)))
-    every = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(3), NonSaturating(), r1=2.0)
-    lazy = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(3), NonSaturating(), r1=2.0, r1_every=3)
+    every = GANModel.around(G, D, z_dim=3, r1=2.0)
+    lazy = GANModel.around(G, D, z_dim=3, r1=2.0, r1_every=3)
     every.d_gradients(real, fake)
     with_r1 = [p.grad.copy() for p in D.parameters()]
-    no_r1 = GANStep(G, D, SGD(G.parameters()), SGD(D.parameters()), Gaussian(3), NonSaturating())
+    no_r1 = GANModel.around(G, D, z_dim=3)
     no_r1.d_gradients(real, fake)
     without = [p.grad.copy() for p in D.parameters()]
     lazy.d_gradients(real, fake)                                # D step 0: applied, weight 3γ
@@ -90,7 +87,7 @@ def test_lazy_r1_applies_every_kth_step_with_k_times_the_weight():
 def test_the_hinge_objective_trains_through_the_step():
     rng = np.random.default_rng(2)
     G, D, shape = tiny("mlp", rng)
-    gan = GANStep(G, D, SGD(G.parameters(), lr=0.1), SGD(D.parameters(), lr=0.1), Gaussian(3), Hinge())
+    gan = GANModel.around(G, D, z_dim=3, objective="hinge", optimizer="sgd", lr=0.1)
     before = [p.data.copy() for p in D.parameters()]
     stats = gan.step([(rng.uniform(-1, 1, (4,) + shape), None)])
     assert {"d_loss", "g_loss", "d_real", "d_fake", "d_acc"} <= set(stats)

@@ -12,7 +12,7 @@ from minigan import models
 from minigan.coarse import pyramid
 from minigan.gan.priors import PriorError
 from minigan.models import lapgan
-from minigan.models.lapgan import SIZES
+from minigan.models.lapgan import LEVEL_SETTINGS
 from minigan.nn.gradcheck import check_parameters
 from minigan.nn.losses import BCEWithLogits
 from minigan.training.config import ConfigError, validate
@@ -25,7 +25,7 @@ def tiny(**kw):
     """A LAPGAN with narrow nets in float64 and larger random weights: a fixed function of its weights."""
     sizes = {"z_dim": 3, "hidden": 5, "base": 2, "depth1": 2}
     if kw.get("level") is not None:                            # only the sizes of the level trained
-        sizes = {name: v for name, v in sizes.items() if kw["level"] in SIZES[name][1]}
+        sizes = {name: v for name, v in sizes.items() if kw["level"] in LEVEL_SETTINGS[name][1]}
     model = LAPGAN(validate(LAPGAN.Config(out="unused", **sizes, **kw)))
     rng = np.random.default_rng(1)
     for level in model.levels.values():
@@ -196,7 +196,7 @@ def test_refused_settings_name_their_flag_in_one_line(settings, flag):
 
 def small(out, **kw):
     sizes = {name: v for name, v in dict(z_dim=4, hidden=8, base=2, depth1=1).items()
-             if kw.get("level") is None or kw["level"] in SIZES[name][1]}
+             if kw.get("level") is None or kw["level"] in LEVEL_SETTINGS[name][1]}
     return validate(LAPGAN.Config(limit=64, batch_size=16, epochs=1, out=str(out), progress=False, sample_every=2,
                                   **sizes, **kw))
 

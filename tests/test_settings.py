@@ -108,7 +108,8 @@ def bases():
         model_cls = models.get(name)
         example = model_cls.tuned_settings({})
         out.append((f"{name}", name, example))
-        out.append((f"{name}-anchor", name, {}))
+        if model_cls.anchor:                        # the example starts elsewhere: --anchor's settings too
+            out.append((f"{name}-anchor", name, {}))
         for arch, settings in getattr(model_cls, "ARCH_TUNED", {}).items():
             if settings != example:
                 out.append((f"{name}-{arch}", name, dict(settings, arch=arch)))
@@ -166,7 +167,7 @@ def test_a_refused_setting_ends_the_script_with_one_line_and_status_2(tmp_path, 
 def test_r1_on_wgan_gp_reaches_its_critic_and_gets_its_panel():
     model_cls = models.get("wgan_gp")
     model = model_cls(validate(model_cls.Config(r1=10.0, out="unused", batch_size=BATCH)))
-    assert model.gan.r1 == 10.0 and "R1 penalty" in model.panels
+    assert model.cfg.r1 == 10.0 and "R1 penalty" in model.panels
     rng = np.random.default_rng(0)
     batches = [(rng.uniform(-1, 1, (BATCH, 1, 28, 28)).astype(np.float32), None) for _ in range(model.cfg.d_steps)]
     stats = model.step(batches)

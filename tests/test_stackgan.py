@@ -169,7 +169,7 @@ def test_the_prior_reads_a_caption_or_says_what_is_wrong_in_one_line():
         assert "\n" not in str(info.value) and str(info.value).startswith("--caption")
     with pytest.raises(PriorError, match="the vocabulary: a and"):
         prior.sample(2, rng, caption="a blue two")
-    with pytest.raises(PriorError, match="--digit applies to a model fed a digit; StackGAN is fed noise and a caption"):
+    with pytest.raises(PriorError, match="--digit applies to a model fed a digit; this model is fed noise and a cap"):
         prior.sample(2, rng, digit=3)
 
 

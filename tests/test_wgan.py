@@ -18,10 +18,9 @@ import sys
 import numpy as np
 import pytest
 
-from minigan import SGD, Parameter, RMSprop, clip_weights
+from minigan import Parameter, RMSprop, clip_weights
 from minigan.gan import networks
 from minigan.gan.objectives import Wasserstein
-from minigan.gan.priors import Gaussian
 from minigan.models import wgan
 from minigan.nn.gradcheck import numerical_gradient, rel_error
 from minigan.nn.layers import BatchNorm2d
@@ -96,8 +95,7 @@ def tiny_dcgan(rng):
 def make_step(builder, clip=10.0, k_lr=0.1):
     rng = np.random.default_rng(0)
     G, D, z_dim, shape = builder(rng)
-    gan = wgan.WGANStep(G, D, SGD(G.parameters(), lr=k_lr), SGD(D.parameters(), lr=k_lr), Gaussian(z_dim),
-                        Wasserstein(), noise_rng=np.random.default_rng(1), clip=clip)
+    gan = wgan.WGAN.around(G, D, z_dim=z_dim, optimizer="sgd", lr=k_lr, clip=clip, d_steps=3)
     z = rng.standard_normal((4, z_dim))
     real = rng.uniform(-1, 1, (4,) + shape)
     return gan, z, real
@@ -112,7 +110,7 @@ def assert_matches(analytic, numeric):
 
 @pytest.mark.parametrize("builder", [tiny_mlp, tiny_dcgan], ids=["mlp", "dcgan"])
 def test_the_critic_gradient_matches_finite_differences(builder):
-    """d/dθ_D of -E[D(x)] + E[D(G(z))], as GANStep.d_gradients computes it, against centred differences."""
+    """d/dθ_D of -E[D(x)] + E[D(G(z))], as GANModel.d_gradients computes it, against centred differences."""
     gan, z, real = make_step(builder)
     fake = gan.G(z)
     stats = gan.d_gradients(real, fake)
@@ -144,33 +142,35 @@ def test_the_generator_gradient_flows_through_the_critic(builder):
 # ---- the loop ----------------------------------------------------------------------------------------------
 
 
-class Spy(wgan.WGANStep):
-    """Records the critic's largest |weight| before each critic loss, and after each update before clipping."""
+def spy_on(gan):
+    """Record the critic's largest |weight| before each critic loss, and after each update (before clipping)."""
+    gan.at_loss, gan.before_clip = [], []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.at_loss, self.before_clip = [], []
+    def largest():
+        return max(np.abs(p.data).max() for p in gan.D.parameters())
 
-    def largest(self):
-        return max(np.abs(p.data).max() for p in self.D.parameters())
+    d_gradients, d_update = gan.d_gradients, gan.opt_D.step
 
-    def d_gradients(self, *args, **kwargs):
-        self.at_loss.append(self.largest())
-        return super().d_gradients(*args, **kwargs)
+    def spied_d_gradients(*args):
+        gan.at_loss.append(largest())
+        return d_gradients(*args)
 
-    def after_d_step(self):
-        self.before_clip.append(self.largest())
-        super().after_d_step()
+    def spied_update():
+        d_update()
+        gan.before_clip.append(largest())
+    gan.d_gradients, gan.opt_D.step = spied_d_gradients, spied_update
+    return gan
 
 
 def test_a_step_is_n_critic_clipped_critic_updates_then_one_generator_update():
     gan, z, real = make_step(tiny_mlp, clip=0.05, k_lr=1.0)
-    gan = Spy(gan.G, gan.D, gan.opt_G, gan.opt_D, gan.prior, gan.objective, gan.noise_rng, clip=0.05)
+    gan = spy_on(gan)
     clip_weights(gan.D.parameters(), 0.05)
     rng = np.random.default_rng(2)
     batches = [(rng.uniform(-1, 1, (4, 1, 4, 4)), None) for _ in range(3)]
     stats = gan.step(batches)
     assert gan.opt_D.t == 3 and gan.opt_G.t == 1                      # n_critic = 3 critic updates, 1 G update
+    assert len(gan.before_clip) == len(gan.at_loss) == 3
     assert all(m > 0.05 for m in gan.before_clip)                   # each update leaves the box ...
     assert all(m <= 0.05 for m in gan.at_loss)                      # ... and each loss is taken inside it
     assert all(np.abs(p.data).max() <= 0.05 for p in gan.D.parameters())   # G stepped against a clipped critic
@@ -179,7 +179,7 @@ def test_a_step_is_n_critic_clipped_critic_updates_then_one_generator_update():
 
 def test_the_task_starts_its_critic_inside_the_box():
     model = wgan.WGAN(wgan.Config(arch="mlp", out="unused", clip=0.02))
-    assert model.gan.clip == 0.02 and isinstance(model.gan, wgan.WGANStep)
+    assert model.cfg.clip == 0.02 and isinstance(model.objective, Wasserstein)
     assert all(np.abs(p.data).max() <= 0.02 for p in model.D.parameters())
     assert isinstance(model.opt_D, RMSprop) and model.opt_D.lr == 5e-5 and model.batches_per_step == 5
 
@@ -261,7 +261,7 @@ def test_resume_with_another_clip_needs_allow_changes(tmp_path, images):
         Run(config(tmp_path, max_steps=2, clip=0.05), resume=True, images=images)
     r = Run(config(tmp_path, max_steps=2, clip=0.05), resume=True, allow_changes=True, images=images)
     r.train()
-    assert r.model.gan.clip == 0.05
+    assert r.model.cfg.clip == 0.05
 
 
 # ---- the flags ---------------------------------------------------------------------------------------------------

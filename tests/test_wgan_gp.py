@@ -13,10 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from minigan import Adam
 from minigan.gan import networks
-from minigan.gan.objectives import Wasserstein
-from minigan.gan.priors import Gaussian
 from minigan.models import wgan_gp
 from minigan.nn.gradcheck import numerical_gradient, rel_error
 from minigan.training.cli import config_from_args, main, train_parser
@@ -30,8 +27,7 @@ def tiny_step(rng, norm="layer"):
     D = networks.mlp_discriminator(in_dim=16, hidden=(6, 5), norm=norm, dtype=np.float64, rng=rng)
     for p in D.parameters():
         p.data[...] = rng.normal(0, 0.6, p.data.shape)
-    step = wgan_gp.WGANGPStep(G, D, Adam(G.parameters()), Adam(D.parameters()), Gaussian(3), Wasserstein(),
-                              gp_weight=10.0, penalty_rng=np.random.default_rng(1))
+    step = wgan_gp.WGANGP.around(G, D, z_dim=3, gp_weight=10.0, d_norm=norm)
     return step, rng.standard_normal((4, 3)), rng.uniform(-1, 1, (4, 1, 4, 4))
 
 

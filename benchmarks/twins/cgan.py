@@ -6,7 +6,7 @@
 
 ``build(task)`` returns a :class:`TorchCGAN` holding the task's G(z, y) and
 D(x, y) in PyTorch, layer for layer, with their weights copied over. One
-``step(images, labels)`` is the algorithm of :class:`minigan.gan.GANStep` with
+``step(images, labels)`` is the algorithm of :meth:`minigan.models.cgan.CGAN.step` with
 the task's settings: fresh (z, y) with y uniform over the digits; D on the real
 batch with its labels and on ``fake.detach()`` with the labels asked for (BCE
 on logits, real targets 1 - label smoothing), and with ``cfg.mismatch`` on the

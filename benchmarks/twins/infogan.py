@@ -6,7 +6,7 @@
 ``build(task)`` returns a :class:`TorchInfoGAN` holding the task's G(z, c, u)
 and D(x) -> (logit, q) in PyTorch, layer for layer, with the weights copied
 over. One ``step(images, labels)`` is the algorithm of
-:class:`minigan.models.infogan.InfoGANStep` with the task's settings: fresh
+:meth:`minigan.models.infogan.InfoGAN.step` with the task's settings: fresh
 (z, c, u); D on the real batch (BCE on the logit, target 1 - label
 smoothing), then on ``fake.detach()`` (BCE to 0) plus λ_cat CE(q_c, c) +
 λ_cont NLL(q_u, u) in one backward; ``opt_D.step()`` (Q is part of D); then

@@ -5,7 +5,7 @@
 
 ``build(task)`` returns a :class:`TorchWGAN` holding the task's G and D in
 PyTorch, layer for layer, with their weights copied over. One ``step`` is the
-same algorithm as :class:`minigan.models.wgan.WGANStep`: n_critic times (a
+same algorithm as :meth:`minigan.models.wgan.WGAN.step`: n_critic times (a
 fresh z, G(z) without a graph, the critic's loss -E[D(x)] + E[D(G(z))],
 RMSprop, every critic parameter clamped into [-c, c]), then G's loss
 -E[D(G(z))] on the last fake batch, through a critic whose parameters ask for

@@ -51,7 +51,6 @@ class CaptionError(ValueError):
     """A caption minigan cannot read: an unknown word, no digit, or two answers to one question."""
 
 
-# --8<-- [start:captions-attributes]
 def slant(x):
     """Each image's slant in degrees, atan(-mu_xy / mu_yy), positive when the top leans right.
 
@@ -69,7 +68,6 @@ def attributes(x):
     angle = slant(x)
     s = 1 + (angle > SLANT_LIMIT).astype(int) - (angle < -SLANT_LIMIT).astype(int)   # upright: |slant| <= SLANT_LIMIT
     return t, s
-# --8<-- [end:captions-attributes]
 
 
 def caption(digit, t, s, phrasing=0):

@@ -43,7 +43,6 @@ def _check_images(name, x, halvings):
                          f"multiples of {k} (28 x 28 MNIST digits give 14 x 14 and 7 x 7)")
 
 
-# --8<-- [start:pyramid-operators]
 def down(x):
     """d: the mean of each 2 x 2 block, (N, C, H, W) -> (N, C, H/2, W/2)."""
     _check_images("down", x, 1)
@@ -54,10 +53,8 @@ def up(x):
     """u: each pixel copied into a 2 x 2 block, (N, C, H, W) -> (N, C, 2H, 2W)."""
     _check_images("up", x, 0)
     return _UPSAMPLE.forward(x)                               # Upsample2d's forward: a pure function of x
-# --8<-- [end:pyramid-operators]
 
 
-# --8<-- [start:pyramid-laplacian]
 def gaussian(x, levels=LEVELS):
     """[I_0, ..., I_{levels-1}]: x and its halvings, finest first."""
     _check_levels(levels)
@@ -90,10 +87,8 @@ def reconstruct(levels):
                              f"size; the list runs finest first)")
         image = up(image) + residual                      # I_k = u(I_{k+1}) + h_k
     return image
-# --8<-- [end:pyramid-laplacian]
 
 
-# --8<-- [start:pyramid-detail]
 class Detail(Layer):
     """P(g) = g - u(d(g)): the part of g whose 2 x 2 means are zero, the only part a residual h_k has.
 
@@ -111,7 +106,6 @@ class Detail(Layer):
 
     def backward(self, dh):
         return dh - up(down(dh))                          # dL/dg = P^T dL/dh = P dL/dh
-# --8<-- [end:pyramid-detail]
 
 
 def _check_levels(levels):

@@ -14,6 +14,7 @@ no model imports another model's networks.
 import numpy as np
 
 from ..nn import Sequential, init
+from ..nn.conv import conv_output_size
 from ..nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout, Embedding, Flatten,
                          LayerNorm, LeakyReLU, MinibatchStd, OneHot, ReLU, Reshape, Tanh, Upsample2d)
 
@@ -104,7 +105,7 @@ D_NORMS = tuple(NORMS)
 
 
 def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, in_channels=1,
-                  hidden_norm="none", dtype=np.float32, rng=None, seed=None):
+                        hidden_norm="none", dtype=np.float32, rng=None, seed=None):
     """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> norm -> LReLU -> Dense -> logit.
 
     With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
@@ -115,17 +116,33 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch",
     minibatch standard deviation of groups of g samples as one more 7x7 channel
     (``layers/minibatch_std.py``), so D can see a batch that lacks variety.
     ``in_channels`` > 1 takes planes beside the image (the conditional GAN's label
-    planes, models/cgan.py).
+    planes, models/cgan.py). The layers are :func:`conv_body`'s, at 28 x 28.
+    """
+    layers = conv_body(in_channels, base, slope=slope, dropout=dropout, hidden=hidden, norm=norm, mbstd=mbstd,
+                       hidden_norm=hidden_norm, dtype=dtype, rng=rng, seed=seed)
+    return init.dcgan_init(Sequential(*layers), rng)
+
+
+def conv_body(in_channels, base=64, side=28, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0,
+              hidden_norm="none", conv2_bias=True, dtype=np.float32, rng=None, seed=None):
+    """The DCGAN D's layers on ``in_channels`` planes of ``side`` x ``side``, as a list, weights not yet initialised.
+
+    Conv(4, 2, 1) -> LReLU -> Conv(4, 2, 1) -> norm -> LReLU -> [MinibatchStd] -> Flatten
+    -> [Dense(hidden) -> [BatchNorm1d] -> LReLU] -> Dense -> one logit. Each convolution halves
+    the side (28 -> 14 -> 7; 14 -> 7 -> 3). ``conv2_bias=False`` leaves out the second
+    convolution's bias, which the normalisation right after it cancels. The caller puts the
+    list after what joins its inputs (label planes, a coarse image) and draws the weights.
     """
     c1, c2 = base, 2 * base
+    q = conv_output_size(conv_output_size(side, 4, 2, 1), 4, 2, 1)      # the side after both convolutions
     layers = [Conv2d(in_channels, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=seed))
-    layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng))
+    layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, bias=conv2_bias, dtype=dtype, rng=rng))
     if norm == "batch":
         layers.append(BatchNorm2d(c2, dtype=dtype))
     elif norm == "layer":
-        layers.append(LayerNorm((c2, 7, 7), dtype=dtype))
+        layers.append(LayerNorm((c2, q, q), dtype=dtype))
     elif norm != "none":
         raise ValueError(f"norm must be one of {D_NORMS}, got {norm!r}")
     layers.append(LeakyReLU(slope))
@@ -133,7 +150,7 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch",
         layers.append(Dropout(dropout, seed=None if seed is None else seed + 1))
     if mbstd:
         layers.append(MinibatchStd(mbstd))
-    features = (c2 + (1 if mbstd else 0)) * 7 * 7
+    features = (c2 + (1 if mbstd else 0)) * q * q
     layers.append(Flatten())
     if hidden:
         layers.append(Dense(features, hidden, dtype=dtype, rng=rng))
@@ -143,7 +160,7 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch",
             raise ValueError(f"hidden_norm must be 'batch' or 'none', got {hidden_norm!r}")
         layers.append(LeakyReLU(slope))
     layers.append(Dense(hidden or features, 1, dtype=dtype, rng=rng))
-    return init.dcgan_init(Sequential(*layers), rng)
+    return layers
 
 
 # ---- labels beside the input (the conditional models: cgan.py, lapgan.py) ------------------------
@@ -160,7 +177,6 @@ def label_vector(label, dim, dtype=np.float32, rng=None):
     return Embedding(NUM_CLASSES, dim, dtype=dtype, rng=rng)
 
 
-# --8<-- [start:label-planes]
 def label_planes(label, size=28, dtype=np.float32, rng=None):
     """y (N,) -> label planes (N, C, size, size) to stack beside an image.
 
@@ -171,4 +187,3 @@ def label_planes(label, size=28, dtype=np.float32, rng=None):
     if label == "onehot":
         return Sequential(OneHot(NUM_CLASSES, dtype=dtype), Reshape(NUM_CLASSES, 1, 1), Upsample2d(size))
     return Sequential(Embedding(NUM_CLASSES, size * size, dtype=dtype, rng=rng), Reshape(1, size, size))
-# --8<-- [end:label-planes]

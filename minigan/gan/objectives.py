@@ -62,32 +62,26 @@ class NonSaturating(Objective):
         xp = get_array_module(out)
         return self.bce(out, xp.full(out.shape, target, dtype=out.dtype))
 
-    # --8<-- [start:nonsaturating-d-losses]
     def d_real(self, out):
         return self._bce(out, 1 - self.label_smoothing)          # -log D(x) (one-sided smoothing)
 
     def d_fake(self, out):
         return self._bce(out, 0.0)                               # -log(1 - D(G(z)))
-    # --8<-- [end:nonsaturating-d-losses]
 
-    # --8<-- [start:nonsaturating-g]
     def g(self, out):
         return self._bce(out, 1.0)                               # -log D(G(z))
-    # --8<-- [end:nonsaturating-g]
 
     def stats(self, out_real, out_fake):
         acc = ((out_real > 0).mean() + (out_fake < 0).mean()) / 2   # D's accuracy at threshold 1/2
         return dict(d_real=sigmoid(out_real).mean(), d_fake=sigmoid(out_fake).mean(), d_acc=acc)
 
 
-# --8<-- [start:minimax]
 class Minimax(NonSaturating):
     r"""G minimises :math:`\log(1 - D(G(z)))` itself: the game as written, flat while D wins."""
 
     def g(self, out):
         loss, grad = self._bce(out, 0.0)                         # -log(1 - D(G(z)))
         return -loss, -grad                                      # log(1 - D(G(z))), to be minimised
-# --8<-- [end:minimax]
 
 
 class Wasserstein(Objective):
@@ -101,7 +95,6 @@ class Wasserstein(Objective):
 
     panels = {"Wasserstein estimate E[D(x)] - E[D(G(z))]": (("wasserstein",), None)}
 
-    # --8<-- [start:wasserstein-losses]
     @staticmethod
     def _mean(out, sign):
         xp = get_array_module(out)
@@ -115,7 +108,6 @@ class Wasserstein(Objective):
 
     def g(self, out):
         return self._mean(out, -1.0)                             # -E[D(G(z))]
-    # --8<-- [end:wasserstein-losses]
 
     def stats(self, out_real, out_fake):
         return dict(wasserstein=out_real.mean() - out_fake.mean())
@@ -133,7 +125,6 @@ class Hinge(Objective):
 
     panels = {"D output (raw)": (("d_real", "d_fake"), 0.0), "D accuracy": (("d_acc",), 0.5)}
 
-    # --8<-- [start:hinge-losses]
     def d_real(self, out):
         active = out < 1                                         # where 1 - D(x) > 0
         n = out.dtype.type(out.size)
@@ -146,7 +137,6 @@ class Hinge(Objective):
 
     def g(self, out):
         return Wasserstein._mean(out, -1.0)                      # -E[D(G(z))]
-    # --8<-- [end:hinge-losses]
 
     def stats(self, out_real, out_fake):
         acc = ((out_real > 0).mean() + (out_fake < 0).mean()) / 2
@@ -166,7 +156,6 @@ class LeastSquares(Objective):
 
     panels = {"D output (raw)": (("d_real", "d_fake"), 0.5)}
 
-    # --8<-- [start:leastsquares-losses]
     @staticmethod
     def _half_squared(out, target):
         diff = out - out.dtype.type(target)
@@ -181,7 +170,6 @@ class LeastSquares(Objective):
 
     def g(self, out):
         return self._half_squared(out, 1.0)                      # 1/2 E[(D(G(z)) - 1)^2]
-    # --8<-- [end:leastsquares-losses]
 
     def stats(self, out_real, out_fake):
         return dict(d_real=out_real.mean(), d_fake=out_fake.mean())
@@ -191,3 +179,10 @@ class LeastSquares(Objective):
 BCE_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax}
 #: The objectives of the original GAN's family a ``--g-loss`` flag may name (BCE for D, or the hinge).
 GAN_OBJECTIVES = {"nonsaturating": NonSaturating, "minimax": Minimax, "hinge": Hinge}
+
+
+def from_settings(name, label_smoothing=0.0):
+    """The objective ``--objective`` names, with ``--label-smoothing`` for the BCE ones."""
+    if name in BCE_OBJECTIVES:
+        return BCE_OBJECTIVES[name](label_smoothing=label_smoothing)
+    return GAN_OBJECTIVES[name]()

@@ -1,10 +1,10 @@
 """What G is fed, drawn in one place: noise, and whatever a model adds to it.
 
 A prior draws G's input for a batch (``sample``), lays out the fixed input of
-the run's sample grid (``grid``), and says what D sees beside the image
-(``condition``: nothing for an unconditional GAN, the label for a conditional
-one), and what a head of D must read back off a fake (``codes``: InfoGAN's).
-G's input is an array, or a tuple of arrays when it has several parts.
+the run's sample grid (``grid``), and says whether D sees a part of it beside
+the image (``conditional``: the conditional GAN's label). G's input is an array,
+or a tuple of arrays when it has several parts, which a model's step unpacks:
+``z, y = latent`` (the cGAN), ``z, c, u = latent`` (InfoGAN).
 
 Everything is drawn on the CPU from a NumPy generator and then moved to the
 backend, so one seed gives the same inputs on NumPy and on CuPy, and the
@@ -22,8 +22,15 @@ class PriorError(ValueError):
 def refuse(prior, fixed):
     """Raise :class:`PriorError` naming the first part of ``fixed`` that ``prior`` does not take."""
     for name in fixed:
-        raise PriorError(f"--{name} applies to a model fed a {name}; this one ({type(prior).__name__}) is fed "
+        raise PriorError(f"--{name} applies to a model fed a {name}; this model is fed "
                          f"{getattr(prior, 'fed', 'noise only')}")
+
+
+def check_digit(digit, num_classes=10):
+    """A :class:`PriorError` in one line unless ``digit`` is None or an integer label in 0..num_classes-1."""
+    if digit is not None and (isinstance(digit, (bool, np.bool_)) or not isinstance(digit, (int, np.integer))
+                              or not 0 <= digit < num_classes):
+        raise PriorError(f"--digit {digit!r}: must be a digit from 0 to {num_classes - 1}")
 
 
 class Gaussian:
@@ -48,16 +55,6 @@ class Gaussian:
         """The fixed input of the sample grids, and how many images per row: 64 draws, 8 per row."""
         return self.sample(64, rng, backend, dtype), 8
 
-    # --8<-- [start:prior-condition-codes]
-    def condition(self, latent):
-        """What D is given beside the image (None: only the image)."""
-        return None
-
-    def codes(self, latent):
-        """What G was fed that D's extra heads must read back off the image (None: D has no such head)."""
-        return None
-    # --8<-- [end:prior-condition-codes]
-
 
 class InfoGANPrior:
     """InfoGAN's input (Chen et al. 2016): noise z ~ N(0, I), a categorical code c and continuous codes u.
@@ -66,11 +63,11 @@ class InfoGANPrior:
     training finds them) and each of the ``continuous`` codes is U(-1, 1).
     G is fed the tuple (z, c, u): z (n, z_dim) float, c (n,) integers in
     [0, categories), u (n, continuous) float. D sees only the image; its Q head
-    is asked to recover (c, u): :meth:`codes` hands them to the step's
-    information loss, and :meth:`condition` gives D nothing beside the image.
+    is asked to recover (c, u), which the step hands to the information loss.
     """
 
     conditional = False  # D's input is the image alone: InfoGAN is unsupervised
+    fed = "noise and codes (--code)"
 
     def __init__(self, z_dim, categories=10, continuous=2, sweep=(-2.0, 2.0), sweep_steps=10):
         self.z_dim, self.categories, self.continuous = z_dim, categories, continuous
@@ -90,9 +87,7 @@ class InfoGANPrior:
         z, c and u are drawn in this order whether or not ``code`` is given, so
         ``code=3`` and ``code=4`` with the same generator state share z and u.
         """
-        for name in fixed:
-            raise PriorError(f"--{name} applies to a model fed a {name}; this one ({type(self).__name__}) is fed "
-                             "noise and codes (--code)")
+        refuse(self, fixed)
         if code is not None:
             code = self.check_code(code)
         z = rng.standard_normal((n, self.z_dim)).astype(dtype)
@@ -130,21 +125,12 @@ class InfoGANPrior:
         """The run's sample grid: the sweep of the first continuous code (rows = c)."""
         return self.sweep(0, rng, backend, dtype)
 
-    # --8<-- [start:infoganprior-condition-codes]
-    def condition(self, latent):
-        """What D is given beside the image: nothing, InfoGAN's D sees the image alone."""
-        return None
-
-    def codes(self, latent):
-        """The codes (c, u) of G's input, which the step's information loss asks D's Q head to read back."""
-        return latent[1], latent[2]
-    # --8<-- [end:infoganprior-condition-codes]
 class GaussianWithLabel:
     """z ~ N(0, I) of size ``z_dim`` and a class label y, uniform over 0..K-1: G's input is (z, y).
 
     The conditional GAN (Mirza & Osindero 2014) feeds G the label it must draw
     and shows D the label with the image: real images come with their own
-    labels, fakes with the labels G was asked for (:meth:`condition`).
+    labels, fakes with the labels G was asked for (``models/cgan.py``).
     """
 
     conditional = True   # D sees (image, label)
@@ -153,7 +139,6 @@ class GaussianWithLabel:
     def __init__(self, z_dim, num_classes=10):
         self.z_dim, self.num_classes = z_dim, num_classes
 
-    # --8<-- [start:gaussianwithlabel-sample]
     def sample(self, n, rng, backend="numpy", dtype=np.float32, digit=None, **fixed):
         """(z, y) for ``n`` images on ``backend``: z (n, z_dim) in ``dtype``, y (n,) int64.
 
@@ -162,26 +147,13 @@ class GaussianWithLabel:
         seed gives the same noise whichever digit is asked for.
         """
         refuse(self, fixed)
-        if digit is not None and (isinstance(digit, bool) or not isinstance(digit, (int, np.integer))
-                                  or not 0 <= digit < self.num_classes):
-            raise PriorError(f"--digit {digit!r}: must be a digit from 0 to {self.num_classes - 1}")
+        check_digit(digit, self.num_classes)
         z = rng.standard_normal((n, self.z_dim)).astype(dtype)
         y = rng.integers(0, self.num_classes, n) if digit is None else np.full(n, digit)
         return to_device(z, backend), to_device(y.astype(np.int64), backend)
-    # --8<-- [end:gaussianwithlabel-sample]
 
-    # --8<-- [start:gaussianwithlabel-grid]
     def grid(self, rng, backend="numpy", dtype=np.float32):
         """A K x 10 grid: row k draws digit k, column j one fixed noise vector z_j (the same in every row)."""
         z = rng.standard_normal((10, self.z_dim)).astype(dtype)       # one z per column
         y = np.repeat(np.arange(self.num_classes), 10)                # row k: ten k's
         return (to_device(np.tile(z, (self.num_classes, 1)), backend), to_device(y, backend)), 10
-
-    def condition(self, latent):
-        """The labels y of G's input (z, y): what D is shown beside each fake image."""
-        return latent[1]
-    # --8<-- [end:gaussianwithlabel-grid]
-
-    def codes(self, latent):
-        """None: the label is D's input (:meth:`condition`), not something a head of D reads back."""
-        return None

@@ -15,12 +15,11 @@ The bodies are those of the two unconditional models (``--arch mlp|dcgan``, from
   image with label *planes* as extra input channels: one-hot, ten constant 28x28 planes (plane k
   is 1 for label k), or an embedding, one learned 28x28 plane per label.
 
-The step is :class:`minigan.gan.GANStep`'s: the prior
-(:class:`minigan.priors.GaussianWithLabel`) draws (z, y), and the step shows D
-each real image with its own label and each fake with the label G was asked
-for. :class:`CGANStep` adds one optional term to D's loss (``--mismatch``, on in
-the tuned settings): real images with a wrong label count as fakes. See
-docs/cgan.md.
+The step (:meth:`CGAN.step`) is the original GAN's with the labels beside the images: the prior
+(:class:`minigan.gan.priors.GaussianWithLabel`) draws (z, y), and D is shown each real image
+with its own label and each fake with the label G was asked for. One optional term joins D's
+loss (``--mismatch``, on in the tuned settings): real images with a wrong label count as fakes.
+See docs/cgan.md.
 """
 from dataclasses import dataclass
 
@@ -28,10 +27,11 @@ import numpy as np
 
 from .. import metrics
 from ..backend import to_device
-from ..gan.model import BCEGANConfig, GANStep, GANModel
+from ..gan.model import BCEGANConfig, GANModel
 from ..gan.networks import (NUM_CLASSES, dcgan_discriminator, dcgan_generator, label_planes, label_vector, mlp_body,
                             mlp_generator)
 from ..gan.priors import GaussianWithLabel
+from ..gan.step import add_d_term, loss_through_d
 from ..nn import Sequential
 from ..nn.layers import Concat, Flatten, Identity, Parallel, sigmoid
 from ..training.config import changed, integer, number, one_of, setting, text
@@ -56,7 +56,6 @@ def mlp_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, g_hidd
     return G, D
 
 
-# --8<-- [start:cgan-dcgan-networks]
 def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hidden=0, base=64,
                    dtype=np.float32, rng=None, seed=None):
     """(G, D): the DCGAN's convolutional bodies (gan/networks.py); G takes [z, e(y)], D image and label planes."""
@@ -69,36 +68,6 @@ def dcgan_networks(z_dim=64, label="onehot", embedding_dim=10, dropout=0.0, d_hi
                                seed=seed)
     D = Sequential(Parallel(Identity(), planes), Concat(axis=1), *body.layers)             # (x, y) -> [x | P(y)]
     return G, D
-# --8<-- [end:cgan-dcgan-networks]
-
-
-class CGANStep(GANStep):
-    """GANStep, and with ``mismatch`` > 0 a third term in D's loss: real images with wrong labels are fakes.
-
-        L_D = l_real(D(x, y)) + l_fake(D(G(z, y'), y')) + mismatch * l_fake(D(x, y~)),   y~ != y
-
-    (the "matching-aware" discriminator of Reed et al. 2016): D is taught
-    directly that a good image of the wrong digit is not a real pair.
-    """
-
-    def __init__(self, *args, mismatch=0.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.mismatch = mismatch
-
-    # --8<-- [start:cgan-mismatch]
-    def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
-        stats = super().d_gradients(real, fake, real_condition, fake_condition, codes)
-        if self.mismatch:
-            shift = self.noise_rng.integers(1, NUM_CLASSES, len(real))            # any label but the true one
-            wrong = (real_condition + to_device(shift, self.backend)) % NUM_CLASSES
-            out = self.D((real, wrong))
-            loss, dout = self.objective.d_fake(out)
-            with self.D.no_input_grad():
-                self.D.backward(dout * out.dtype.type(self.mismatch))           # adds mismatch * dl/dθ_D
-            stats["d_loss"] = stats["d_loss"] + self.mismatch * loss
-            stats["d_mismatch"] = sigmoid(out).mean()
-    # --8<-- [end:cgan-mismatch]
-        return stats
 
 
 @dataclass
@@ -117,7 +86,6 @@ class Config(BCEGANConfig):
     d_hidden: int = setting(0, "--arch dcgan: width of a hidden Dense layer before D's logit (0: none)",
                             integer(0), kind="structure")
 
-    # --8<-- [start:cgan-check]
     def check(self):
         if changed(self, "embedding_dim") and self.label != "embedding":
             return (f"--embedding-dim {self.embedding_dim}: applies with --label embedding (the label is "
@@ -126,7 +94,6 @@ class Config(BCEGANConfig):
             return (f"--d-hidden {self.d_hidden}: applies with --arch dcgan (the MLP D's widths are fixed); drop it "
                     "or set --arch dcgan")
         return super().check()
-    # --8<-- [end:cgan-check]
 
 
 @register
@@ -135,29 +102,57 @@ class CGAN(GANModel):
 
     name = "cgan"
     Config = Config
-    step_class = CGANStep
     description = "Train the conditional GAN (G(z, y), D(x, y)) on MNIST digits with their labels."
     #: the settings each body's example starts from (docs/cgan.md); ``--anchor`` goes back to the Config's
     ARCH_TUNED = {"mlp": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, epochs=15),
                   "dcgan": dict(ema=0.999, label_smoothing=0.1, mismatch=1.0, lr_d=5e-5, lr_g=8e-4, d_hidden=256,
                                 epochs=5, label="embedding")}
     tuned = ARCH_TUNED["mlp"]  # the default arch's (--help shows both)
+    anchor = "Mirza & Osindero's one-hot labels, with the PyTorch DCGAN example's settings"
 
     @classmethod
     def tuned_settings(cls, given):
         """The tuned settings of the networks asked for with ``--arch`` (the MLP's by default)."""
         return dict(cls.ARCH_TUNED.get(given.get("arch", cls.Config.arch), {}))   # an unknown arch: refused next
 
-    # --8<-- [start:cgan-step-kwargs]
-    def step_kwargs(self):
-        return dict(super().step_kwargs(), mismatch=self.cfg.mismatch)
+    def __init__(self, cfg):
+        super().__init__(cfg, prior=GaussianWithLabel(cfg.z_dim, NUM_CLASSES))   # G is fed (z, y)
+        if cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
+            self.panels["D(x, wrong y)"] = (("d_mismatch",), 0.0)
 
-    def make_panels(self):
-        panels = super().make_panels()
-        if self.cfg.mismatch:  # D's mean output on real images with wrong labels: it should fall towards 0
-            panels["D(x, wrong y)"] = (("d_mismatch",), 0.0)
-        return panels
-    # --8<-- [end:cgan-step-kwargs]
+    # ---- the step ---------------------------------------------------------------------------------
+    def step(self, batches):
+        """The original GAN's step with labels: D judges (image, label) pairs, G draws the digit it is asked for."""
+        for real, labels in batches:                             # each real digit with its own label
+            z, y = latent = self.draw(len(real), real.dtype)     # G is asked for digit y
+            fake = self.G(latent)
+            stats = self.d_gradients((real, labels), (fake, y))  # l_real(D(x, y_x)) + l_fake(D(G(z, y), y))
+            if self.cfg.mismatch:
+                stats.update(self.mismatch_gradients(real, labels, stats["d_loss"]))
+            self.opt_D.step()
+        stats.update(self.g_gradients(fake, y))
+        self.opt_G.step()
+        self.update_average()
+        return stats
+
+    def g_gradients(self, fake, y):
+        """L_G = l_g(D(G(z, y), y)): G's .grad back through D, which sees each fake with the label G was fed."""
+        g_loss, (dfake, _) = loss_through_d(self.D, self.objective.g, (fake, y))   # the label has no gradient
+        self.G.zero_grad()
+        self.G.backward(dfake)                                   # dL/dθ_G = dL/dG(z, y) dG(z, y)/dθ_G
+        return dict(g_loss=g_loss)
+
+    def mismatch_gradients(self, real, labels, d_loss):
+        """D's .grad += mismatch · dl_fake(D(x, ỹ))/dθ_D, ỹ ≠ y: a real digit with a wrong label counts as a fake.
+
+        L_D = l_real(D(x, y)) + l_fake(D(G(z, y'), y')) + mismatch · l_fake(D(x, ỹ)), the
+        "matching-aware" discriminator of Reed et al. (2016): D is taught directly that a good
+        image of the wrong digit is not a real pair. Returns the stats, ``d_loss`` with the term.
+        """
+        shift = self.noise_rng.integers(1, NUM_CLASSES, len(real))            # any label but the true one
+        wrong = (labels + to_device(shift, self.cfg.backend)) % NUM_CLASSES
+        loss, out = add_d_term(self.D, self.objective.d_fake, (real, wrong), self.cfg.mismatch)
+        return dict(d_loss=d_loss + self.cfg.mismatch * loss, d_mismatch=sigmoid(out).mean())
 
     def networks(self, rng):
         cfg = self.cfg
@@ -166,9 +161,6 @@ class CGAN(GANModel):
         if cfg.arch == "mlp":
             return mlp_networks(**common)
         return dcgan_networks(d_hidden=cfg.d_hidden, **common)
-
-    def make_prior(self):
-        return GaussianWithLabel(self.cfg.z_dim, NUM_CLASSES)
 
     # ---- judging: the metrics of the unconditional models, and does G draw the digit asked? ----
     def evaluate(self, n, seed=0):

@@ -6,7 +6,8 @@ D: image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> BN -> LR
 The bracketed Dense layers are the example's defaults (the InfoGAN paper's MNIST networks, docs/tuning.md);
 ``--anchor`` leaves them out.
 Weights start from the DCGAN paper's N(0, 0.02). The objective and the step
-are the original GAN's (``objectives.py``, :class:`minigan.gan.GANStep`).
+are the original GAN's: ``gan/objectives.py``'s BCE, and :meth:`GANModel.step
+<minigan.gan.model.GANModel.step>` in ``minigan/gan/model.py``, which shows every loss and gradient.
 """
 from dataclasses import dataclass
 
@@ -58,6 +59,7 @@ class DCGAN(GANModel):
     #: the best settings found for 5 epochs (docs/tuning.md); ``--anchor`` goes back to the Config's defaults
     tuned = dict(g_hidden=512, d_hidden=512, d_hidden_norm="batch", slope=0.1, mbstd=4, lr_d=2e-4, lr_g=2e-3,
                  ema=0.999)
+    anchor = "the DCGAN paper's networks and the PyTorch DCGAN example's settings"
 
     def networks(self, rng):
         cfg = self.cfg

@@ -1,8 +1,9 @@
 r"""DiscoGAN (Kim et al. 2017): CycleGAN's idea, found at the same time, with other choices.
 
 Two generators G_AB and G_BA and two discriminators, no pairs, and a reconstruction
-loss in both directions, as in CycleGAN (``models/cyclegan.py``, whose step this
-model runs). What differs is each choice the step leaves open:
+loss in both directions, as in CycleGAN: the step is the two-domain translator's, which
+both models are (:meth:`CycleTranslator.step <minigan.translation.cycle.CycleTranslator.step>`,
+in ``minigan/translation/cycle.py``). What differs is each choice the step leaves open:
 
 ================  ===========================================  ==========================================
                   CycleGAN                                     DiscoGAN
@@ -28,10 +29,10 @@ from ..gan.networks import dcgan_discriminator
 from ..gan.objectives import NonSaturating
 from ..nn.losses import MSE
 from ..training.config import integer, number, one_of, setting, text
+from ..translation.cycle import UNPAIRED_TASKS, CycleTranslator
 from ..translation.networks import encoder_decoder_generator
 from ..translation.translator import TranslationConfig
 from . import register
-from .cyclegan import TASKS, CycleGAN
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Config(TranslationConfig):
 
     model: str = setting("discogan", cli=False, kind="structure")
     task: str = setting("rotated", "the unpaired task: rotated thin <-> rotated thick, or thin <-> thick",
-                        one_of(*TASKS), kind="structure")
+                        one_of(*UNPAIRED_TASKS), kind="structure")
     out: str = setting("runs/discogan", "the run folder", text, kind="run")
     epochs: int = setting(5, "passes over the training images (each domain has about 30,000)", integer(1),
                           kind="run")
@@ -51,8 +52,8 @@ class Config(TranslationConfig):
 
 
 @register
-class DiscoGAN(CycleGAN):
-    """G_AB, G_BA (``G`` and ``F``) and D_A, D_B; CycleGAN's step with DiscoGAN's networks and losses."""
+class DiscoGAN(CycleTranslator):
+    """G_AB, G_BA (``G`` and ``F``) and D_A, D_B; the two-domain step with DiscoGAN's networks and losses."""
 
     name = "discogan"
     Config = Config
@@ -74,9 +75,3 @@ class DiscoGAN(CycleGAN):
         return (encoder_decoder_generator(base=base, rng=rng), encoder_decoder_generator(base=base, rng=rng),
                 dcgan_discriminator(base=base, rng=rng), dcgan_discriminator(base=base, rng=rng))
     # --8<-- [end:discogan-choices]
-
-    def stores(self):
-        return {}                                               # no pool
-
-    def before_step(self, step, planned_steps):
-        """A constant learning rate (the paper's)."""

@@ -12,7 +12,7 @@ I(c, u; G(z, c, u)), and G and Q both maximise it:
 
 so the step adds :class:`InfoLoss` to D's step (Q's head and the shared body
 learn to read the codes off fakes) and to G's step (G learns to draw what Q
-can read). Everything else is the original GAN's (``gan.py``). See
+can read) (:meth:`InfoGAN.step`). Everything else is the original GAN's (``gan/model.py``). See
 docs/infogan.md for the derivation.
 
 G: (z, c, u) -> [z, onehot(c), u] -> Dense(1024) -> BN -> ReLU -> Dense(128*7*7) -> BN -> ReLU
@@ -28,9 +28,9 @@ import numpy as np
 
 from .. import metrics as _metrics
 from ..backend import get_array_module, to_numpy
-from ..gan.model import BCEGANConfig, GANStep, GANModel
+from ..gan.model import BCEGANConfig, GANModel
 from ..gan.priors import InfoGANPrior
-from ..nn import Sequential, init
+from ..nn import Sequential, init, input_gradient
 from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Fork, Identity,
                          LeakyReLU, OneHot, Parallel, ReLU, Reshape, Tanh)
 from ..nn.losses import GaussianNLL, SoftmaxCrossEntropy
@@ -122,33 +122,6 @@ class InfoLoss:
 # ---- the step --------------------------------------------------------------------------------------
 
 
-class InfoGANStep(GANStep):
-    """The original GAN's step, with λ L_I added to D/Q's loss on the fake batch and to G's loss.
-
-    D returns (logit, q): :meth:`score` takes the logit, and :meth:`heads_gradient`
-    adds Q's term on a fake batch, whose ``codes`` = (c, u) are the codes G was
-    fed (``InfoGANPrior.codes``). ``info`` is an :class:`InfoLoss`.
-    """
-
-    def __init__(self, *args, info=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.info = info if info is not None else InfoLoss()
-
-    # --8<-- [start:infogan-heads]
-    def score(self, out):
-        return out[0]                                              # D's output is (logit, Q's guesses)
-
-    def heads_gradient(self, out, dscore, codes, side):
-        """(dL/dlogit, λ dL_I/dq): Q's head learns to read the codes off fakes (D's step) and G to draw them (G's)."""
-        if codes is None:                                          # real images: Q's guess is not used
-            return (dscore, None), {}
-        info, dq, info_stats = self.info(out[1], codes)            # λ L_I on Q's guess of the codes G was fed
-        if side == "d":
-            return (dscore, dq), dict(q_loss=info)                 # D's body and both heads: the Fork adds them
-        return (dscore, dq), dict(g_info_loss=info, **info_stats)
-    # --8<-- [end:infogan-heads]
-
-
 # ---- settings and the task ---------------------------------------------------------------------
 
 
@@ -178,31 +151,60 @@ class InfoGAN(GANModel):
     name = "infogan"
     Config = Config
     description = "Train InfoGAN (a categorical and two continuous codes beside the noise) on MNIST."
-    step_class = InfoGANStep
     #: the Config's defaults are the paper's code's (Adam, lr_D 2e-4, lr_G 1e-3, λ = 1); these are what 5 CPU epochs
     #: need (docs/infogan.md); ``--anchor`` goes back to the Config's defaults
     tuned = dict(lambda_cat=2.0, lambda_cont=3.0, ema=0.999)
+    anchor = "the InfoGAN paper's code (Adam, lr_D 2e-4, lr_G 1e-3, λ = 1)"
     pictures_written = tuple(f"sweep_u{j + 1}" for j in range(CONTINUOUS)) + ("categories",)
 
-    # --8<-- [start:infogan-step-kwargs]
-    def step_kwargs(self):
-        return dict(super().step_kwargs(), info=InfoLoss(lambda_cat=self.cfg.lambda_cat,
-                                                         lambda_cont=self.cfg.lambda_cont))
+    def __init__(self, cfg):
+        super().__init__(cfg, prior=InfoGANPrior(cfg.z_dim, CATEGORIES, CONTINUOUS))   # G is fed (z, c, u)
+        self.info = InfoLoss(lambda_cat=cfg.lambda_cat, lambda_cont=cfg.lambda_cont)
+        self.panels.update({"I(c; x) bound (nats), Q's accuracy": (("mi_cat", "q_acc"), math.log(CATEGORIES)),
+                            "Gaussian NLL of u (nats)": (("nll_cont",), None)})
 
-    def make_panels(self):
-        return dict(super().make_panels(), **{
-            "I(c; x) bound (nats), Q's accuracy": (("mi_cat", "q_acc"), math.log(CATEGORIES)),
-            "Gaussian NLL of u (nats)": (("nll_cont",), None)})
-    # --8<-- [end:infogan-step-kwargs]
+    # ---- the step: the original GAN's, with λ L_I on D/Q's side and on G's ------------------------
+    def step(self, batches):
+        """``d_steps`` updates of D and Q, then one of G; Q reads back, off each fake, the codes G was fed."""
+        for real, _ in batches:
+            z, c, u = latent = self.draw(len(real), real.dtype)
+            fake = self.G(latent)
+            stats = self.d_gradients(real, fake, (c, u))
+            self.opt_D.step()                                    # D's body and both heads
+        stats.update(self.g_gradients(fake, (c, u)))
+        self.opt_G.step()
+        self.update_average()
+        return stats
+
+    def d_gradients(self, real, fake, codes):
+        """L_D + λ L_I: D's logit says real or fake; Q's guess of the codes counts on fakes only. Sets D's .grad."""
+        self.D.zero_grad()
+        logit_real, _ = self.D(real)                             # D's output is (logit, Q's guess)
+        loss_real, dlogit = self.objective.d_real(logit_real)    # -log D(x); Q's guess on a real image is not used
+        with self.D.no_input_grad():
+            self.D.backward((dlogit, None))
+        logit_fake, q = self.D(fake)
+        loss_fake, dlogit = self.objective.d_fake(logit_fake)    # -log(1 - D(G(z, c, u)))
+        info, dq, _ = self.info(q, codes)                        # λ L_I: Q learns to read (c, u) off the fake
+        with self.D.no_input_grad():
+            self.D.backward((dlogit, dq))                        # the Fork adds both heads' gradients in the body
+        return dict(d_loss=loss_real + loss_fake, q_loss=info, **self.objective.stats(logit_real, logit_fake))
+
+    def g_gradients(self, fake, codes):
+        """L_G + λ L_I: G is fooling D and drawing what Q can read. Sets G's .grad, back through D and Q."""
+        logit, q = self.D(fake)
+        g_loss, dlogit = self.objective.g(logit)                 # -log D(G(z, c, u))
+        info, dq, info_stats = self.info(q, codes)               # λ L_I on Q's guess of the codes G was fed
+        dfake = input_gradient(self.D, (dlogit, dq))             # dL/dG(z, c, u), through both heads
+        self.G.zero_grad()
+        self.G.backward(dfake)
+        return dict(g_loss=g_loss, g_info_loss=info, **info_stats)
 
     def networks(self, rng):
         cfg = self.cfg
         G = generator(z_dim=cfg.z_dim, hidden=cfg.g_hidden, rng=rng)
         D = discriminator(hidden=cfg.d_hidden, q_hidden=cfg.q_hidden, rng=rng)
         return G, D
-
-    def make_prior(self):
-        return InfoGANPrior(self.cfg.z_dim, CATEGORIES, CONTINUOUS)
 
     # ---- pictures ----------------------------------------------------------------------------------
     def pictures(self):

@@ -30,25 +30,26 @@ from .. import metrics
 from ..backend import to_device, to_numpy
 from ..coarse import pyramid
 from ..data import load_mnist
-from ..gan.networks import NUM_CLASSES, label_planes, label_vector, mlp_body, mlp_generator
+from ..gan.networks import NUM_CLASSES, conv_body, label_planes, label_vector, mlp_body, mlp_generator
 from ..gan.objectives import NonSaturating
-from ..gan.priors import PriorError
-from ..nn import Sequential
+from ..gan.priors import PriorError, check_digit, refuse
+from ..gan.step import add_d_loss, loss_through_d
+from ..nn import Sequential, evaluating
 from ..nn.init import dcgan_init
-from ..nn.layers import BatchNorm2d, Concat, Conv2d, Dense, Flatten, Identity, LeakyReLU, Parallel, ReLU
-from ..nn.optim import Adam
-from ..training.config import RunConfig, boolean, changed, integer, number, setting, text
+from ..nn.layers import BatchNorm2d, Concat, Conv2d, Flatten, Identity, Parallel, ReLU
+from ..training.config import OptimizerConfig, boolean, changed, integer, setting, text
 from ..training.model import Model
-from ..translation.translator import input_gradient
 from . import register
 
 SIDE = {0: 28, 1: 14, 2: 7}                                   # level k's images: 28 / 2^k
-WHAT = {0: "the 28 x 28 residual h_0", 1: "the 14 x 14 residual h_1", 2: "the 7 x 7 image I_2"}
+DRAWS = {0: "the 28 x 28 residual h_0", 1: "the 14 x 14 residual h_1", 2: "the 7 x 7 image I_2"}   # level k's G
 LEVELS = (2, 1, 0)                                             # the order a sample is drawn in: coarse to fine
 #: the settings that size one kind of level: {setting: (what it sizes, the levels that have it)}
-SIZES = {"z_dim": ("the 7 x 7 GAN's noise (level 2)", (2,)), "hidden": ("the 7 x 7 GAN's layers (level 2)", (2,)),
-         "base": ("the residual levels' convolutions (levels 1 and 0)", (1, 0)),
-         "depth1": ("the 14 x 14 residual's G (level 1)", (1,)), "depth0": ("the 28 x 28 residual's G (level 0)", (0,))}
+LEVEL_SETTINGS = {"z_dim": ("the 7 x 7 GAN's noise (level 2)", (2,)),
+                  "hidden": ("the 7 x 7 GAN's layers (level 2)", (2,)),
+                  "base": ("the residual levels' convolutions (levels 1 and 0)", (1, 0)),
+                  "depth1": ("the 14 x 14 residual's G (level 1)", (1,)),
+                  "depth0": ("the 28 x 28 residual's G (level 0)", (0,))}
 
 
 # ---- the networks of one level -----------------------------------------------------------------------
@@ -70,7 +71,6 @@ def coarse_networks(z_dim=32, hidden=256, conditional=False, dtype=np.float32, r
     return G, D
 
 
-# --8<-- [start:lapgan-residual-networks]
 def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float32, rng=None):
     """Levels 1 and 0: G draws a residual from noise and the coarse image, D judges the pair.
 
@@ -78,6 +78,7 @@ def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float3
        (no tanh: a residual is a difference of two images, in [-2, 2], mostly near 0; P = pyramid.Detail
        removes the 2 x 2 means, which every real residual has at zero)
     D: (h, u(I_{k+1}) [, y]) -> planes stacked -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit
+       (``networks.conv_body``, the DCGAN D's layers at this side)
     With ``conditional``, ten one-hot label planes join the stack (``networks.label_planes``).
     ``depth`` sets how far G sees: depth + 1 convolutions of 3 x 3 see 2 depth + 3 pixels across.
     """
@@ -89,22 +90,16 @@ def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float3
         hidden += [Conv2d(c if i == 0 else b, b, 3, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU()]
     G = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1), *hidden,
                    Conv2d(b if depth else c, 1, 3, padding=1, **conv), pyramid.Detail())
-    quarter = (side // 2 - 2) // 2 + 1                         # the side after two 4 x 4 stride-2 convolutions
-    D = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),
-                   Conv2d(c, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
-                   Conv2d(b, 2 * b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(2 * b, dtype=dtype),
-                   LeakyReLU(0.2), Flatten(), Dense(2 * b * quarter * quarter, 1, **conv))
+    D = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),          # the DCGAN D's body
+                   *conv_body(c, b, side, conv2_bias=False, **conv))
     return dcgan_init(G, rng), dcgan_init(D, rng)
-# --8<-- [end:lapgan-residual-networks]
 
 
 class Level:
-    """One level's G and D and their optimizers."""
+    """One level's GAN: its G and D, and their optimizers."""
 
-    def __init__(self, k, G, D, cfg):
-        self.k, self.G, self.D = k, G.to(cfg.backend), D.to(cfg.backend)
-        self.opt_G = Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    def __init__(self, k, G, D, opt_G, opt_D):
+        self.k, self.G, self.D, self.opt_G, self.opt_D = k, G, D, opt_G, opt_D
 
 
 def pack(first, given):
@@ -121,17 +116,14 @@ class PyramidPrior:
 
     def __init__(self, z_dim, conditional):
         self.z_dim, self.conditional = z_dim, conditional
+        self.fed = "noise and a digit (--digit)" if conditional else "noise only"
 
     def sample(self, n, rng, backend="numpy", dtype=np.float32, digit=None, **fixed):
-        for name in fixed:
-            raise PriorError(f"--{name} applies to a model fed a {name}; LAPGAN is fed noise"
-                             + (" and a digit (--digit)" if self.conditional else ""))
+        refuse(self, fixed)
         if digit is not None and not self.conditional:
             raise PriorError(f"--digit {digit!r}: this LAPGAN is unconditional (trained without --conditional), "
                              "so it cannot be asked for a digit")
-        if digit is not None and (isinstance(digit, bool) or not isinstance(digit, (int, np.integer))
-                                  or not 0 <= digit < NUM_CLASSES):
-            raise PriorError(f"--digit {digit!r}: must be a digit from 0 to {NUM_CLASSES - 1}")
+        check_digit(digit, NUM_CLASSES)
         z = {2: rng.standard_normal((n, self.z_dim)), 1: rng.standard_normal((n, 1, 14, 14)),
              0: rng.standard_normal((n, 1, 28, 28))}
         y = None
@@ -158,7 +150,7 @@ def _level(v):
 
 
 @dataclass
-class Config(RunConfig):
+class Config(OptimizerConfig):
     """LAPGAN at MNIST size: an MLP GAN at 7 x 7, conv residual GANs at 14 and 28; Adam 2e-4 (0.5, 0.999)."""
 
     model: str = setting("lapgan", cli=False, kind="structure")
@@ -180,9 +172,6 @@ class Config(RunConfig):
                                    "level's, and the finer levels can only refine what it draws)", integer(1))
     base: int = setting(32, "channels of the residual levels' convolutions (D's second doubles them)", integer(1),
                         kind="structure")
-    lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
-    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
-    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
 
     @property
     def levels(self):
@@ -192,12 +181,12 @@ class Config(RunConfig):
     def check(self):
         if changed(self, "coarse_steps") and self.level is not None and self.level != 2:
             return (f"--coarse-steps {self.coarse_steps!r}: the 7 x 7 GAN's, and --level {self.level} trains "
-                    f"{WHAT[self.level]} alone; drop it")
+                    f"{DRAWS[self.level]} alone; drop it")
         if self.level is not None:
-            for name, (what, used_by) in SIZES.items():
+            for name, (what, used_by) in LEVEL_SETTINGS.items():
                 if changed(self, name) and self.level not in used_by:
                     return (f"--{name.replace('_', '-')} {getattr(self, name)!r}: sizes {what}, and --level "
-                            f"{self.level} trains {WHAT[self.level]} alone; drop it")
+                            f"{self.level} trains {DRAWS[self.level]} alone; drop it")
         return super().check()
 
 
@@ -223,7 +212,9 @@ class LAPGAN(Model):
                 G, D = coarse_networks(cfg.z_dim, cfg.hidden, cfg.conditional, rng=rng)
             else:
                 G, D = residual_networks(SIDE[k], cfg.base, getattr(cfg, f"depth{k}"), cfg.conditional, rng=rng)
-            self.levels[k] = Level(k, G, D, cfg)
+            G, D = G.to(cfg.backend), D.to(cfg.backend)
+            self.levels[k] = Level(k, G, D, self.optimizer(f"opt_G{k}", G.parameters()),
+                                   self.optimizer(f"opt_D{k}", D.parameters()))
         self.objective = NonSaturating()
         self.prior = PyramidPrior(cfg.z_dim, cfg.conditional)
         self.noise_rng = np.random.default_rng([cfg.seed, 1])
@@ -236,18 +227,10 @@ class LAPGAN(Model):
     def modules(self):
         return {f"{net}{k}": getattr(level, net) for k, level in self.levels.items() for net in ("G", "D")}
 
-    def optimizers(self):
-        return {f"opt_{net}{k}": getattr(level, f"opt_{net}") for k, level in self.levels.items() for net in ("G", "D")}
-
     def rngs(self):
         return {"noise": self.noise_rng, "coarse": self.coarse_rng}
 
-    def load_state(self, state):
-        for level in self.levels.values():   # the settings decide the rate from here on
-            level.opt_G.lr = level.opt_D.lr = self.cfg.lr
-
     # ---- the step ------------------------------------------------------------------------------
-    # --8<-- [start:lapgan-step]
     def step(self, batches):
         (x, y), = batches                                      # real digits (N, 1, 28, 28) and their labels
         images = pyramid.gaussian(x)                           # [I_0, I_1, I_2]: 28, 14, 7
@@ -265,7 +248,11 @@ class LAPGAN(Model):
         return stats
 
     def level_step(self, level, real, given):
-        """One D update, then one G update, of one level: real is I_2 or h_k, ``given`` what both nets see beside it."""
+        """One D update, then one G update, of one level: real is I_2 or h_k, ``given`` what both nets see beside it.
+
+        The original GAN's step (``GANModel.step``), with the coarse image (and the label) beside
+        the real and the fake alike.
+        """
         z = self.draw_noise(level.k, len(real), real.dtype)
         fake = level.G(pack(z, given))                         # G_k(z_k [, u(I_{k+1})] [, y])
         stats = self.d_gradients(level, real, fake, given)
@@ -277,28 +264,18 @@ class LAPGAN(Model):
     def d_gradients(self, level, real, fake, given):
         """D_k's .grad for -log D(real, given) - log(1 - D(fake, given)): the same coarse image beside both."""
         level.D.zero_grad()
-        out_real = level.D(pack(real, given))
-        loss_real, dout = self.objective.d_real(out_real)      # -log D(real, given)
-        with level.D.no_input_grad():                          # only dL/dθ_D
-            level.D.backward(dout)
-        out_fake = level.D(pack(fake, given))                  # G's residual held fixed: no gradient into G here
-        loss_fake, dout = self.objective.d_fake(out_fake)      # -log(1 - D(fake, given))
-        with level.D.no_input_grad():
-            level.D.backward(dout)                             # ... plus the fake term's
-        return dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+        d_loss, out_real, out_fake = add_d_loss(level.D, self.objective, pack(real, given), pack(fake, given))
+        return dict(d_loss=d_loss, **self.objective.stats(out_real, out_fake))
 
     def g_gradients(self, level, fake, given):
         """G_k's .grad for -log D(G(z, given), given), through a D that does not move.
 
         ``fake`` is G_k's output from this step's forward: G's caches still hold it.
         """
-        out = level.D(pack(fake, given))
-        g_loss, dout = self.objective.g(out)                   # -log D(fake, given)
-        dx = input_gradient(level.D, dout)                     # dL/d(D's inputs)
+        g_loss, dx = loss_through_d(level.D, self.objective.g, pack(fake, given))   # -log D(fake, given)
         level.G.zero_grad()
-        level.G.backward(dx[0] if isinstance(dx, tuple) else dx)   # dL/dθ_G = dL/dG(...) dG(...)/dθ_G
+        level.G.backward(dx[0] if given else dx)               # dL/dθ_G = dL/dG(...) dG(...)/dθ_G (the residual's part)
         return dict(g_loss=g_loss)
-    # --8<-- [end:lapgan-step]
 
     def coarse_batch(self, n, dtype):
         """(I_2, (y,) or ()) of ``n`` training digits drawn at random: the 7 x 7 GAN's extra updates."""
@@ -313,24 +290,19 @@ class LAPGAN(Model):
         return to_device(self.noise_rng.standard_normal(shape).astype(dtype), self.cfg.backend)
 
     # ---- drawing through the pyramid -------------------------------------------------------------
-    # --8<-- [start:lapgan-draw]
     def draw(self, latent):
         """[I~_0, I~_1, I~_2]: a sample at each level, drawn from the top (eval mode); needs all three levels."""
         if self.cfg.level is not None:
-            raise PriorError(f"this run trained {WHAT[self.cfg.level]} alone (--level {self.cfg.level}); a sample "
+            raise PriorError(f"this run trained {DRAWS[self.cfg.level]} alone (--level {self.cfg.level}); a sample "
                              "is drawn through all three levels: train them together (no --level)")
         z, label = latent["z"], (() if latent["y"] is None else (latent["y"],))
-        G = {k: level.G.eval() for k, level in self.levels.items()}
-        try:
+        G = {k: level.G for k, level in self.levels.items()}
+        with evaluating(*G.values()):
             images = [G[2](pack(z[2], label))]                 # I~_2 = G_2(z_2 [, y])
             for k in (1, 0):
                 coarse = pyramid.up(images[0])                 # u(I~_{k+1})
                 images.insert(0, coarse + G[k](pack(z[k], (coarse, *label))))   # I~_k = u(I~_{k+1}) + G_k(...)
-        finally:
-            for g in G.values():
-                g.train()
         return images
-    # --8<-- [end:lapgan-draw]
 
     def sample(self, latent):
         """The 28 x 28 samples, clipped to [-1, 1] (a coarse image plus a residual may step outside it)."""
@@ -363,15 +335,12 @@ class LAPGAN(Model):
         rng = np.random.default_rng([self.cfg.seed, 4, seed])
         shape = (n, self.cfg.z_dim) if k == 2 else (n, 1, SIDE[k], SIDE[k])
         z = to_device(rng.standard_normal(shape).astype(x.dtype), self.cfg.backend)
-        level.G.eval()
-        try:
+        with evaluating(level.G):
             if k == 2:
                 start, out = None, level.G(pack(z, label))
             else:
                 start = pyramid.up(real[k + 1])
                 out = start + level.G(pack(z, (start, *label)))
-        finally:
-            level.G.train()
         return [None if a is None else to_numpy(full_size(a)).clip(-1, 1) for a in (start, out, real[k])]
 
     # ---- pictures -------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh -> 28x28 image.
 D: image -> flatten -> [Dense -> LeakyReLU (-> Dropout)] x 3 -> Dense -> logit.
-The objective is the original GAN's binary cross-entropy (``objectives.py``);
-the step is :class:`minigan.gan.GANStep`. See docs/gan.md.
+The objective is the original GAN's binary cross-entropy (``gan/objectives.py``),
+and the step the original GAN's: :meth:`GANModel.step <minigan.gan.model.GANModel.step>`,
+in ``minigan/gan/model.py``, which shows every loss and gradient. See docs/gan.md.
 """
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ from ..training.config import integer, setting, text
 from . import register
 
 
-# --8<-- [start:mlp-gan-model]
 @dataclass
 class Config(BCEGANConfig):
     model: str = setting("mlp", cli=False, kind="structure")
@@ -30,10 +30,10 @@ class MLPGAN(GANModel):
     description = "Train the fully connected GAN on MNIST."
     #: the best settings found for 20 epochs (docs/tuning.md); ``--anchor`` goes back to the Config's defaults
     tuned = dict(ema=0.999, d_dropout=0.3, label_smoothing=0.1)
+    anchor = "the PyTorch DCGAN example's settings (Adam 2e-4, β1 0.5; no average, dropout or smoothing)"
 
     def networks(self, rng):
         cfg = self.cfg
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
         D = mlp_discriminator(dropout=cfg.d_dropout, rng=rng, seed=cfg.seed)
         return G, D
-# --8<-- [end:mlp-gan-model]

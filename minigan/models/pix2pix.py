@@ -21,11 +21,11 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..gan.objectives import NonSaturating
+from ..gan.step import add_d_loss, loss_through_d
 from ..nn.losses import L1
-from ..nn.optim import Adam
 from ..training.config import changed, integer, number, one_of, setting, text
 from ..translation.networks import patchgan_discriminator, unet_generator
-from ..translation.translator import TranslationConfig, Translator, input_gradient
+from ..translation.translator import TranslationConfig, Translator
 from . import register
 
 LOSSES = ("l1+gan", "l1", "gan")
@@ -69,8 +69,8 @@ class Pix2Pix(Translator):
         rng = np.random.default_rng(cfg.seed)
         self.G = unet_generator(base=cfg.base, dropout=cfg.dropout, rng=rng, seed=cfg.seed).to(cfg.backend)
         self.D = patchgan_discriminator(in_channels=2, base=cfg.base, rng=rng).to(cfg.backend)
-        self.opt_G = Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_G = self.optimizer("opt_G", self.G.parameters())
+        self.opt_D = self.optimizer("opt_D", self.D.parameters())
         self.objective, self.l1 = NonSaturating(), L1()
         self.adversarial, self.lambda_l1 = cfg.loss != "l1", (0.0 if cfg.loss == "gan" else cfg.lambda_l1)
 
@@ -78,17 +78,10 @@ class Pix2Pix(Translator):
     def modules(self):
         return {"G": self.G, "D": self.D}
 
-    def optimizers(self):
-        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
-
-    def load_state(self, state):
-        self.opt_G.lr = self.opt_D.lr = self.cfg.lr   # the settings decide the rate from here on
-
     def generators(self):
         return {"a2b": self.G}
 
     # ---- the step ----------------------------------------------------------------------------------
-    # --8<-- [start:pix2pix-step]
     def step(self, batches):
         (x, y), = batches                                      # input (edge map) and target (digit), (N, 1, 28, 28)
         fake = self.G(x)                                       # G(x), dropout on: G's noise
@@ -103,17 +96,10 @@ class Pix2Pix(Translator):
     def d_gradients(self, x, y, fake):
         """D's .grad for ½[-log D(x, y) - log(1 - D(x, G(x)))]: a real pair scored 1, a fake pair 0 (the paper's ½)."""
         xp = get_array_module(x)
-        half = x.dtype.type(0.5)
         self.D.zero_grad()
-        out_real = self.D(xp.concatenate([x, y], axis=1))       # (N, 1, 7, 7): a logit per patch
-        loss_real, dout = self.objective.d_real(out_real)        # -log D(x, y), the mean over the patches
-        with self.D.no_input_grad():
-            self.D.backward(half * dout)                         # dθ_D of ½ the real term
-        out_fake = self.D(xp.concatenate([x, fake], axis=1))    # G(x) held fixed: D's gradient stops here
-        loss_fake, dout = self.objective.d_fake(out_fake)        # -log(1 - D(x, G(x)))
-        with self.D.no_input_grad():
-            self.D.backward(half * dout)                         # ... plus ½ the fake term
-        return dict(d_loss=half * (loss_real + loss_fake), **self.objective.stats(out_real, out_fake))
+        real_pair, fake_pair = xp.concatenate([x, y], axis=1), xp.concatenate([x, fake], axis=1)   # [input | output]
+        d_loss, out_real, out_fake = add_d_loss(self.D, self.objective, real_pair, fake_pair, weight=0.5)
+        return dict(d_loss=d_loss, **self.objective.stats(out_real, out_fake))   # D's outputs: a logit per patch
 
     def g_gradients(self, x, y, fake):
         """G's .grad for -log D(x, G(x)) + λ |y - G(x)|, through a D that does not move.
@@ -123,13 +109,11 @@ class Pix2Pix(Translator):
         xp = get_array_module(x)
         stats, dfake = {}, xp.zeros_like(fake)
         if self.adversarial:
-            out = self.D(xp.concatenate([x, fake], axis=1))
-            stats["g_gan"], dout = self.objective.g(out)         # -log D(x, G(x)), the mean over the patches
-            dfake += input_gradient(self.D, dout)[:, 1:]         # dL/dG(x): D's input gradient, G(x)'s channel
+            stats["g_gan"], dpair = loss_through_d(self.D, self.objective.g, xp.concatenate([x, fake], axis=1))
+            dfake += dpair[:, 1:]                                # -log D(x, G(x)): its gradient in G(x)'s channel
         l1, dl1 = self.l1(fake, y)                               # |G(x) - y|, gradient sign(G(x) - y) / n
         dfake += fake.dtype.type(self.lambda_l1) * dl1
         self.G.zero_grad()
         self.G.backward(dfake)                                   # dL/dθ_G = dL/dG(x) dG(x)/dθ_G
         g_loss = stats["g_gan"] + self.lambda_l1 * l1 if self.adversarial else self.lambda_l1 * l1
         return dict(stats, g_loss=g_loss, l1=l1)
-    # --8<-- [end:pix2pix-step]

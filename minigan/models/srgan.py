@@ -20,12 +20,12 @@ from scipy import ndimage
 
 from ..backend import get_array_module
 from ..gan.objectives import NonSaturating
+from ..gan.step import add_d_loss, loss_through_d
 from ..nn.losses import MSE
-from ..nn.optim import Adam
 from ..training.config import integer, number, one_of, setting, text
 from ..translation.networks import sr_discriminator, srresnet_generator
 from ..translation.perceptual import PerceptualLoss
-from ..translation.translator import TranslationConfig, Translator, input_gradient, judge
+from ..translation.translator import TranslationConfig, Translator, judge
 from . import register
 
 
@@ -80,8 +80,8 @@ class SRGAN(Translator):
         rng = np.random.default_rng(cfg.seed)
         self.G = srresnet_generator(base=cfg.base, blocks=cfg.blocks, kernel=cfg.kernel, rng=rng).to(cfg.backend)
         self.D = sr_discriminator(base=cfg.base, hidden=8 * cfg.base, rng=rng).to(cfg.backend)
-        self.opt_G = Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
-        self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+        self.opt_G = self.optimizer("opt_G", self.G.parameters())
+        self.opt_D = self.optimizer("opt_D", self.D.parameters())
         self.objective, self.mse = NonSaturating(), MSE()
         self.perceptual = PerceptualLoss().to(cfg.backend) if cfg.content == "perceptual" else None
         self.pretraining = cfg.pretrain > 0
@@ -89,21 +89,15 @@ class SRGAN(Translator):
     def modules(self):
         return {"G": self.G, "D": self.D}
 
-    def optimizers(self):
-        return {"opt_G": self.opt_G, "opt_D": self.opt_D}
-
-    def load_state(self, state):
-        self.opt_G.lr = self.opt_D.lr = self.cfg.lr
-
     def generators(self):
         return {"a2b": self.G}
 
     def before_step(self, step, planned_steps):
         """The first ``pretrain_epochs`` of the planned steps are SRResNet's: pixel MSE, no D."""
+        super().before_step(step, planned_steps)                # --lr-decay
         self.pretraining = step < planned_steps * self.cfg.pretrain // self.cfg.epochs
 
     # ---- the step ----------------------------------------------------------------------------------
-    # --8<-- [start:srgan-step]
     def step(self, batches):
         (x, y), = batches                                      # 7 x 7 input, 28 x 28 target
         fake = self.G(x)                                       # G(x), the super-resolved digit
@@ -119,15 +113,8 @@ class SRGAN(Translator):
     def d_gradients(self, y, fake):
         """D's .grad for -log D(y) - log(1 - D(G(x))): real digits 1, super-resolved ones 0."""
         self.D.zero_grad()
-        out_real = self.D(y)
-        loss_real, dout = self.objective.d_real(out_real)
-        with self.D.no_input_grad():
-            self.D.backward(dout)
-        out_fake = self.D(fake)                                 # G(x) held fixed
-        loss_fake, dout = self.objective.d_fake(out_fake)
-        with self.D.no_input_grad():
-            self.D.backward(dout)
-        return dict(d_loss=loss_real + loss_fake, **self.objective.stats(out_real, out_fake))
+        d_loss, out_real, out_fake = add_d_loss(self.D, self.objective, y, fake)   # G(x) held fixed
+        return dict(d_loss=d_loss, **self.objective.stats(out_real, out_fake))
 
     def g_gradients(self, y, fake, gan):
         """G's .grad for the content loss (+ 10^-3 -log D(G(x)) once D is in): pixel MSE while pre-training."""
@@ -138,16 +125,14 @@ class SRGAN(Translator):
         stats = dict(content=content, psnr=psnr(fake, y))
         g_loss = content
         if gan:
-            out = self.D(fake)
-            adv, dout = self.objective.g(out)                   # -log D(G(x))
             w = fake.dtype.type(self.cfg.adversarial)
-            dfake = dfake + input_gradient(self.D, w * dout)    # + 10^-3 dL_adv/dG(x), D's input gradient
+            adv, dadv = loss_through_d(self.D, self.objective.g, fake, w)   # -log D(G(x)), weighted by 10^-3
+            dfake = dfake + dadv                                # + 10^-3 dL_adv/dG(x), D's input gradient
             g_loss = g_loss + w * adv
             stats["g_adversarial"] = adv
         self.G.zero_grad()
         self.G.backward(dfake)                                  # dL/dθ_G = dL/dG(x) dG(x)/dθ_G
         return dict(stats, g_loss=g_loss)
-    # --8<-- [end:srgan-step]
 
     # ---- judging: beside bicubic upsampling ----------------------------------------------------------
     def evaluate(self, n):
@@ -167,7 +152,6 @@ class SRGAN(Translator):
                 f"L1 to the true digit {b['l1']:.4f}  PSNR {b['psnr']:.2f} dB")
 
 
-# --8<-- [start:srgan-psnr]
 def psnr(images, targets):
     """PSNR in dB of a batch's mean squared error, on [0, 1] intensities: 10 log10(1 / MSE01), MSE01 = MSE / 4."""
     xp = get_array_module(images)
@@ -190,4 +174,3 @@ def bicubic(small, factor=4):
     small = np.asarray(small, np.float64)
     up = np.stack([ndimage.zoom(img, factor, order=3, mode="nearest") for img in small[:, 0]])[:, None]
     return np.clip(up, -1, 1).astype(np.float32)
-# --8<-- [end:srgan-psnr]

@@ -29,19 +29,20 @@ import numpy as np
 from .. import metrics
 from ..backend import to_device, to_numpy
 from ..coarse import captions, pyramid
+from ..gan.networks import conv_body
 from ..gan.objectives import NonSaturating
-from ..gan.priors import PriorError
-from ..nn import Sequential
+from ..gan.priors import PriorError, refuse
+from ..gan.step import add_d_term, loss_through_d
+from ..nn import Sequential, evaluating
 from ..nn.init import dcgan_init
 from ..nn.layers import (BatchNorm1d, BatchNorm2d, Concat, ConditioningAugmentation, Conv2d, ConvTranspose2d, Dense,
-                         Flatten, Identity, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
+                         Identity, LeakyReLU, Parallel, ReLU, Reshape, Tanh, Upsample2d, sigmoid)
 from ..nn.losses import GaussianKL
-from ..nn.optim import Adam
-from ..training.config import ConfigError, RunConfig, changed, integer, number, setting, text
+from ..training.checkpoint import RunError, arrays_of, read_checkpoint
+from ..training.config import ConfigError, OptimizerConfig, changed, integer, number, setting, text
 from ..training.model import Model
 from ..translation.data import thickness
 from ..translation.networks import residual_block
-from ..translation.translator import input_gradient
 from . import register
 
 WORDS = len(captions.VOCABULARY)
@@ -52,7 +53,6 @@ SIDE = {1: 14, 2: 28}
 # ---- the networks ------------------------------------------------------------------------------------
 
 
-# --8<-- [start:stackgan-networks]
 def stage1_generator(z_dim=32, c_dim=16, base=32, dtype=np.float32, rng=None):
     """(z, c) -> [z, c] -> Dense(2b*7*7), BN, ReLU -> (2b, 7, 7) -> ConvT4s2 (b, 14), BN, ReLU -> Conv3, tanh."""
     b, conv = base, dict(dtype=dtype, rng=rng)
@@ -81,31 +81,25 @@ def stage2_generator(c_dim=16, base=32, blocks=2, dtype=np.float32, rng=None):
 def matching_discriminator(side, base=32, embed=16, dtype=np.float32, rng=None):
     """(image, t) -> [image | e(t) as planes] -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit.
 
+    The layers after the join are the DCGAN D's (``networks.conv_body``) at this side.
+
     The caption's embedding e(t) = LReLU(Dense(t)) is copied to every pixel as ``embed`` planes
     beside the image (the conditional GAN's label planes, learned from the words), so that every
     convolution can check whether a stroke fits the caption. Joined only after the convolutions,
     as a vector beside the image's features, D learned to tell a wrong caption far more slowly
     (docs/stackgan.md).
     """
-    b, conv = base, dict(dtype=dtype, rng=rng)
-    quarter = (side // 2 - 2) // 2 + 1                            # 7 at 28 x 28, 3 at 14 x 14
+    conv = dict(dtype=dtype, rng=rng)
     words = Sequential(Dense(WORDS, embed, **conv), LeakyReLU(0.2), Reshape(embed, 1, 1), Upsample2d(side))
-    return dcgan_init(Sequential(
-        Parallel(Identity(), words), Concat(axis=1),
-        Conv2d(1 + embed, b, 4, stride=2, padding=1, **conv), LeakyReLU(0.2),
-        Conv2d(b, 2 * b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(2 * b, dtype=dtype), LeakyReLU(0.2),
-        Flatten(), Dense(2 * b * quarter ** 2, 1, **conv)), rng)
-# --8<-- [end:stackgan-networks]
+    return dcgan_init(Sequential(Parallel(Identity(), words), Concat(axis=1),              # [image | e(t) planes]
+                                 *conv_body(1 + embed, base, side, conv2_bias=False, **conv)), rng)
 
 
 class Stage:
-    """One stage's conditioning augmentation, G and D, and their optimizers (G's covers the augmentation too)."""
+    """One stage's GAN: its conditioning augmentation, G and D, and their optimizers (G's covers the augmentation)."""
 
-    def __init__(self, k, ca, G, D, cfg):
-        self.k, self.ca, self.G, self.D = k, ca.to(cfg.backend), G.to(cfg.backend), D.to(cfg.backend)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = Adam(self.ca.parameters() + self.G.parameters(), lr=cfg.lr, betas=betas)
-        self.opt_D = Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+    def __init__(self, k, ca, G, D, opt_G=None, opt_D=None):
+        self.k, self.ca, self.G, self.D, self.opt_G, self.opt_D = k, ca, G, D, opt_G, opt_D
 
     def modules(self):
         return {f"CA{self.k}": self.ca, f"G{self.k}": self.G, f"D{self.k}": self.D}
@@ -127,8 +121,7 @@ class CaptionPrior:
         self.z_dim, self.c_dim = z_dim, c_dim
 
     def sample(self, n, rng, backend="numpy", dtype=np.float32, caption=None, **fixed):
-        for name in fixed:
-            raise PriorError(f"--{name} applies to a model fed a {name}; StackGAN is fed {self.fed}")
+        refuse(self, fixed)
         if caption is None:
             texts = [EVAL_CAPTIONS[i] for i in rng.integers(0, len(EVAL_CAPTIONS), n)]
         else:
@@ -165,7 +158,7 @@ def _folder_or_unset(v):
 
 
 @dataclass
-class Config(RunConfig):
+class Config(OptimizerConfig):
     """StackGAN at MNIST size: Stage I at 14 x 14, Stage II at 28 x 28, matching-aware Ds; Adam 2e-4 (0.5, 0.999)."""
 
     model: str = setting("stackgan", cli=False, kind="structure")
@@ -188,9 +181,6 @@ class Config(RunConfig):
     blocks: int = setting(2, "Stage II's residual blocks", integer(0), kind="structure")
     kl: float = setting(0.1, "λ, the weight of the augmentation's KL term in G's loss (the paper's 1 drowns the "
                              "caption here: docs/stackgan.md)", number(0))
-    lr: float = setting(2e-4, "Adam's learning rate, every net", number(0, low_open=True))
-    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
-    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
 
     def check(self):
         if self.stage == 2 and self.stage1_run is None:
@@ -229,7 +219,11 @@ class StackGAN(Model):
             ca = ConditioningAugmentation(WORDS, cfg.c_dim, rng=rng)
             G = (stage1_generator(cfg.z_dim, cfg.c_dim, cfg.base, rng=rng) if k == 1 else
                  stage2_generator(cfg.c_dim, cfg.base, cfg.blocks, rng=rng))
-            self.stages[k] = Stage(k, ca, G, matching_discriminator(SIDE[k], cfg.base, rng=rng), cfg)
+            D = matching_discriminator(SIDE[k], cfg.base, rng=rng)
+            stage = self.stages[k] = Stage(k, ca.to(cfg.backend), G.to(cfg.backend), D.to(cfg.backend))
+            if k in self.trained_stages:                        # a Stage I that only draws Stage II's input keeps still
+                stage.opt_G = self.optimizer(f"opt_G{k}", stage.ca.parameters() + stage.G.parameters())
+                stage.opt_D = self.optimizer(f"opt_D{k}", stage.D.parameters())
         if cfg.stage == 2:
             self.load_stage1(cfg.stage1_run)
         self.objective, self.kl = NonSaturating(), GaussianKL()
@@ -247,8 +241,6 @@ class StackGAN(Model):
 
     def load_stage1(self, folder):
         """Stage I's augmentation and G from a finished run's checkpoint; one clear line where there is none."""
-        from ..training.run import RunError, read_checkpoint
-
         path = os.path.join(folder, "checkpoint.npz")
         if not os.path.exists(path):
             raise ConfigError(f"--stage1-run {folder!r}: no checkpoint there (train Stage I first: "
@@ -268,7 +260,7 @@ class StackGAN(Model):
                                   "set the same")
         stage = self.stages[1]
         for name, module in (("CA1", stage.ca), ("G1", stage.G)):
-            module.load_state_dict({k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")})
+            module.load_state_dict(arrays_of(arrays, name))
             module.to(self.cfg.backend)
 
     # ---- the data ------------------------------------------------------------------------------------------
@@ -288,10 +280,6 @@ class StackGAN(Model):
             out.update(stage.modules())
         return out
 
-    def optimizers(self):
-        return {f"opt_{net}{k}": getattr(stage, f"opt_{net}") for k, stage in self.stages.items() for net in "GD"
-                if k in self.trained_stages}
-
     def rngs(self):
         return {"noise": self.noise_rng}
 
@@ -300,12 +288,12 @@ class StackGAN(Model):
 
     def load_state(self, state):
         self.training_stage = state.get("training_stage", self.training_stage)
-        for stage in self.stages.values():
-            stage.opt_G.lr = stage.opt_D.lr = self.cfg.lr
+        super().load_state(state)
 
     # ---- training ------------------------------------------------------------------------------------------
     def before_step(self, step, planned_steps):
         """Both stages in one run: Stage I for the first ``stage1_share`` of the planned steps, then Stage II."""
+        super().before_step(step, planned_steps)                # --lr-decay
         if self.cfg.stage is None:
             self.training_stage = 1 if step < round(planned_steps * self.cfg.stage1_share) else 2
 
@@ -313,7 +301,6 @@ class StackGAN(Model):
         """(n, size) draws of N(0, 1) from the run's noise generator, on the backend: z, or an augmentation's ε."""
         return to_device(self.noise_rng.standard_normal((n, size)).astype(dtype), self.cfg.backend)
 
-    # --8<-- [start:stackgan-step]
     def step(self, batches):
         (x, t), = batches                                       # digits (N, 1, 28, 28), captions' bags of words
         n, z_dim, c_dim = len(x), self.cfg.z_dim, self.cfg.c_dim
@@ -339,22 +326,16 @@ class StackGAN(Model):
         """D's .grad for BCE(D(x, t), 1) + ½ [BCE(D(x, t'), 0) + BCE(D(G(..), t), 0)], the matching-aware loss."""
         half = real.dtype.type(0.5)
         stage.D.zero_grad()
-        stats, loss = {}, 0.0
-        for name, image, caption, scale, fake_side in (("real", real, t, 1, False), ("wrong", real, wrong, half, True),
-                                                       ("fake", fake, t, half, True)):
-            out = stage.D((image, caption))
-            term, dout = self.objective.d_fake(out) if fake_side else self.objective.d_real(out)
-            with stage.D.no_input_grad():
-                stage.D.backward(dout * out.dtype.type(scale))   # adds scale * d(term)/dθ_D
-            loss = loss + scale * term
-            stats[f"d_{name}"] = sigmoid(out).mean()              # D's mean output on this case
-        return dict(d_loss=loss, **stats)
+        real_term, out_real = add_d_term(stage.D, self.objective.d_real, (real, t))              # a real pair: 1
+        wrong_term, out_wrong = add_d_term(stage.D, self.objective.d_fake, (real, wrong), half)   # a wrong caption: 0
+        fake_term, out_fake = add_d_term(stage.D, self.objective.d_fake, (fake, t), half)        # G's image: 0
+        loss = real_term + half * wrong_term + half * fake_term    # L_D, the matching-aware loss
+        return dict(d_loss=loss, d_real=sigmoid(out_real).mean(), d_wrong=sigmoid(out_wrong).mean(),
+                    d_fake=sigmoid(out_fake).mean())                                         # D's mean output on each
 
     def g_gradients(self, stage, fake, t, mu, log_var):
         """The .grad of G and its augmentation for BCE(D(G(..), t), 1) + λ KL(N(μ, σ²) || N(0, I))."""
-        out = stage.D((fake, t))
-        g_gan, dout = self.objective.g(out)                     # -log D(G(..), t)
-        dfake = input_gradient(stage.D, dout)[0]                # dL/dG(..): D's input gradient, the image's part
+        g_gan, (dfake, _) = loss_through_d(stage.D, self.objective.g, (fake, t))   # -log D(G(..), t), dL/dG(..)
         kl, (dmu, dlog_var) = self.kl(mu, log_var)              # the closed form and its gradient (losses.py)
         lam = mu.dtype.type(self.cfg.kl)
         stage.ca.zero_grad()
@@ -362,19 +343,13 @@ class StackGAN(Model):
         dgiven = stage.G.backward(dfake)                        # (d first input, dL/dc)
         stage.ca.backward((dgiven[1], lam * dmu, lam * dlog_var))   # through c = μ + σ ε, plus λ dKL
         return dict(g_loss=g_gan + self.cfg.kl * kl, g_gan=g_gan, kl=kl)
-    # --8<-- [end:stackgan-step]
 
     # ---- drawing -------------------------------------------------------------------------------------------
     def stage1_images(self, t, z, eps):
         """s_1 = G_1(z, c_1) in eval mode, the Stage I that Stage II refines (it does not move)."""
         stage = self.stages[1]
-        stage.ca.eval()
-        stage.G.eval()
-        try:
+        with evaluating(stage.ca, stage.G):
             return stage.G((z, stage.ca((t, eps))[0]))
-        finally:
-            stage.ca.train()
-            stage.G.train()
 
     def draw_both(self, latent):
         """(s_1, s_2) for a prior's draw: Stage I's 14 x 14 images and, with a Stage II, its 28 x 28 ones."""
@@ -382,13 +357,8 @@ class StackGAN(Model):
         if 2 not in self.stages:
             return s1, None
         stage = self.stages[2]
-        stage.ca.eval()
-        stage.G.eval()
-        try:
+        with evaluating(stage.ca, stage.G):
             return s1, stage.G((s1, stage.ca((latent["t"], latent["eps"][2]))[0]))
-        finally:
-            stage.ca.train()
-            stage.G.train()
 
     def sample(self, latent):
         """The run's final images: Stage II's, or Stage I's upsampled to 28 x 28 by pixel copies (--stage 1)."""

@@ -24,8 +24,7 @@ from ..gan.priors import Gaussian
 from ..nn import Sequential, is_int
 from ..nn.layers import Dense, Fork, ReLU, Reparameterize, sigmoid
 from ..nn.losses import BernoulliNLL, GaussianKL
-from ..nn.optim import Adam
-from ..training.config import RunConfig, integer, number, setting, text
+from ..training.config import OptimizerConfig, integer, number, setting, text
 from ..training.model import Model
 from . import register
 
@@ -33,12 +32,10 @@ TEST_IMAGES = 10000   # the MNIST test set the negative ELBO is measured on
 IMAGE_SHAPE = (1, 28, 28)
 
 
-# --8<-- [start:vae-encoder]
 def encoder(in_dim=784, hidden=400, z_dim=20, dtype=np.float32, rng=None):
     """x -> Dense -> ReLU -> (μ, log σ²), two Dense heads on one body."""
     return Sequential(Dense(in_dim, hidden, dtype=dtype, rng=rng), ReLU(),
                       Fork(Dense(hidden, z_dim, dtype=dtype, rng=rng), Dense(hidden, z_dim, dtype=dtype, rng=rng)))
-# --8<-- [end:vae-encoder]
 
 
 def decoder(z_dim=20, hidden=400, out_dim=784, dtype=np.float32, rng=None):
@@ -81,7 +78,7 @@ def _test_count(v):
 
 
 @dataclass
-class Config(RunConfig):
+class Config(OptimizerConfig):
     """pytorch/examples' VAE: 784-400-20 with ReLU, Adam lr 1e-3, batch 128, 10 epochs."""
 
     model: str = setting("vae", cli=False, kind="structure")
@@ -92,7 +89,8 @@ class Config(RunConfig):
                                 _test_count, kind="run")
     z_dim: int = setting(20, "size of the latent z (2 draws the latent manifold)", integer(1), kind="structure")
     hidden: int = setting(400, "units of the encoder's and the decoder's hidden layer", integer(1), kind="structure")
-    lr: float = setting(1e-3, "Adam's learning rate", number(0, low_open=True))
+    lr: float = setting(1e-3, "learning rate", number(0, low_open=True))
+    beta1: float = setting(0.9, "Adam's beta1 (PyTorch's default)", number(0, 1, high_open=True))
 
 
 @register
@@ -111,7 +109,7 @@ class VAE(Model):
         self.encoder = encoder(hidden=cfg.hidden, z_dim=cfg.z_dim, rng=rng).to(cfg.backend)
         self.decoder = decoder(z_dim=cfg.z_dim, hidden=cfg.hidden, rng=rng).to(cfg.backend)
         self.reparameterize = Reparameterize()
-        self.opt = Adam(self.encoder.parameters() + self.decoder.parameters(), lr=cfg.lr)
+        self.opt = self.optimizer("opt", self.encoder.parameters() + self.decoder.parameters())
         self.prior = Gaussian(cfg.z_dim)                       # p(z): what sample() and generate.py draw from
         self.noise_rng = np.random.default_rng([cfg.seed, 1])  # ε of the training steps
         self.fixed_latent, self.grid_nrow = self.prior.grid(np.random.default_rng([cfg.seed, 2]), cfg.backend)
@@ -121,21 +119,14 @@ class VAE(Model):
     def modules(self):
         return {"encoder": self.encoder, "decoder": self.decoder}
 
-    def optimizers(self):
-        return {"opt": self.opt}
-
     def rngs(self):
         return {"noise": self.noise_rng}
-
-    def load_state(self, state):
-        self.opt.lr = self.cfg.lr  # the settings decide the rate from here on (--allow-changes)
 
     # ---- training ------------------------------------------------------------------------------
     def draw_eps(self, n, rng, dtype=np.float32):
         """ε ~ N(0, I), (n, z_dim), drawn on the CPU and moved: one seed, the same ε on both backends."""
         return to_device(rng.standard_normal((n, self.cfg.z_dim)).astype(dtype), self.cfg.backend)
 
-    # --8<-- [start:vae-step]
     def step(self, batches):
         (images, _), = batches
         x = to_unit(images)                                    # Bernoulli targets in [0, 1]
@@ -143,7 +134,6 @@ class VAE(Model):
         stats = negative_elbo(self.encoder, self.decoder, self.reparameterize, x, eps)
         self.opt.step()
         return stats
-    # --8<-- [end:vae-step]
 
     # ---- pictures ---------------------------------------------------------------------------------
     def sample(self, latent):

@@ -4,8 +4,8 @@ The critic D has no sigmoid: it scores an image with a real number, and
 maximises E[D(x)] - E[D(G(z))] (``objectives.Wasserstein``), an estimate of the
 Wasserstein-1 distance between the data and G's samples as long as D stays
 Lipschitz. Clipping every critic weight into [-c, c] after each of its steps
-(:func:`minigan.optim.clip_weights`, in :meth:`WGANStep.after_d_step`) is how
-the paper keeps it so. The critic takes ``--d-steps`` (n_critic) steps, each on its own
+(:func:`minigan.nn.optim.clip_weights`, in :meth:`WGAN.step`) is how the paper
+keeps it so. The critic takes ``--d-steps`` (n_critic) steps, each on its own
 real batch, for each G step; both nets use RMSprop (the paper's: lr 5e-5,
 c = 0.01, n_critic = 5 are the ``--anchor`` settings).
 
@@ -14,25 +14,12 @@ with its logit read as a score. See docs/wgan.md.
 """
 from dataclasses import dataclass
 
-from ..gan.model import GANConfig, GANStep, GANModel
+from ..gan.model import GANConfig, GANModel
 from ..gan.networks import dcgan_discriminator, dcgan_generator, mlp_discriminator, mlp_generator
 from ..gan.objectives import Wasserstein
 from ..nn.optim import clip_weights
 from ..training.config import integer, number, one_of, setting, text
 from . import register
-
-
-class WGANStep(GANStep):
-    """:class:`minigan.gan.GANStep` whose critic is clipped into [-clip, clip] after each of its updates."""
-
-    def __init__(self, *args, clip=0.01, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.clip = clip
-
-    # --8<-- [start:wgan-after-d-step]
-    def after_d_step(self):
-        clip_weights(self.D.parameters(), self.clip)           # Algorithm 1, line 7: w <- clip(w, -c, c)
-    # --8<-- [end:wgan-after-d-step]
 
 
 @dataclass
@@ -46,8 +33,8 @@ class Config(GANConfig):
     z_dim: int = setting(100, "size of the noise vector z", integer(1), kind="structure")
     d_steps: int = setting(5, "critic steps per G step, each on its own real batch (the paper's n_critic)",
                            integer(1), kind="structure")
-    optimizer: str = setting("rmsprop", "optimizer of both nets", one_of("rmsprop", "adam", "sgd"))
-    lr: float = setting(5e-5, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
+    optimizer: str = setting("rmsprop", "optimizer of every net", one_of("rmsprop", "adam", "sgd"))
+    lr: float = setting(5e-5, "learning rate of every net (unless --lr-d / --lr-g)", number(0, low_open=True))
     clip: float = setting(0.01, "every critic weight is clipped into [-clip, clip] after each critic step",
                           number(0, low_open=True))
     arch: str = setting("dcgan", "the networks' bodies: DCGAN's convolutions, or the MLP GAN's dense layers",
@@ -62,15 +49,25 @@ class WGAN(GANModel):
 
     name = "wgan"
     Config = Config
-    step_class = WGANStep
     description = "Train the WGAN with weight clipping (Arjovsky et al. 2017) on MNIST."
     #: the settings found for a 16-epoch run (docs/wgan.md); ``--anchor`` goes back to the paper's
     tuned = dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999)
+    anchor = "the paper's Algorithm 1 (RMSprop, lr 5e-5, c = 0.01, n_critic = 5)"
 
-    # --8<-- [start:wgan-step-kwargs]
-    def step_kwargs(self):
-        return dict(super().step_kwargs(), clip=self.cfg.clip)
-    # --8<-- [end:wgan-step-kwargs]
+    def __init__(self, cfg):
+        super().__init__(cfg, objective=Wasserstein())           # -E[D(x)] + E[D(G(z))] for D, -E[D(G(z))] for G
+
+    def step(self, batches):
+        """n_critic critic updates, each on its own real batch and clipped, then one G update (Algorithm 1)."""
+        for real, _ in batches:
+            fake = self.G(self.draw(len(real), real.dtype))
+            stats = self.d_gradients(real, fake)                 # dθ_D of -E[D(x)] + E[D(G(z))]
+            self.opt_D.step()
+            clip_weights(self.D.parameters(), self.cfg.clip)     # Algorithm 1, line 7: w <- clip(w, -c, c)
+        stats.update(self.g_gradients(fake))                     # dθ_G of -E[D(G(z))], through the critic
+        self.opt_G.step()
+        self.update_average()
+        return stats
 
     def networks(self, rng):
         cfg = self.cfg
@@ -82,6 +79,3 @@ class WGAN(GANModel):
             D = mlp_discriminator(rng=rng)
         clip_weights(D.parameters(), cfg.clip)                  # the critic starts inside the box it is kept in
         return G, D
-
-    def make_objective(self):
-        return Wasserstein()

@@ -12,52 +12,21 @@ minimises -E[D(G(z))]; D takes ``d_steps`` (the paper's n_critic) steps per G st
 G: z -> [Dense -> BatchNorm1d -> LeakyReLU] x 3 -> Dense -> tanh (the MLP GAN's generator).
 D: image -> flatten -> [Dense (-> LayerNorm) -> LeakyReLU] x 3 -> Dense -> critic value.
 No batchnorm in D: it mixes the samples of a batch, and the penalty needs each sample's own
-gradient. See docs/wgan_gp.md.
+gradient. The step is the original GAN's, :meth:`GANModel.step <minigan.gan.model.GANModel.step>`
+(``gan/model.py``), with :meth:`WGANGP.d_gradients` below adding the penalty. See docs/wgan_gp.md.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..backend import to_device
-from ..gan.model import GANConfig, GANStep, GANModel
+from ..gan.model import GANConfig, GANModel
 from ..gan.networks import NORMS, mlp_discriminator, mlp_generator
 from ..gan.objectives import Wasserstein
 from ..gan.penalties import check_critic, check_weight, penalize_input_gradient, wgan_gp_term
 from ..nn.layers import BatchNorm1d
 from ..training.config import integer, number, one_of, setting, text
 from . import register
-
-
-class WGANGPStep(GANStep):
-    """The GAN step with the gradient penalty added to the critic's loss.
-
-    L_D = -E[D(x)] + E[D(G(z))] + λ E[(‖∇D(x̂)‖ - 1)²]. The interpolation
-    weights ε are drawn from ``penalty_rng`` (a NumPy generator, saved in
-    checkpoints), so a resumed run draws the same x̂.
-    """
-
-    def __init__(self, *args, gp_weight=10.0, penalty_rng=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        check_critic(self.D)                     # a layer without double backward (batchnorm) is refused now
-        self.gp_weight = check_weight("WGANGPStep", gp_weight)
-        self.penalty_rng = penalty_rng if penalty_rng is not None else np.random.default_rng(0)
-
-    # --8<-- [start:wgan-gp-d-gradients]
-    def interpolate(self, real, fake):
-        """x̂ = ε x + (1 - ε) G(z), one ε ~ U[0, 1] per sample."""
-        shape = (len(real),) + (1,) * (real.ndim - 1)
-        eps = to_device(self.penalty_rng.random(shape).astype(real.dtype), self.backend)
-        return eps * real + (1 - eps) * fake
-
-    def d_gradients(self, real, fake, real_condition=None, fake_condition=None, codes=None):
-        if real_condition is not None or fake_condition is not None:
-            raise NotImplementedError("WGANGPStep: the penalty is written for an unconditional critic D(x)")
-        stats = super().d_gradients(real, fake, codes=codes)  # .grad = d/dθ (-E[D(x)] + E[D(G(z))]) (+ R1's)
-        x_hat = self.interpolate(real, fake)
-        gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.gp_weight)  # .grad += dGP/dθ
-        stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
-        return stats
-    # --8<-- [end:wgan-gp-d-gradients]
 
 
 @dataclass
@@ -74,7 +43,7 @@ class Config(GANConfig):
     z_dim: int = setting(64, "size of the noise vector z", integer(1), kind="structure")
     d_steps: int = setting(5, "critic steps per G step, each on its own real batch (the paper's n_critic)",
                            integer(1), kind="structure")
-    lr: float = setting(1e-4, "learning rate of both nets (unless --lr-d / --lr-g)", number(0, low_open=True))
+    lr: float = setting(1e-4, "learning rate of every net (unless --lr-d / --lr-g)", number(0, low_open=True))
     beta2: float = setting(0.9, "Adam's beta2", number(0, 1, high_open=True))
     gp_weight: float = setting(10.0, "λ, the weight of the gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]", number(0))
     d_norm: str = setting("none", "normalisation after each hidden layer of the critic (batch is refused: "
@@ -96,31 +65,36 @@ class WGANGP(GANModel):
     description = "Train WGAN-GP (the Wasserstein critic with a gradient penalty) on MNIST."
     #: the best settings found within the CPU budget (docs/wgan_gp.md); ``--anchor`` gives the released script's
     tuned = dict(d_steps=2, lr=2e-4, ema=0.999)
-
-    step_class = WGANGPStep
+    anchor = "the authors' released MNIST script (λ = 10, Adam(1e-4, (0.5, 0.9)), n_critic = 5)"
 
     def __init__(self, cfg):
         self.penalty_rng = np.random.default_rng([cfg.seed, 6])      # ε of x̂; saved in checkpoints
-        super().__init__(cfg)
-
-    # --8<-- [start:wgan-gp-task]
-    def step_kwargs(self):
-        return dict(super().step_kwargs(), gp_weight=self.cfg.gp_weight, penalty_rng=self.penalty_rng)
-
-    def make_panels(self):
-        return dict(super().make_panels(), **{
-            "gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]": (("gp",), None),
-            "‖∇D(x̂)‖, batch mean": (("grad_norm",), 1.0)})
+        super().__init__(cfg, objective=Wasserstein())
+        check_critic(self.D)                     # a layer without double backward (batchnorm) is refused now
+        check_weight("--gp-weight", cfg.gp_weight)
+        self.panels.update({"gradient penalty λ E[(‖∇D(x̂)‖ - 1)²]": (("gp",), None),
+                            "‖∇D(x̂)‖, batch mean": (("grad_norm",), 1.0)})
 
     def networks(self, rng):
         cfg = self.cfg
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
         D = mlp_discriminator(norm=cfg.d_norm, rng=rng)          # the MLP GAN's D, read as a critic
         return G, D
-    # --8<-- [end:wgan-gp-task]
 
-    def make_objective(self):
-        return Wasserstein()
+    # ---- the step: the original GAN's (GANModel.step), with the penalty in the critic's gradients ----
+    def d_gradients(self, real, fake):
+        """L_D = -E[D(x)] + E[D(G(z))] + λ E[(‖∇D(x̂)‖ - 1)²]; set D's .grad to dL_D/dθ_D. Returns the stats."""
+        stats = super().d_gradients(real, fake)                  # .grad = d/dθ (-E[D(x)] + E[D(G(z))]) (+ R1's)
+        x_hat = self.interpolate(real, fake)
+        gp, norms = penalize_input_gradient(self.D, x_hat, wgan_gp_term, self.cfg.gp_weight)   # .grad += dGP/dθ
+        stats.update(d_loss=stats["d_loss"] + gp, gp=gp, grad_norm=norms.mean())
+        return stats
+
+    def interpolate(self, real, fake):
+        """x̂ = ε x + (1 - ε) G(z), one ε ~ U[0, 1] per sample, from ``penalty_rng`` (so a resume draws the same)."""
+        shape = (len(real),) + (1,) * (real.ndim - 1)
+        eps = to_device(self.penalty_rng.random(shape).astype(real.dtype), self.cfg.backend)
+        return eps * real + (1 - eps) * fake
 
     def rngs(self):
         return dict(super().rngs(), penalty=self.penalty_rng)

@@ -25,11 +25,9 @@ from ..backend import get_array_module
 from . import fastpath
 
 
-# --8<-- [start:conv-output-size]
 def conv_output_size(size, kernel_size, stride, padding):
     """Output length of a convolution along one axis: floor((n + 2p - k) / s) + 1."""
     return (size + 2 * padding - kernel_size) // stride + 1
-# --8<-- [end:conv-output-size]
 
 
 def im2col(x, kernel_size, stride=1, padding=0):
@@ -95,7 +93,6 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     # --8<-- [end:col2im-plain]
 
 
-# --8<-- [start:kernel-matrix]
 def kernel_matrix(weight):
     """(A, B, kH, kW) kernels -> (A, kH*kW*B) matrix, columns in im2col's (u, v, c) order."""
     a = weight.shape[0]
@@ -106,10 +103,8 @@ def kernel_tensor(matrix, shape):
     """The inverse of :func:`kernel_matrix`: (A, kH*kW*B) -> (A, B, kH, kW)."""
     a, b, kh, kw = shape
     return matrix.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
-# --8<-- [end:kernel-matrix]
 
 
-# --8<-- [start:flipped-input-gradient]
 def flipped_input_gradient(dy, weight, padding):
     """Conv2d's dL/dx at stride 1, as the convolution of dy (padded by k - 1 - p) with the flipped kernels.
 
@@ -125,4 +120,3 @@ def flipped_input_gradient(dy, weight, padding):
     w_mat = kernel_matrix(flipped)                              # (C_in, k*k*C_out), im2col's (u', v', o) order
     dx = cols @ w_mat.T                                         # (N*H*W, C_in)
     return dx.reshape(n, h, w, c_in).transpose(0, 3, 1, 2)       # (N, C_in, H, W), channels last in memory
-# --8<-- [end:flipped-input-gradient]

@@ -218,12 +218,10 @@ class Layer:
             f"of the critic it differentiates{'; ' + self.double_backward_hint if self.double_backward_hint else ''}")
 
     # ---- checks ------------------------------------------------------------
-    # --8<-- [start:layer-call]
     def __call__(self, x):
         self.check_array(x)
         self.check_input(x)
         return self.forward(x)
-    # --8<-- [end:layer-call]
 
     def check_array(self, x):
         """A NumPy or CuPy array, or a clear TypeError (containers of several inputs accept tuples)."""
@@ -290,7 +288,6 @@ class Layer:
     def eval(self):
         return self.train(False)
 
-    # --8<-- [start:layer-requires-grad]
     def requires_grad_(self, flag=True):
         """Switch parameter gradients on or off for this layer and every sub-layer.
 
@@ -300,7 +297,6 @@ class Layer:
         for layer in self.modules():
             layer.requires_grad = flag
         return self
-    # --8<-- [end:layer-requires-grad]
 
     @contextlib.contextmanager
     def no_input_grad(self):
@@ -437,7 +433,6 @@ class Sequential(Layer):
             first.input_grad = before
         return dy
 
-    # --8<-- [start:sequential-double-backward]
     def double_backward(self, ddx):
         """Each layer's double backward from the input end; then the second-order terms run back.
 
@@ -457,7 +452,6 @@ class Sequential(Layer):
                 dx = layer.backward(dx)                       # dP/dx_{l-1} += J_l^T dP/dx_l
             dx = extra if dx is None else (dx if extra is None else dx + extra)
         return ddx, dx
-    # --8<-- [end:sequential-double-backward]
 
     def __getitem__(self, i):
         return self.layers[i]

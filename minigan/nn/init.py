@@ -28,12 +28,10 @@ def rng(r=None):
     return _default_rng if r is None else r
 
 
-# --8<-- [start:uniform]
 def uniform(shape, bound, dtype=np.float32, r=None, backend=None):
     """U(-bound, bound), drawn in float64 on the CPU, cast, then moved."""
     a = rng(r).uniform(-bound, bound, size=shape).astype(dtype)
     return to_device(a, backend)
-# --8<-- [end:uniform]
 
 
 def normal(shape, mean=0.0, std=1.0, dtype=np.float32, r=None, backend=None):
@@ -51,12 +49,10 @@ def fan_in_out(shape, transposed=False):
     return inp * receptive, out * receptive
 
 
-# --8<-- [start:glorot-uniform]
 def glorot_uniform(shape, gain=1.0, **kw):
     """Glorot/Xavier: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out))."""
     fi, fo = fan_in_out(shape)
     return uniform(shape, gain * math.sqrt(6.0 / (fi + fo)), **kw)
-# --8<-- [end:glorot-uniform]
 
 
 def glorot_normal(shape, gain=1.0, **kw):
@@ -65,12 +61,10 @@ def glorot_normal(shape, gain=1.0, **kw):
     return normal(shape, 0.0, gain * math.sqrt(2.0 / (fi + fo)), **kw)
 
 
-# --8<-- [start:he-normal]
 def he_normal(shape, negative_slope=0.0, fan_in=None, **kw):
     """He/Kaiming for (leaky) ReLU: N(0, 2 / ((1 + a^2) fan_in))."""
     fi = fan_in or fan_in_out(shape)[0]
     return normal(shape, 0.0, math.sqrt(2.0 / ((1 + negative_slope ** 2) * fi)), **kw)
-# --8<-- [end:he-normal]
 
 
 def he_uniform(shape, negative_slope=0.0, fan_in=None, **kw):
@@ -79,11 +73,9 @@ def he_uniform(shape, negative_slope=0.0, fan_in=None, **kw):
     return uniform(shape, math.sqrt(6.0 / ((1 + negative_slope ** 2) * fi)), **kw)
 
 
-# --8<-- [start:default-uniform]
 def default_uniform(shape, fan_in, **kw):
     """PyTorch's default for Dense/Conv weights and biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     return uniform(shape, 1.0 / math.sqrt(fan_in), **kw)
-# --8<-- [end:default-uniform]
 
 
 def dcgan_init(model, r=None):

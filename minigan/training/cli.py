@@ -68,8 +68,9 @@ def train_parser(name):
                 choices = tuple(choices) + tuple(RENAMED_VALUES.get(new, ()))
             p.add_argument(old, dest=new, type=fields[new].type, default=None, action=Deprecated, choices=choices,
                            metavar=flag_name(fields[new]), help=argparse.SUPPRESS)
-    p.add_argument("--anchor", action="store_true",
-                   help="start from the textbook settings (the PyTorch DCGAN example's) instead of the tuned ones")
+    if model_cls.anchor:   # offered where the example starts from tuned settings, and --anchor changes them
+        p.add_argument("--anchor", action="store_true",
+                       help=f"start from {model_cls.anchor} (the Config's defaults) instead of the tuned ones")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh in an --out that holds an earlier run, removing that run's files")
@@ -95,7 +96,7 @@ def config_from_args(name, args):
             new = renamed[given[setting_name]]
             print(f"warning: {given[setting_name]!r} is deprecated; use {new!r}", file=sys.stderr)
             given[setting_name] = new
-    settings = {} if args.anchor else model_cls.tuned_settings(given)
+    settings = {} if getattr(args, "anchor", False) else model_cls.tuned_settings(given)
     if "lr" in given:
         for rate in ("lr_d", "lr_g"):
             if rate not in given:
@@ -157,7 +158,7 @@ def settings_table(name, cfg, args):
     """
     model_cls = models.get(name)
     given = {f.name for f in dataclasses.fields(cfg) if getattr(args, f.name, None) is not None}
-    tuned = {} if args.anchor else model_cls.tuned_settings({k: getattr(cfg, k) for k in given})
+    tuned = {} if getattr(args, "anchor", False) else model_cls.tuned_settings({k: getattr(cfg, k) for k in given})
     header = ("setting", "value", "from", "flag", "declared in")
     rows = []
     for f in dataclasses.fields(cfg):

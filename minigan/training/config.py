@@ -187,3 +187,22 @@ class RunConfig:
     def check(self):
         """Checks that involve several settings; None or the problem. Models add their own."""
         return None
+
+
+@dataclass
+class OptimizerConfig(RunConfig):
+    """How every net of a model learns: the optimizer, its rate and Adam's betas (the DCGAN paper's), a schedule."""
+
+    optimizer: str = setting("adam", "optimizer of every net", one_of("adam", "sgd", "rmsprop"))
+    lr: float = setting(2e-4, "learning rate of every net", number(0, low_open=True))
+    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
+    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
+    lr_decay: str = setting("none", "linear: constant learning rates for the first half of the epochs, then down "
+                                    "to 0", one_of("none", "linear"))
+
+    def check(self):
+        for name in ("beta1", "beta2"):
+            if changed(self, name) and self.optimizer != "adam":
+                return (f"--{name} {getattr(self, name)!r}: Adam's, and this run's --optimizer is "
+                        f"{self.optimizer}; drop it")
+        return super().check()

@@ -7,21 +7,24 @@ subclasses :class:`Model` and says only what is its own; the registry in
 example scripts, the benchmark and the profiler alike.
 """
 from ..data import load_mnist
-from .config import RunConfig
+from ..nn.optim import SGD, Adam, RMSprop
+from .config import OptimizerConfig
 
 
 class Model:
     """Base class of every model. Subclasses set the class attributes and write ``step``."""
 
     name = None          # the registry's key; also ``cfg.model``
-    Config = RunConfig   # the model's settings (a dataclass of :func:`minigan.config.setting` fields)
+    Config = OptimizerConfig  # the model's settings (a dataclass of :func:`~minigan.training.config.setting` fields)
     tuned = {}           # settings the example script starts from, over the Config's textbook defaults
+    anchor = None        # whose settings the Config's defaults are, where the example starts elsewhere (--anchor)
     description = ""     # one line for ``--help``
     panels = {}          # plot panels beyond the losses: {title: (log columns, reference line or None)}
     pictures_written = ()  # names of the extra pictures (``<name>.png``) the run folder gets at the end
 
     def __init__(self, cfg):
         self.cfg = cfg
+        self.rates = {}      # {optimizer's name: the rate the settings give it}: see :meth:`optimizer`
 
     @classmethod
     def tuned_settings(cls, given):
@@ -48,17 +51,41 @@ class Model:
         """One training batch of random values in the shapes the step takes (the settings tests)."""
         return (rng.uniform(-1, 1, (n, 1, 28, 28)).astype("float32"), rng.integers(0, 10, n))
 
+    # ---- the optimizers: made from the settings, kept in checkpoints, their rates set by the settings ----
+    def optimizer(self, name, params, lr=None):
+        """An optimizer over ``params`` as the settings say, kept in checkpoints as ``name``.
+
+        Adam with ``--lr`` (or ``lr``, a rate of this net's own), ``--beta1`` and ``--beta2``, unless
+        ``--optimizer`` names SGD (momentum 0.9) or RMSprop. Its rate is the settings' from here
+        on: after a resume (``--allow-changes`` may have changed it) and under ``--lr-decay``.
+        """
+        cfg = self.cfg
+        lr = cfg.lr if lr is None else lr
+        if cfg.optimizer == "adam":
+            opt = Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+        elif cfg.optimizer == "sgd":
+            opt = SGD(params, lr=lr, momentum=0.9)
+        else:
+            opt = RMSprop(params, lr=lr)
+        self.rates[name] = (opt, lr)
+        return opt
+
+    def set_learning_rates(self, factor=1.0):
+        """Every optimizer's rate: the settings' times ``factor``."""
+        for opt, lr in self.rates.values():
+            opt.lr = lr * factor
+
     # ---- what a checkpoint holds ---------------------------------------------------------
     def modules(self):
         """``{name: Layer}`` whose state a checkpoint keeps."""
         return {}
 
     def optimizers(self):
-        """``{name: Optimizer}`` whose state a checkpoint keeps."""
-        return {}
+        """``{name: Optimizer}`` whose state a checkpoint keeps: those made by :meth:`optimizer`."""
+        return {name: opt for name, (opt, _) in self.rates.items()}
 
-    def stores(self):
-        """``{name: object}`` with ``state_dict()`` / ``load_state_dict()`` of arrays, kept too (CycleGAN's pools)."""
+    def pools(self):
+        """``{name: ImagePool}``: the past fakes a discriminator is shown (CycleGAN's), kept in checkpoints too."""
         return {}
 
     def rngs(self):
@@ -70,7 +97,12 @@ class Model:
         return {}
 
     def load_state(self, state):
-        pass
+        """After a checkpoint is loaded: ``state`` is what :meth:`state` gave; the settings decide the rates.
+
+        An optimizer's saved state holds the rate it last used; the run's settings decide it from
+        here on (they may have been changed with ``--allow-changes``).
+        """
+        self.set_learning_rates()
 
     def before_save(self):
         """Bring derived state up to date before a checkpoint is written."""
@@ -82,7 +114,14 @@ class Model:
         return 1
 
     def before_step(self, step, planned_steps):
-        """Called before each step with the steps done and the steps planned (learning-rate schedules)."""
+        """Called before each step with the steps done and the steps planned.
+
+        ``--lr-decay linear``: every rate constant for the first half of the planned steps, then
+        linearly down to 0. A function of the step and the planned length alone, so a resumed run
+        gets the same rates (``--max-steps`` may stop a run early; it does not change the schedule).
+        """
+        if self.cfg.lr_decay == "linear":
+            self.set_learning_rates(min(1.0, 2.0 * (1.0 - step / planned_steps)))
 
     def step(self, batches):
         """One update from ``batches`` (``batches_per_step`` batches on the backend, see ``training_streams``).

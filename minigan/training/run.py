@@ -27,63 +27,21 @@ import time
 import numpy as np
 
 from ..backend import get_array_module, set_backend, to_device, to_numpy
-from ..nn import DamagedFileError, load_npz, save_npz_atomic
+from ..nn import save_npz_atomic
 from ..version import __version__
+from .checkpoint import (CHECKPOINT, DamagedCheckpointError, RunError, arrays_of, read_checkpoint, read_meta,
+                         saved_state)
 from .config import ConfigError, differences, flag_name, kind_of, validate
 from .plots import plot_curves, save_gif, save_grid
 
-CHECKPOINT = "checkpoint.npz"
 #: Every file a run writes at the top of its folder (``--overwrite`` removes these, and nothing else).
 RUN_FILES = (CHECKPOINT, "log.csv", "config.json", "history.log", "metrics.json", "curves.png", "progress.gif",
              "samples.png")
 LOG_EVERY = 10  # steps between reads of the step statistics (one device read per interval on a GPU)
 
 
-class RunError(RuntimeError):
-    """A run cannot start or continue as asked (folder taken, no checkpoint, settings changed)."""
-
-
-class DamagedCheckpointError(RunError):
-    """A checkpoint that cannot be read in full (damaged bytes, cut short, not a checkpoint); ``cause`` says how."""
-
-    def __init__(self, path, cause):
-        super().__init__(f"the checkpoint {path} is damaged and unreadable ({cause}); it is left as it is")
-        self.path, self.cause = path, cause
-
-
 class NonFiniteLossError(FloatingPointError):
     """A logged value (a loss) became NaN or infinite; training must stop."""
-
-
-def read_checkpoint(path, meta_only=False):
-    """``(meta, arrays)`` of a checkpoint, every array read in full, or a :class:`RunError` that says what is wrong.
-
-    A damaged file (a few bad bytes, cut short, not a checkpoint) is refused
-    here with one line naming it, and left as it is.
-    """
-    if not os.path.exists(path):
-        raise RunError(f"no checkpoint at {path}")
-    try:
-        arrays = load_npz(path, keys=["meta"] if meta_only else None)
-        meta = json.loads(str(arrays.pop("meta")))
-    except OSError as exc:  # a folder, no permission
-        raise RunError(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
-    except (DamagedFileError, ValueError) as exc:  # json's errors are ValueErrors
-        raise DamagedCheckpointError(path, str(exc) if isinstance(exc, DamagedFileError)
-                                     else f"{type(exc).__name__}: {exc}") from None
-    if not isinstance(meta, dict):
-        raise DamagedCheckpointError(path, "its metadata is not a record")
-    return meta, arrays
-
-
-def saved_state(meta):
-    """What a checkpoint's model keeps beside its arrays (``Model.state()``); before 0.2 the key was "task"."""
-    return meta.get("state", meta.get("task", {}))
-
-
-def read_meta(path):
-    """The JSON metadata of a checkpoint, or a :class:`RunError` that says what is wrong."""
-    return read_checkpoint(path, meta_only=True)[0]
 
 
 def _fmt(value):
@@ -274,7 +232,7 @@ class Run:
     # ---- checkpoints ---------------------------------------------------------------------------
     def _kept(self):
         """(name, object) of everything a checkpoint holds arrays of: modules, optimizers, the model's image pools."""
-        return [*self.model.modules().items(), *self.model.optimizers().items(), *self.model.stores().items()]
+        return [*self.model.modules().items(), *self.model.optimizers().items(), *self.model.pools().items()]
 
     def save_checkpoint(self):
         """Everything a resume needs, written atomically (the log is read first: NaN stops the save)."""
@@ -295,12 +253,9 @@ class Run:
         path = path or self.checkpoint_path()
         meta, arrays = read_checkpoint(path)
 
-        def part(prefix):
-            return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
-
         try:
             for name, obj in self._kept():
-                obj.load_state_dict(part(name))
+                obj.load_state_dict(arrays_of(arrays, name))
             for name, rng in self.model.rngs().items():
                 rng.bit_generator.state = meta["rngs"][name]
             self.model.load_state(saved_state(meta))
@@ -557,7 +512,7 @@ def load_model(path, backend="numpy"):
     model = model_cls(cfg)
     try:
         for name, module in model.modules().items():
-            module.load_state_dict({k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")})
+            module.load_state_dict(arrays_of(arrays, name))
         model.load_state(saved_state(meta))
     except (KeyError, ValueError, TypeError) as exc:
         raise RunError(f"the checkpoint {path} does not fit the {cfg.model} model ({exc})") from None

@@ -44,7 +44,6 @@ def _from_unit(p):
 # ---- the operators ------------------------------------------------------------------------------
 
 
-# --8<-- [start:translation-operators]
 def edges(x):
     """The morphological gradient: dilation minus erosion with a 3 x 3 square, the outline of each stroke."""
     p = _to_unit(x)
@@ -68,10 +67,8 @@ def downsample(x, factor=4):
     """Average pooling over factor x factor blocks: 28 x 28 -> 7 x 7 for factor 4 (NumPy or CuPy, dtype kept)."""
     n, c, h, w = x.shape
     return x.reshape(n, c, h // factor, factor, w // factor, factor).mean(axis=(3, 5))
-# --8<-- [end:translation-operators]
 
 
-# --8<-- [start:translation-thickness]
 def thickness(x):
     """Mean stroke width in pixels of each image: 2 area / perimeter of its ink.
 
@@ -86,10 +83,8 @@ def thickness(x):
                  + (padded[:, :, 1:] != padded[:, :, :-1]).sum(axis=(1, 2)))       # edges between columns
     area = ink.sum(axis=(1, 2))
     return 2.0 * area / np.maximum(perimeter, 1)
-# --8<-- [end:translation-thickness]
 
 
-# --8<-- [start:translation-orientation]
 def orientation(x):
     """The angle of each image's principal axis, degrees from vertical, anticlockwise positive (as :func:`rotate`).
 
@@ -113,7 +108,6 @@ def moments(x):
     cx = (p * cols).sum(axis=(1, 2)) / mass
     dy, dx = rows - cy[:, None, None], cols - cx[:, None, None]
     return (p * dx * dx).sum(axis=(1, 2)), (p * dy * dy).sum(axis=(1, 2)), (p * dx * dy).sum(axis=(1, 2))
-# --8<-- [end:translation-orientation]
 
 
 # ---- the tasks ------------------------------------------------------------------------------------

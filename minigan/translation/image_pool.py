@@ -27,7 +27,6 @@ class ImagePool:
         self.backend = backend                              # where a checkpoint's fakes go back to
         self.images = []                                    # stored fakes, each (C, H, W), on the fakes' backend
 
-    # --8<-- [start:image-pool-query]
     def query(self, fakes):
         if self.size == 0:
             return fakes
@@ -43,7 +42,6 @@ class ImagePool:
             else:                                           # full, tails: use the new one
                 out.append(fake)
         return get_array_module(fakes).stack(out)
-    # --8<-- [end:image-pool-query]
 
     def state_dict(self):
         """What a checkpoint keeps: the stored fakes (NumPy, (k, C, H, W)) and the generator's state (as JSON)."""

@@ -26,7 +26,6 @@ def skip_level(down, inner, up):
     return Sequential(Fork(Identity(), Sequential(*down, inner, *up)), Concat())
 
 
-# --8<-- [start:unet-generator]
 def unet_generator(in_channels=1, out_channels=1, base=32, dropout=0.5, dtype=np.float32, rng=None, seed=None):
     """28 x 28 -> 14 -> 7 -> 7 (bottleneck) and back, each level's input concatenated to its output.
 
@@ -49,10 +48,8 @@ def unet_generator(in_channels=1, out_channels=1, base=32, dropout=0.5, dtype=np
     g = Sequential(Conv2d(in_channels, b, 4, stride=2, padding=1, **conv), middle,
                    ReLU(), ConvTranspose2d(2 * b, out_channels, 4, stride=2, padding=1, **conv), Tanh())
     return init.dcgan_init(g, rng)
-# --8<-- [end:unet-generator]
 
 
-# --8<-- [start:patchgan]
 def patchgan_discriminator(in_channels=2, base=32, norm="batch", dtype=np.float32, rng=None):
     """(N, in, 28, 28) -> Conv4s2 -> LReLU -> Conv4s2 -> norm -> LReLU -> Conv3 -> (N, 1, 7, 7): a logit per patch.
 
@@ -72,7 +69,6 @@ def patchgan_discriminator(in_channels=2, base=32, norm="batch", dtype=np.float3
                    norms[norm](2 * b), LeakyReLU(0.2),
                    Conv2d(2 * b, 1, 3, padding=1, dtype=dtype, rng=rng))
     return init.dcgan_init(d, rng)
-# --8<-- [end:patchgan]
 
 
 def residual_block(channels, norm="instance", dtype=np.float32, rng=None):
@@ -89,7 +85,6 @@ def residual_block(channels, norm="instance", dtype=np.float32, rng=None):
         ReflectionPad2d(1), Conv2d(channels, channels, 3, bias=False, dtype=dtype, rng=rng), norm_layer()))
 
 
-# --8<-- [start:resnet-generator]
 def resnet_generator(base=32, blocks=3, kernel=7, dtype=np.float32, rng=None):
     """CycleGAN's generator at MNIST size: pad-conv7 (b, 28) -> conv3s2 (2b, 14) -> blocks -> convT (b, 28) -> conv7.
 
@@ -109,10 +104,8 @@ def resnet_generator(base=32, blocks=3, kernel=7, dtype=np.float32, rng=None):
         InstanceNorm2d(b, affine=True, dtype=dtype), ReLU(),
         ReflectionPad2d(pad), Conv2d(b, 1, kernel, **conv), Tanh())
     return init.dcgan_init(g, rng)
-# --8<-- [end:resnet-generator]
 
 
-# --8<-- [start:encoder-decoder]
 def encoder_decoder_generator(base=32, dtype=np.float32, rng=None):
     """DiscoGAN's generator: Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> ConvT4s2 -> BN -> ReLU -> ConvT4s2 -> tanh.
 
@@ -127,10 +120,8 @@ def encoder_decoder_generator(base=32, dtype=np.float32, rng=None):
         ConvTranspose2d(2 * b, b, 4, stride=2, padding=1, bias=False, **conv), BatchNorm2d(b, dtype=dtype), ReLU(),
         ConvTranspose2d(b, 1, 4, stride=2, padding=1, **conv), Tanh())
     return init.dcgan_init(g, rng)
-# --8<-- [end:encoder-decoder]
 
 
-# --8<-- [start:srresnet]
 def srresnet_generator(base=32, blocks=4, kernel=9, dtype=np.float32, rng=None):
     """SRGAN's generator at MNIST size: 7 x 7 -> conv9 + PReLU -> blocks (+ the long skip) -> 2 x [conv, shuffle] -> 28.
 
@@ -157,7 +148,6 @@ def srresnet_generator(base=32, blocks=4, kernel=9, dtype=np.float32, rng=None):
         *upsample(), *upsample(),
         Conv2d(b, 1, kernel, padding=pad, **conv), Tanh())
     return init.dcgan_init(g, rng)
-# --8<-- [end:srresnet]
 
 
 def sr_discriminator(base=32, hidden=256, dtype=np.float32, rng=None):

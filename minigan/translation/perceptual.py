@@ -45,7 +45,6 @@ class PerceptualLoss:
         self.phi.to(backend, dtype=dtype)
         return self
 
-    # --8<-- [start:perceptual-call]
     def __call__(self, images, targets):
         check_same_device("PerceptualLoss", images, targets)
         if images.shape != targets.shape or images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
@@ -56,7 +55,6 @@ class PerceptualLoss:
         features = self.phi(images)                         # phi(x_hat); phi's caches now hold this pass
         loss, dfeatures = self.mse(features, target_features)
         return loss, self.phi.backward(dfeatures)           # dL/dx_hat = J_phi^T dL/dphi
-    # --8<-- [end:perceptual-call]
 
     def _follow(self, images):
         """Move phi to the images' backend and dtype if it is elsewhere (once)."""

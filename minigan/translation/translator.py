@@ -1,7 +1,7 @@
 """What every image-to-image model shares: its task's data, translate(), the grids and the judging.
 
 A translator learns G: A -> B (and, unpaired, F: B -> A) on one of the tasks of
-``translation_data.py``. :class:`Translator` is the :class:`~minigan.task.Model`
+``translation/data.py``. :class:`Translator` is the :class:`~minigan.training.model.Model`
 every translator builds on, so a model module says only which networks it
 builds and how its step goes (docs/pix2pix.md):
 
@@ -25,7 +25,8 @@ import numpy as np
 from .. import metrics
 from ..backend import to_device, to_numpy
 from ..nn import is_array
-from ..training.config import RunConfig, number, one_of, setting
+from ..nn import evaluating
+from ..training.config import OptimizerConfig, one_of, setting
 from ..training.model import Model
 from .data import TASKS, load_task, orientation, thickness
 
@@ -44,41 +45,28 @@ def _test_count(v):
 
 
 @dataclass
-class TranslationConfig(RunConfig):
+class TranslationConfig(OptimizerConfig):
     """What every translator's run shares; a model's Config narrows ``task`` to the tasks it runs."""
 
     task: str = setting("edges", "the image-to-image task (docs/translation_data.md)", one_of(*TASKS),
                         kind="structure")
     eval_samples: int = setting(TEST_IMAGES, "test images translated and scored at the end", _test_count,
                                 kind="run")
-    lr: float = setting(2e-4, "Adam's learning rate, both nets", number(0, low_open=True))
-    beta1: float = setting(0.5, "Adam's beta1", number(0, 1, high_open=True))
-    beta2: float = setting(0.999, "Adam's beta2", number(0, 1, high_open=True))
-
-
-def input_gradient(net, dout):
-    """net's backward for dL/d(input) only: the net does not move in this step, so dL/dθ is skipped."""
-    net.requires_grad_(False)
-    try:
-        return net.backward(dout)
-    finally:
-        net.requires_grad_(True)
 
 
 class Translator(Model):
-    """Base of the translators. Subclasses set ``pairs`` and write ``__init__``, ``generators`` and ``step``."""
+    """Base of the translators. Subclasses set ``paired`` and write ``__init__``, ``generators`` and ``step``."""
 
-    pairs = True                  # learns from pairs (pix2pix, SRGAN), or from two unpaired domains (CycleGAN)
+    paired = True                 # learns from pairs (pix2pix, SRGAN), or from two unpaired domains (CycleGAN)
 
     def __init__(self, cfg):
         super().__init__(cfg)
-        self.paired = self.pairs
         self._test = None
 
     # ---- the data ---------------------------------------------------------------------------------
     @classmethod
     def training_streams(cls, cfg):
-        data = load_task(cfg.task, "train", data_dir=cfg.data_dir, limit=cfg.limit, pairs=cls.pairs)
+        data = load_task(cfg.task, "train", data_dir=cfg.data_dir, limit=cfg.limit, pairs=cls.paired)
         return [(data.a, data.b)] if data.paired else [(data.a,), (data.b,)]
 
     def example_batch(self, rng, n):
@@ -129,13 +117,10 @@ class Translator(Model):
             raise TranslationError(problem)
         G = self.generators()[direction]
         out = []
-        G.eval()                      # batchnorm's running statistics; dropout off
-        try:
+        with evaluating(G):           # batchnorm's running statistics; dropout off
             for i in range(0, len(x), batch_size):
                 part = to_device(np.asarray(to_numpy(x[i:i + batch_size]), _dtype_of(G)), self.cfg.backend)
                 out.append(to_numpy(G(part)).astype(np.float32))
-        finally:
-            G.train()
         return np.concatenate(out)
 
     # ---- pictures ------------------------------------------------------------------------------------

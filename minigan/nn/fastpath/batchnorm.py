@@ -39,7 +39,6 @@ def forward(layer, x):
     return y
 
 
-# --8<-- [start:fastpath-batchnorm-backward]
 def backward(layer, dy):
     """``layer.backward(dy)`` after a fast :func:`forward`: adds into the parameters' .grad, returns dL/dx."""
     x, mu, inv_std = layer.x, layer.mu, layer.inv_std
@@ -72,7 +71,6 @@ def add_mean_and_variance_paths(dxv, xv, a, sum_dy, sum_dy_x_hat, inv_std, mu, m
     k0 = -a * sum_dy / m - k1 * mu
     dxv += xv * coef(k1)
     dxv += coef(k0)
-# --8<-- [end:fastpath-batchnorm-backward]
 
 
 # How the fast path sees an array's channels: as (rows, C) when the channels are last in memory

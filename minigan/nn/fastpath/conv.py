@@ -25,7 +25,6 @@ def has_whole_cells(c, kernel_size, stride):
     return c >= 8 and kh % stride == 0 and kw % stride == 0
 
 
-# --8<-- [start:fastpath-col2im]
 def col2im(windows, stride, padding, size):
     """col2im's additions in whole cells, with the batch split over threads (s divides the kernel).
 
@@ -54,7 +53,6 @@ def col2im(windows, stride, padding, size):
                 cells[part, du:du + ho, :, dv:dv + wo, :, :] += block
     map_pieces(piece, n, big[0].nbytes)
     return big[:, p:p + h, p:p + w, :].transpose(0, 3, 1, 2)
-# --8<-- [end:fastpath-col2im]
 
 
 def has_flipped_path(c_in, c_out, kernel_size, stride, padding):

@@ -37,7 +37,6 @@ def forward(layer, x):
     return y
 
 
-# --8<-- [start:fastpath-instancenorm-backward]
 def backward(layer, dy):
     """``layer.backward(dy)`` after a fast :func:`forward`: adds into the parameters' .grad, returns dL/dx."""
     x, mu, inv_std = layer.x, layer.mu, layer.inv_std
@@ -57,7 +56,6 @@ def backward(layer, dy):
     np.multiply(dyv, _coef(a, last), out=dxv)                  # a dy
     add_mean_and_variance_paths(dxv, xv, a, sum_dy, sum_dy_x_hat, inv_std, mu, m, lambda v: _coef(v, last))
     return dx
-# --8<-- [end:fastpath-instancenorm-backward]
 
 
 def _channels_last(x):

@@ -24,7 +24,6 @@ class LeakyReLU(Layer):
             raise ValueError(f"LeakyReLU: negative_slope must be a number, got {negative_slope!r}")
         self.negative_slope = plain_number(negative_slope)
 
-    # --8<-- [start:leakyrelu-forward]
     def forward(self, x):
         xp = get_array_module(x)
         s = x.dtype.type(self.negative_slope)
@@ -36,7 +35,6 @@ class LeakyReLU(Layer):
     def backward(self, dy):
         s = dy.dtype.type(self.negative_slope)
         return dy * (self.mask * (1 - s) + s)                     # f'(x) = 1 if x > 0 else slope
-    # --8<-- [end:leakyrelu-forward]
 
     def double_backward(self, ddx):
         s = ddx.dtype.type(self.negative_slope)
@@ -70,7 +68,6 @@ class PReLU(Layer):
         a = self.weight.data
         return a.reshape((1, -1) + (1,) * (x.ndim - 2)) if self.num_parameters > 1 else a.reshape(())
 
-    # --8<-- [start:prelu-forward]
     def forward(self, x):
         self.x = x
         self.mask = x > 0                                         # which side of the kink
@@ -82,7 +79,6 @@ class PReLU(Layer):
             axes = tuple(i for i in range(dy.ndim) if not (self.num_parameters > 1 and i == 1))
             self.weight.grad += negative.sum(axis=axes).reshape(self.num_parameters)   # dL/da = sum dy x [x <= 0]
         return get_array_module(dy).where(self.mask, dy, self._a(dy) * dy)   # dL/dx = dy f'(x): 1 if x > 0, else a
-    # --8<-- [end:prelu-forward]
 
     def __repr__(self):
         return f"PReLU(num_parameters={self.num_parameters})"
@@ -91,14 +87,12 @@ class PReLU(Layer):
 class ReLU(Layer):
     """f(x) = max(x, 0)."""
 
-    # --8<-- [start:relu-forward]
     def forward(self, x):
         self.mask = x > 0
         return x * self.mask
 
     def backward(self, dy):
         return dy * self.mask                                     # f'(x) = 1 if x > 0 else 0
-    # --8<-- [end:relu-forward]
 
     def double_backward(self, ddx):
         return ddx * self.mask, None                              # dP/d(dy) = ddx f'(x); f'' = 0 off the kink
@@ -107,7 +101,6 @@ class ReLU(Layer):
 class Tanh(Layer):
     """f(x) = tanh(x)."""
 
-    # --8<-- [start:tanh-forward]
     def forward(self, x):
         self.y = get_array_module(x).tanh(x)
         return self.y
@@ -115,29 +108,23 @@ class Tanh(Layer):
     def backward(self, dy):
         self.dy = dy                                              # double_backward's x term needs dy
         return dy * (1 - self.y * self.y)                         # f'(x) = 1 - tanh(x)^2
-    # --8<-- [end:tanh-forward]
 
-    # --8<-- [start:tanh-double-backward]
     def double_backward(self, ddx):
         slope = 1 - self.y * self.y                               # f'(x)
         curvature = -2 * self.y * slope                           # f''(x) = -2 tanh(x) (1 - tanh(x)^2)
         return ddx * slope, ddx * self.dy * curvature             # dP/d(dy) = ddx f'(x); dP/dx = ddx dy f''(x)
-    # --8<-- [end:tanh-double-backward]
 
 
-# --8<-- [start:sigmoid]
 def sigmoid(x):
     """1 / (1 + e^-x), written as (1 + tanh(x/2)) / 2 so no exp overflows."""
     xp = get_array_module(x)
     half = x.dtype.type(0.5)
     return half * (1 + xp.tanh(half * x))
-# --8<-- [end:sigmoid]
 
 
 class Sigmoid(Layer):
     """f(x) = 1 / (1 + e^-x)."""
 
-    # --8<-- [start:sigmoid-forward]
     def forward(self, x):
         self.y = sigmoid(x)
         return self.y
@@ -145,7 +132,6 @@ class Sigmoid(Layer):
     def backward(self, dy):
         self.dy = dy                                              # double_backward's x term needs dy
         return dy * self.y * (1 - self.y)                         # f'(x) = f(x) (1 - f(x))
-    # --8<-- [end:sigmoid-forward]
 
     def double_backward(self, ddx):
         slope = self.y * (1 - self.y)                             # f'(x)

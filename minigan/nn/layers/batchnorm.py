@@ -43,7 +43,6 @@ class _BatchNorm(Layer):
         self.running_mean = to_device(np.zeros(num_features, dtype=dtype))
         self.running_var = to_device(np.ones(num_features, dtype=dtype))
 
-    # --8<-- [start:batchnorm-forward]
     def forward(self, x):
         self.fast = fastpath.active(x)                # NumPy: the same numbers, faster (nn/fastpath/batchnorm.py)
         if self.fast:
@@ -65,7 +64,6 @@ class _BatchNorm(Layer):
         self.inv_std = (1 / xp.sqrt(var + x.dtype.type(self.eps))).reshape(shape)
         self.x_hat = xc * self.inv_std
         return gamma * self.x_hat + beta
-    # --8<-- [end:batchnorm-forward]
 
     # --8<-- [start:batchnorm-backward-dispatch]
     def backward(self, dy):

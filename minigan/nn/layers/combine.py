@@ -157,7 +157,6 @@ class Residual(Layer):
     def check_input(self, x):
         pass  # the body checks its own input
 
-    # --8<-- [start:residual-forward]
     def forward(self, x):
         fx = self.body(x)
         if fx.shape != x.shape:
@@ -167,7 +166,6 @@ class Residual(Layer):
 
     def backward(self, dy):
         return dy + self.body.backward(dy)                     # dL/dx = dL/dy (the skip) + J_F^T dL/dy (the body)
-    # --8<-- [end:residual-forward]
 
     def __repr__(self):
         return f"Residual({self.body!r})"

@@ -48,7 +48,6 @@ class ConditioningAugmentation(Layer):
             raise ShapeError(f"{self!r}: expected ε of shape (N, {self.c_dim}) beside N captions, got "
                              f"{tuple(eps.shape)} for {tuple(t.shape)}")
 
-    # --8<-- [start:conditioning-forward]
     def forward(self, xs):
         t, eps = xs
         stats = self.encoder(t)                                   # φ(t) W_2 + b_2, (N, 2 c_dim)
@@ -66,7 +65,6 @@ class ConditioningAugmentation(Layer):
         with self.encoder.no_input_grad():                        # a caption has no gradient to want
             self.encoder.backward(xp.concatenate([dmu_c, dlog_var_c], axis=1))   # into W_2, b_2, W_1, b_1
         return None, None                                         # no gradient for the caption or ε
-    # --8<-- [end:conditioning-forward]
 
     def __repr__(self):
         return f"ConditioningAugmentation(c_dim={self.c_dim})"

@@ -58,7 +58,6 @@ class Conv2d(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) with "
                              f"H + 2*padding >= {kh} and W + 2*padding >= {kw}, got {tuple(x.shape)}")
 
-    # --8<-- [start:conv2d-forward]
     def forward(self, x):
         n = x.shape[0]
         self.x_shape = x.shape
@@ -69,7 +68,6 @@ class Conv2d(Layer):
         if self.bias is not None:
             y += self.bias.data
         return y.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)            # (N, C_out, Ho, Wo)
-    # --8<-- [end:conv2d-forward]
 
     def backward(self, dy):
         # --8<-- [start:conv2d-dy-mat]
@@ -175,7 +173,6 @@ class ConvTranspose2d(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, {self.in_channels}, H, W) large enough "
                              f"for a non-empty output, got {tuple(x.shape)} (output would be {ho} x {wo})")
 
-    # --8<-- [start:convtranspose2d-forward]
     def forward(self, x):
         n, c, h, w = x.shape
         self.x_mat = x.transpose(0, 2, 3, 1).reshape(n * h * w, c)        # (N*H*W, C_in)
@@ -186,7 +183,6 @@ class ConvTranspose2d(Layer):
         if self.bias is not None:
             y = y + self.bias.data.reshape(1, -1, 1, 1)
         return y
-    # --8<-- [end:convtranspose2d-forward]
 
     def backward(self, dy):
         n = dy.shape[0]

@@ -30,7 +30,6 @@ class Dense(Layer):
         self.expect_shape(x, (None, self.in_features), f"(N, {self.in_features})")
         # --8<-- [end:dense-check-input]
 
-    # --8<-- [start:dense-forward]
     def forward(self, x):
         self.x = x                                  # backward needs x for dL/dW
         self.dy = None                              # the previous backward's dy is stale: let it go
@@ -38,9 +37,7 @@ class Dense(Layer):
         if self.bias is not None:
             y += self.bias.data
         return y
-    # --8<-- [end:dense-forward]
 
-    # --8<-- [start:dense-backward]
     def backward(self, dy):
         self.dy = dy                                # double_backward needs dy for its dP/dW
         if self.requires_grad:                      # (False: only dL/dx is wanted)
@@ -52,9 +49,7 @@ class Dense(Layer):
         if self.out_features == 1:                  # one output: dy W^T is an outer product, which OpenBLAS
             return dy * self.weight.data.T          # runs 10x slower as a matrix product (0.44 vs 0.04 ms)
         return dy @ self.weight.data.T              # dL/dx = dL/dy W^T         (N, in)
-    # --8<-- [end:dense-backward]
 
-    # --8<-- [start:dense-double-backward]
     def double_backward(self, ddx):
         """Differentiate backward's dx = dy W^T once more, given ddx = dP/d(dx) (docs/wgan_gp.md).
 
@@ -65,7 +60,6 @@ class Dense(Layer):
         if self.requires_grad:
             self.weight.grad += ddx.T @ self.dy     # dP/dW = ddx^T dy           (in, out)
         return ddx @ self.weight.data, None         # dP/d(dy) = ddx W            (N, out)
-    # --8<-- [end:dense-double-backward]
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, bias={self.bias is not None})"

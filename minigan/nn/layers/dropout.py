@@ -25,7 +25,6 @@ class Dropout(Layer):
         self.p = plain_number(p)
         self.reseed(seed)
 
-    # --8<-- [start:dropout-reseed]
     def reseed(self, seed=None):
         """Restart the mask sequence (``seed=None``: draw a seed from the OS's entropy)."""
         self.seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
@@ -35,9 +34,7 @@ class Dropout(Layer):
         key = int(np.random.SeedSequence([self.seed, self.calls]).generate_state(1)[0])
         self.calls += 1
         return xp.random.default_rng(key)
-    # --8<-- [end:dropout-reseed]
 
-    # --8<-- [start:dropout-forward]
     def forward(self, x):
         if not self.training or self.p == 0:
             self.scale = None
@@ -46,14 +43,11 @@ class Dropout(Layer):
         keep = self._generator(xp).random(x.shape, dtype=x.dtype) >= self.p
         self.scale = keep * x.dtype.type(1 / (1 - self.p))   # mask / (1 - p)
         return x * self.scale
-    # --8<-- [end:dropout-forward]
 
-    # --8<-- [start:dropout-backward]
     def backward(self, dy):
         if self.scale is None:
             return dy                                          # identity in eval
         return dy * self.scale                                 # dL/dx = dL/dy * mask / (1 - p)
-    # --8<-- [end:dropout-backward]
 
     def double_backward(self, ddx):
         if self.scale is None:

@@ -68,7 +68,6 @@ class Embedding(Layer):
         check_same_device(f"{self!r} (table on {backend_of(w)}, labels on {backend_of(y)})", w, y)
         _check_labels(self, y, self.num_embeddings)
 
-    # --8<-- [start:embedding-forward-backward]
     def forward(self, y):
         # --8<-- [start:embedding-lookup]
         self.y = y                                            # backward needs which rows were read
@@ -82,7 +81,6 @@ class Embedding(Layer):
             self.weight.grad += onehot.T @ dy                  # dL/dW = onehot(y)^T dL/dE   (K, D)
         return None                                           # labels have no gradient
         # --8<-- [end:embedding-backward]
-    # --8<-- [end:embedding-forward-backward]
 
     def __repr__(self):
         return f"Embedding({self.num_embeddings}, {self.embedding_dim})"

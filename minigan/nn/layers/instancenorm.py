@@ -62,7 +62,6 @@ class InstanceNorm2d(Layer):
     def _per_channel(self, v):
         return v.reshape(1, -1, 1, 1)                               # (C,) -> broadcast over (N, C, H, W)
 
-    # --8<-- [start:instancenorm-forward]
     def forward(self, x):
         self.fast = fastpath.active(x)                              # backward follows the path forward took
         if self.fast:
@@ -76,9 +75,7 @@ class InstanceNorm2d(Layer):
         if not self.affine:
             return self.x_hat
         return self._per_channel(self.weight.data) * self.x_hat + self._per_channel(self.bias.data)
-    # --8<-- [end:instancenorm-forward]
 
-    # --8<-- [start:instancenorm-backward]
     def backward(self, dy):
         if self.fast:
             return fastpath.instancenorm.backward(self, dy)
@@ -92,7 +89,6 @@ class InstanceNorm2d(Layer):
         mean_a = a.mean(axis=PIXELS, keepdims=True)                 # mean(dL/dx_hat): through mu
         omega = (a * self.x_hat).mean(axis=PIXELS, keepdims=True)   # ω = mean(dL/dx_hat x_hat): through var
         return self.inv_std * (a - mean_a - self.x_hat * omega)     # dL/dx = ρ Pi(dL/dx_hat)
-    # --8<-- [end:instancenorm-backward]
 
     def __repr__(self):
         return f"InstanceNorm2d({self.num_features}, eps={self.eps}, affine={self.affine})"

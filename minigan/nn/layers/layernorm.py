@@ -73,13 +73,10 @@ class LayerNorm(Layer):
         """The mean over each sample's normalised axes, kept as axes of size 1 (for broadcasting)."""
         return v.mean(axis=self._norm_axes(v), keepdims=True)
 
-    # --8<-- [start:layernorm-project]
     def project(self, v):
         """Pi(v) = v - mean(v) - x_hat * mean(v * x_hat): what survives the normalisation's two constraints."""
         return v - self._mean(v) - self.x_hat * self._mean(v * self.x_hat)
-    # --8<-- [end:layernorm-project]
 
-    # --8<-- [start:layernorm-forward]
     def forward(self, x):
         xp = get_array_module(x)
         self.dy = self.a = self.dx = None                           # the previous backward's caches are stale
@@ -91,9 +88,7 @@ class LayerNorm(Layer):
         if not self.elementwise_affine:
             return self.x_hat
         return self.x_hat * self.weight.data + self.bias.data
-    # --8<-- [end:layernorm-forward]
 
-    # --8<-- [start:layernorm-backward]
     def backward(self, dy):
         self.dy = dy                                                # double_backward needs dy and what follows
         if self.elementwise_affine:
@@ -107,7 +102,6 @@ class LayerNorm(Layer):
         self.c = self._mean(self.a * self.x_hat)                    # ω = mean(dL/dx_hat * x_hat), through var
         self.dx = self.inv_std * (self.a - self._mean(self.a) - self.x_hat * self.c)  # dL/dx = ρ Pi(dL/dx_hat)
         return self.dx
-    # --8<-- [end:layernorm-backward]
 
     def double_backward(self, ddx):
         """Differentiate backward's dx = ρ Pi(gamma dy) once more, given ddx = dP/d(dx).

@@ -49,7 +49,6 @@ class MinibatchStd(Layer):
         extra = xp.broadcast_to(sigma[:, None, None, None, None], (n // g, g, 1, h, w)).reshape(n, 1, h, w)
         return xp.concatenate([x, extra.astype(x.dtype)], axis=1)
 
-    # --8<-- [start:minibatchstd-backward]
     def backward(self, dy):
         n, c1, h, w = dy.shape
         m, g, f_size = self.d.shape
@@ -58,9 +57,7 @@ class MinibatchStd(Layer):
         coeff = dsigma[:, None] / (f_size * g * self.s)             # c / (F g s_k)     (groups, F)
         df = coeff[:, None, :] * self.d                             # dL/df = c d / (F g s)
         return dy[:, :c1 - 1] + df.reshape(n, c1 - 1, h, w)         # the x channels pass straight through
-    # --8<-- [end:minibatchstd-backward]
 
-    # --8<-- [start:minibatchstd-double-backward]
     def double_backward(self, ddx):
         xp = get_array_module(ddx)
         n, c, h, w = ddx.shape
@@ -74,7 +71,6 @@ class MinibatchStd(Layer):
         dx_extra = coeff * ((r - r.mean(axis=1, keepdims=True)) / self.s[:, None, :]
                             - a[:, None, :] * self.d / (g * self.s[:, None, :] ** 3))   # dP/df, second order
         return ddy, dx_extra.reshape(n, c, h, w)
-    # --8<-- [end:minibatchstd-double-backward]
 
     def __repr__(self):
         return f"MinibatchStd(group_size={self.group_size})"

@@ -38,7 +38,6 @@ class Reparameterize(Layer):
         if not (mu.dtype == log_var.dtype == eps.dtype):
             raise TypeError(f"{self!r}: μ, log σ² and ε must share one dtype, got {[str(v.dtype) for v in xs]}")
 
-    # --8<-- [start:reparameterize-forward]
     def forward(self, xs):
         mu, log_var, eps = xs
         xp = get_array_module(mu)
@@ -50,7 +49,6 @@ class Reparameterize(Layer):
         dmu = dz                                                 # dL/dμ = dL/dz · 1
         dlog_var = dz * self.eps * self.sigma * dz.dtype.type(0.5)  # dL/dlog σ² = dL/dz · ε σ / 2
         return dmu, dlog_var, None                               # ε: no gradient wanted
-    # --8<-- [end:reparameterize-forward]
 
     def __repr__(self):
         return "Reparameterize()"

@@ -12,14 +12,12 @@ from ..core import Layer, ShapeError, require_int
 class Flatten(Layer):
     """(N, d1, d2, ...) -> (N, d1*d2*...)."""
 
-    # --8<-- [start:flatten-forward]
     def forward(self, x):
         self.x_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dy):
         return dy.reshape(self.x_shape)                     # same numbers, original shape
-    # --8<-- [end:flatten-forward]
 
     def double_backward(self, ddx):
         return ddx.reshape(ddx.shape[0], -1), None          # backward is a reshape: its derivative is the forward
@@ -39,14 +37,12 @@ class Reshape(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, ...) with {n_out} numbers "
                              f"per sample, got {tuple(x.shape)}")
 
-    # --8<-- [start:reshape-forward]
     def forward(self, x):
         self.x_shape = x.shape
         return x.reshape((x.shape[0],) + self.shape)
 
     def backward(self, dy):
         return dy.reshape(self.x_shape)
-    # --8<-- [end:reshape-forward]
 
     def double_backward(self, ddx):
         return ddx.reshape((ddx.shape[0],) + self.shape), None   # backward is a reshape: its derivative is the forward
@@ -64,19 +60,15 @@ class Upsample2d(Layer):
     def check_input(self, x):
         self.expect_shape(x, (None, None, None, None), "(N, C, H, W)")
 
-    # --8<-- [start:upsample2d-forward]
     def forward(self, x):
         s = self.scale_factor
         return x.repeat(s, axis=2).repeat(s, axis=3)
-    # --8<-- [end:upsample2d-forward]
 
-    # --8<-- [start:upsample2d-backward]
     def backward(self, dy):
         s = self.scale_factor
         n, c, h, w = dy.shape
         # each input pixel was copied to s*s outputs, so its gradient is their sum
         return dy.reshape(n, c, h // s, s, w // s, s).sum(axis=(3, 5))
-    # --8<-- [end:upsample2d-backward]
 
     def __repr__(self):
         return f"Upsample2d(scale_factor={self.scale_factor})"
@@ -99,7 +91,6 @@ class PixelShuffle(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, C*{r * r}, H, W), channels a multiple of "
                              f"{r * r}, got {tuple(x.shape)}")
 
-    # --8<-- [start:pixelshuffle-forward]
     def forward(self, x):
         r = self.upscale_factor
         n, c_r2, h, w = x.shape
@@ -112,7 +103,6 @@ class PixelShuffle(Layer):
         n, c, hr, wr = dy.shape
         blocks = dy.reshape(n, c, hr // r, r, wr // r, r)           # dy[n, c, h r + i, w r + j] as [n, c, h, i, w, j]
         return blocks.transpose(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, hr // r, wr // r)  # the inverse permutation
-    # --8<-- [end:pixelshuffle-forward]
 
     def __repr__(self):
         return f"PixelShuffle(upscale_factor={self.upscale_factor})"
@@ -136,7 +126,6 @@ class ReflectionPad2d(Layer):
             raise ShapeError(f"{self!r}: expected input of shape (N, C, H, W) with H and W > {p} (a reflection "
                              f"cannot reach past the far edge), got {tuple(x.shape)}")
 
-    # --8<-- [start:reflectionpad-forward]
     def forward(self, x):
         p = self.padding
         self.x_shape = x.shape
@@ -145,13 +134,11 @@ class ReflectionPad2d(Layer):
     def backward(self, dy):
         dy = _fold_reflection(dy, self.padding, axis=3)            # columns first: dy (N, C, H+2p, W)
         return _fold_reflection(dy, self.padding, axis=2)          # then rows:     dx (N, C, H, W)
-    # --8<-- [end:reflectionpad-forward]
 
     def __repr__(self):
         return f"ReflectionPad2d(padding={self.padding})"
 
 
-# --8<-- [start:fold-reflection]
 def _fold_reflection(g, p, axis):
     """The gradient of a reflection pad along one axis: g has L + 2p entries there, the result L.
 
@@ -166,4 +153,3 @@ def _fold_reflection(g, p, axis):
     dx[..., 1:p + 1] += g[..., :p][..., ::-1]                      # left pad i -> input p - i  (p, ..., 1)
     dx[..., L - 1 - p:L - 1] += g[..., p + L:][..., ::-1]          # right pad k -> input L - 2 - k
     return dx.swapaxes(axis, -1)
-# --8<-- [end:fold-reflection]
