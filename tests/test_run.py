@@ -12,9 +12,11 @@ import signal
 import numpy as np
 import pytest
 
-from minigan.training.run import load_generator
+import json
+
 from minigan.models import dcgan, mlp_gan
-from minigan.training.run import NonFiniteLossError, Run, RunError
+from minigan.nn import load_npz, save_npz_atomic
+from minigan.training.run import NonFiniteLossError, Run, RunError, load_generator
 
 CONFIGS = {"mlp": mlp_gan.Config, "dcgan": dcgan.Config}
 
@@ -71,6 +73,29 @@ def test_training_step_stays_float32(tmp_path, images, model):
     arrays += [b for opt in (t.opt_G, t.opt_D) for bufs in opt.state.values() for b in bufs if b is not None]
     assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
     assert t.grid()[0].dtype == np.float32
+
+
+def test_a_checkpoint_written_before_0_2_resumes_exactly(tmp_path, images):
+    """minigan 0.1 kept the model's own state under "task" and its settings without the optimizer's newer
+    fields: such a checkpoint resumes to the very weights of an unbroken run (the average's count included)."""
+    kw = dict(epochs=1, ema=0.9)
+    straight = Run(config(tmp_path / "a", max_steps=6, **kw), images=images[:256])
+    straight.train()
+    first = Run(config(tmp_path / "b", max_steps=3, **kw), images=images[:256])
+    first.train()
+    path = tmp_path / "b" / "checkpoint.npz"
+    arrays = load_npz(path)
+    meta = json.loads(str(arrays["meta"]))
+    meta["task"] = meta.pop("state")                            # as 0.1 wrote it
+    assert meta["task"]["ema_t"] == 3
+    for name in ("optimizer", "lr_decay"):                      # settings 0.1's MLP GAN had under other classes
+        meta["config"].pop(name)
+    arrays["meta"] = np.array(json.dumps(meta))
+    save_npz_atomic(path, arrays)
+    second = Run(config(tmp_path / "b", max_steps=6, **kw), resume=True, images=images[:256])
+    second.train()
+    a, b = weights(straight), weights(second)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_resume_is_exact(tmp_path, images):
