@@ -6,16 +6,59 @@ set ``MINIGAN_GRAD_REPORT=path.json`` to have it written there at the end.
 """
 import json
 import os
+import pathlib
 import re
+import sys
 
-import numpy as np
-import pytest
+# One thread each for BLAS and the fast paths, set before NumPy loads: the tests run in parallel
+# processes (pytest-xdist, setup.cfg), and threads fighting over the same cores make every one slower.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIGAN_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from minigan import ShapeError, check_double_backward, check_layer
-from minigan.nn import fastpath
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minigan import ShapeError, check_double_backward, check_layer  # noqa: E402
+from minigan.nn import fastpath  # noqa: E402
 
 TOL = 1e-6          # largest relative error accepted between backward and finite differences
 GRAD_ERRORS = {}    # layer family -> {"x": max err, "weight": max err, ...}
+STANDIN = pathlib.Path(__file__).resolve().parent / "cupy_standin"   # the strict CuPy stand-in (tests only)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--cupy-standin", action="store_true",
+                     help="run only the CuPy tests (marked 'cupy'), against minigan's strict CuPy stand-in on the "
+                          "CPU (tests/cupy_standin/): what they check of host/device discipline holds without a GPU")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cupy: needs CuPy and a GPU, or the stand-in (pytest --cupy-standin)")
+    if config.getoption("--cupy-standin"):
+        loaded = sys.modules.get("cupy")
+        if loaded is not None and not str(getattr(loaded, "__file__", "")).startswith(str(STANDIN)):
+            raise pytest.UsageError("--cupy-standin: a real CuPy is already imported in this process")
+        sys.path.insert(0, str(STANDIN))
+        # the example scripts the tests start as processes find it too
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(STANDIN)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+
+
+def pytest_collection_modifyitems(config, items):
+    """The CuPy tests skip, saying why, where CuPy or a GPU is missing; with --cupy-standin they run alone."""
+    if not config.getoption("--cupy-standin"):
+        marked = [item for item in items if item.get_closest_marker("cupy")]
+        if marked:
+            from minigan import BackendError, backend
+            try:
+                backend._import_cupy()
+            except BackendError as exc:
+                skip = pytest.mark.skip(reason=f"needs CuPy and a GPU (or pytest --cupy-standin): {exc}")
+                for item in marked:
+                    item.add_marker(skip)
+        return
+    keep = [item for item in items if item.get_closest_marker("cupy")]
+    config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("cupy")])
+    items[:] = keep
 
 
 @pytest.fixture(scope="session")

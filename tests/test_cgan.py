@@ -384,7 +384,7 @@ def test_each_body_starts_from_its_own_tuned_settings_and_a_flag_wins():
     assert cfg("--model", "dcgan", "--anchor").ema == 0.0
 
 
-@pytest.mark.skipif(not __import__("minigan").cupy_available(), reason="CuPy with a visible GPU is not available")
+@pytest.mark.cupy
 @pytest.mark.parametrize("body, label", [("mlp", "embedding"), ("dcgan", "onehot")])
 def test_cupy_steps_match_numpy(body, label):
     """The same seed and batch: two cGAN steps (mismatch term included) on NumPy and on CuPy agree."""

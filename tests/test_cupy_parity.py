@@ -6,28 +6,21 @@ compared at float32 tolerance (rtol 1e-4, atol 1e-5). Also: BCEWithLogits, an
 Adam step, ``model.to('cupy')`` and back, and the DeviceMismatchError raised
 when a NumPy input meets a CuPy model.
 
-The whole module is skipped where CuPy or a visible GPU is missing.
+Every test is marked ``cupy``: skipped where CuPy or a visible GPU is missing, and run on the CPU
+against the strict stand-in by ``pytest --cupy-standin`` (tests/conftest.py, docs/backend.md).
 """
 import numpy as np
 import pytest
 
 import minigan
 from minigan import backend
-
-if not minigan.cupy_available():
-    try:
-        backend._import_cupy()
-        _why = "cupy_available() is False"
-    except minigan.BackendError as exc:
-        _why = str(exc)
-    pytest.skip(f"CuPy with a visible GPU is not available: {_why}", allow_module_level=True)
-
-import cupy  # noqa: E402  (only reached with CuPy and a GPU)
-
 from minigan import (Adam, BatchNorm1d, BatchNorm2d, BCEWithLogits, Conv2d, ConvTranspose2d, Dense, DeviceMismatchError,
                      Flatten, InstanceNorm2d, LayerNorm, LeakyReLU, PixelShuffle, PReLU, ReflectionPad2d, ReLU,
                      Residual, Sequential, Sigmoid, Tanh, Upsample2d, gradient_penalty, r1_penalty, to_device, to_numpy)
-from minigan.nn.layers import MinibatchStd, SpectralNorm  # noqa: E402
+from minigan.nn.layers import MinibatchStd, SpectralNorm
+
+pytestmark = pytest.mark.cupy
+cupy = pytest.importorskip("cupy", reason="CuPy is not installed (pytest --cupy-standin runs these on the CPU)")
 
 RTOL, ATOL = 1e-4, 1e-5
 SEED = 2024
@@ -288,7 +281,9 @@ def test_penalty_and_its_double_backward_parity(penalty):
     assert out["numpy"][0] > 0
     np.testing.assert_allclose(out["cupy"][0], out["numpy"][0], rtol=RTOL)
     for n, g in out["numpy"][1].items():
-        assert g.ndim < 2 or np.abs(g).max() > 0, f"{n} got no gradient from the penalty"
+        # every weight gets a gradient from the penalty; a bias may not: LayerNorm's (3.bias) reaches ∇ₓD only
+        # through the kinks of LeakyReLU, whose second derivative is 0, so its true penalty gradient is 0
+        assert not n.endswith(".weight") or np.abs(g).max() > 0, f"{n} got no gradient from the penalty"
         close(out["cupy"][1][n], g, f"penalty gradient of {n}")
 
 

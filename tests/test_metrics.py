@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minigan import metrics
-from minigan.backend import cupy_available, to_device
+from minigan.backend import to_device
 from minigan.data import DataError, load_mnist
 
 
@@ -172,7 +172,7 @@ def test_evaluate_samples_of_real_digits(mnist_test):
     assert report["score"] > 7 and np.isclose(sum(report["histogram"]), 1)
 
 
-@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
+@pytest.mark.cupy
 def test_cupy_images_give_the_numpy_numbers(untrained):
     x = blobs(20)
     f_np, p_np = metrics.classifier_outputs(x, untrained)

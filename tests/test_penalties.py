@@ -154,7 +154,7 @@ def test_a_critic_with_several_outputs_per_sample_is_refused(rng):
     assert "returned shape (4, 2)" in str(err.value)
 
 
-@pytest.mark.skipif(not minigan.cupy_available(), reason="CuPy with a visible GPU is not available")
+@pytest.mark.cupy
 def test_the_penalty_on_cupy_matches_numpy():
     """Same critic, same x̂: the penalty and every weight's gradient agree across backends (float32)."""
     x = np.random.default_rng(1).standard_normal((4, 1, 8, 8)).astype(np.float32)

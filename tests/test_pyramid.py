@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigan.backend import DeviceMismatchError, cupy_available
+from minigan.backend import DeviceMismatchError
 from minigan.coarse import pyramid
 from minigan.nn.gradcheck import check_layer
 
@@ -89,7 +89,7 @@ def test_bad_input_gets_one_clear_line(call, match):
         call()
 
 
-@pytest.mark.skipif(not cupy_available(), reason="needs CuPy and a GPU")
+@pytest.mark.cupy
 def test_the_same_pyramid_on_cupy_and_a_mixed_list_is_refused(rng):
     import cupy as cp
     x = images(rng)
