@@ -364,7 +364,7 @@ def build_torch_gan(model, size="full"):
     if model == "mlp":
         g_layers, d = [], z_dim
         for h in cfg["g_hidden"]:
-            g_layers += [nn.Linear(d, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+            g_layers += [nn.Linear(d, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
             d = h
         G = nn.Sequential(*g_layers, nn.Linear(d, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
         d_layers, d = [nn.Flatten()], 784
@@ -376,12 +376,12 @@ def build_torch_gan(model, size="full"):
     c1, c2 = cfg["base"], 2 * cfg["base"]  # 64, 128
     G = nn.Sequential(
         nn.Linear(z_dim, c2 * 7 * 7), nn.Unflatten(1, (c2, 7, 7)), nn.BatchNorm2d(c2), nn.ReLU(),
-        nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.BatchNorm2d(c1), nn.ReLU(),
+        nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
         nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh(),
     )
     D = nn.Sequential(
         nn.Conv2d(1, c1, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(c1, c2, 4, 2, 1), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
+        nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
         nn.Flatten(), nn.Linear(c2 * 7 * 7, 1),
     )
     return G, D, z_dim

@@ -85,7 +85,7 @@ def torch_networks(cfg):
     if cfg.arch == "mlp":
         g_layers, d = [], cfg.z_dim + k
         for h in (256, 512, 1024):
-            g_layers += [nn.Linear(d, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+            g_layers += [nn.Linear(d, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
             d = h
         G = nn.Sequential(*g_layers, nn.Linear(d, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
         d_layers, d = [], 784 + k
@@ -97,13 +97,13 @@ def torch_networks(cfg):
     c1, c2, h = 64, 128, cfg.d_hidden
     G = nn.Sequential(
         nn.Linear(cfg.z_dim + k, c2 * 7 * 7), nn.Unflatten(1, (c2, 7, 7)), nn.BatchNorm2d(c2), nn.ReLU(),
-        nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.BatchNorm2d(c1), nn.ReLU(),
+        nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
         nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh(),
     )
     hidden = [nn.Linear(c2 * 7 * 7, h), nn.LeakyReLU(0.2)] if h else []
     D = nn.Sequential(
         nn.Conv2d(1 + (10 if cfg.label == "onehot" else 1), c1, 4, 2, 1), nn.LeakyReLU(0.2), *drop,
-        nn.Conv2d(c1, c2, 4, 2, 1), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2), *drop,
+        nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2), *drop,
         nn.Flatten(), *hidden, nn.Linear(h or c2 * 7 * 7, 1),
     )
     return Conditional(LabelVector(cfg.label, k), G), Conditional(LabelPlanes(cfg.label), D)

@@ -46,7 +46,7 @@ def dcgan_discriminator(base):
     """``networks.dcgan_discriminator`` with its defaults: Conv4s2, LReLU, Conv4s2, BN, LReLU, Linear -> one logit."""
     b = base
     return nn.Sequential(nn.Conv2d(1, b, 4, 2, 1), nn.LeakyReLU(0.2),
-                         nn.Conv2d(b, 2 * b, 4, 2, 1), nn.BatchNorm2d(2 * b), nn.LeakyReLU(0.2),
+                         nn.Conv2d(b, 2 * b, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * b), nn.LeakyReLU(0.2),
                          nn.Flatten(), nn.Linear(2 * b * 7 * 7, 1))
 
 

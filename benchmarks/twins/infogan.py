@@ -47,9 +47,9 @@ class Generator(nn.Module):
         super().__init__()
         c2, c1, h = 128, 64, cfg.g_hidden
         self.net = nn.Sequential(
-            nn.Linear(cfg.z_dim + CATEGORIES + CONTINUOUS, h), nn.BatchNorm1d(h), nn.ReLU(),
-            nn.Linear(h, c2 * 7 * 7), nn.BatchNorm1d(c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
-            nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.BatchNorm2d(c1), nn.ReLU(),
+            nn.Linear(cfg.z_dim + CATEGORIES + CONTINUOUS, h, bias=False), nn.BatchNorm1d(h), nn.ReLU(),
+            nn.Linear(h, c2 * 7 * 7, bias=False), nn.BatchNorm1d(c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
+            nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
             nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh(),
         )
 
@@ -65,11 +65,12 @@ class Discriminator(nn.Module):
         c1, c2, h = 64, 128, cfg.d_hidden
         self.body = nn.Sequential(                 # registered first: the weights are paired in minigan's order
             nn.Conv2d(1, c1, 4, 2, 1), nn.LeakyReLU(slope),
-            nn.Conv2d(c1, c2, 4, 2, 1), nn.BatchNorm2d(c2), nn.LeakyReLU(slope),
-            nn.Flatten(), nn.Linear(c2 * 7 * 7, h), nn.BatchNorm1d(h), nn.LeakyReLU(slope),
+            nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(slope),
+            nn.Flatten(), nn.Linear(c2 * 7 * 7, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(slope),
         )
         self.d_head = nn.Linear(h, 1)
-        self.q_head = nn.Sequential(nn.Linear(h, cfg.q_hidden), nn.BatchNorm1d(cfg.q_hidden), nn.LeakyReLU(slope),
+        self.q_head = nn.Sequential(nn.Linear(h, cfg.q_hidden, bias=False), nn.BatchNorm1d(cfg.q_hidden),
+                                    nn.LeakyReLU(slope),
                                     nn.Linear(cfg.q_hidden, CATEGORIES + CONTINUOUS))
 
     def forward(self, x):
@@ -173,6 +174,8 @@ class TorchInfoGAN:
             d_loss, q_loss = twin.d_step(t_images, fake, c, u)
             d_grads = {id(p): p.grad.clone() for p in twin.D.parameters()}
             twin.opt_D.step()
+            if i == 1:   # G's gradient through the very D minigan's step updated: a gradient check, no Adam noise
+                copy_weights(model.D, twin.D)
             g_loss, g_info = twin.g_step(fake, c, u)
             twin.opt_G.step()
             for key, theirs in (("d_loss", d_loss), ("q_loss", q_loss), ("g_loss", g_loss), ("g_info_loss", g_info)):

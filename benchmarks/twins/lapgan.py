@@ -82,8 +82,8 @@ def networks(k, cfg):
     c = cfg.conditional
     if k == 2:
         h, zin, din = cfg.hidden, cfg.z_dim + (10 if c else 0), 49 + (10 if c else 0)
-        G = Coarse([nn.Linear(zin, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2), nn.Linear(h, h), nn.BatchNorm1d(h),
-                    nn.LeakyReLU(0.2), nn.Linear(h, 49), nn.Tanh()], c, image=True)
+        G = Coarse([nn.Linear(zin, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(0.2), nn.Linear(h, h, bias=False),
+                    nn.BatchNorm1d(h), nn.LeakyReLU(0.2), nn.Linear(h, 49), nn.Tanh()], c, image=True)
         D = Coarse([nn.Linear(din, h), nn.LeakyReLU(0.2), nn.Linear(h, h), nn.LeakyReLU(0.2), nn.Linear(h, 1)], c,
                    image=False)
         return G, D

@@ -51,7 +51,8 @@ class Augmentation(nn.Module):
 class Stage1(nn.Module):
     def __init__(self, z_dim, c_dim, b):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(z_dim + c_dim, 2 * b * 49), nn.BatchNorm1d(2 * b * 49), nn.ReLU(),
+        self.body = nn.Sequential(nn.Linear(z_dim + c_dim, 2 * b * 49, bias=False), nn.BatchNorm1d(2 * b * 49),
+                                  nn.ReLU(),
                                   nn.Unflatten(1, (2 * b, 7, 7)), nn.ConvTranspose2d(2 * b, b, 4, 2, 1, bias=False),
                                   nn.BatchNorm2d(b), nn.ReLU(), nn.Conv2d(b, 1, 3, 1, 1), nn.Tanh())
 

@@ -39,25 +39,25 @@ def torch_networks(cfg):
     if cfg.arch == "mlp":
         g_layers, d = [], cfg.z_dim
         for h in (256, 512, 1024):
-            g_layers += [nn.Linear(d, h), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
+            g_layers += [nn.Linear(d, h, bias=False), nn.BatchNorm1d(h), nn.LeakyReLU(0.2)]
             d = h
         G = nn.Sequential(*g_layers, nn.Linear(d, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
         d_layers, d = [nn.Flatten()], 784
         for h in (512, 256, 128):
             d_layers += [nn.Linear(d, h), nn.LeakyReLU(0.2)]
             d = h
-        return G, nn.Sequential(*d_layers, nn.Linear(d, 1))
+        return G, nn.Sequential(*d_layers, nn.Linear(d, 1, bias=False))     # the critic: no output bias
     c1, c2, h = 64, 128, cfg.d_hidden
     G = nn.Sequential(
         nn.Linear(cfg.z_dim, c2 * 7 * 7), nn.Unflatten(1, (c2, 7, 7)), nn.BatchNorm2d(c2), nn.ReLU(),
-        nn.ConvTranspose2d(c2, c1, 4, 2, 1), nn.BatchNorm2d(c1), nn.ReLU(),
+        nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(),
         nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Tanh(),
     )
     hidden = [nn.Linear(c2 * 7 * 7, h), nn.LeakyReLU(0.2)] if h else []
     D = nn.Sequential(
         nn.Conv2d(1, c1, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(c1, c2, 4, 2, 1), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
-        nn.Flatten(), *hidden, nn.Linear(h or c2 * 7 * 7, 1),
+        nn.Conv2d(c1, c2, 4, 2, 1, bias=False), nn.BatchNorm2d(c2), nn.LeakyReLU(0.2),
+        nn.Flatten(), *hidden, nn.Linear(h or c2 * 7 * 7, 1, bias=False),
     )
     return G, D
 

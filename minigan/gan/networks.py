@@ -23,19 +23,23 @@ from ..nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dens
 
 def mlp_generator(z_dim=64, hidden=(256, 512, 1024), out_dim=784, image_shape=(1, 28, 28), slope=0.2,
               dtype=np.float32, rng=None):
-    """z -> [Dense -> BatchNorm1d -> LeakyReLU] per hidden size -> Dense -> tanh -> image."""
+    """z -> [Dense -> BatchNorm1d -> LeakyReLU] per hidden size -> Dense -> tanh -> image.
+
+    The Dense layers before batchnorm have no bias: batchnorm subtracts each feature's batch mean,
+    so a bias there would have a gradient of exactly 0 (round-off, which Adam turns into steps).
+    """
     layers, d = [], z_dim
     for h in hidden:
-        layers += [Dense(d, h, dtype=dtype, rng=rng), BatchNorm1d(h, dtype=dtype), LeakyReLU(slope)]
+        layers += [Dense(d, h, bias=False, dtype=dtype, rng=rng), BatchNorm1d(h, dtype=dtype), LeakyReLU(slope)]
         d = h
     layers += [Dense(d, out_dim, dtype=dtype, rng=rng), Tanh(), Reshape(*image_shape)]
     return Sequential(*layers)
 
 
-def mlp_discriminator(in_dim=784, hidden=(512, 256, 128), slope=0.2, dropout=0.0, norm="none", dtype=np.float32,
-                      rng=None, seed=None):
+def mlp_discriminator(in_dim=784, hidden=(512, 256, 128), slope=0.2, dropout=0.0, norm="none", out_bias=True,
+                      dtype=np.float32, rng=None, seed=None):
     """image -> flatten -> [Dense (-> norm) -> LeakyReLU (-> Dropout)] per hidden size -> one number per image."""
-    return Sequential(Flatten(), *mlp_body(in_dim, hidden, slope, dropout, norm, dtype, rng, seed))
+    return Sequential(Flatten(), *mlp_body(in_dim, hidden, slope, dropout, norm, dtype, rng, seed, out_bias))
 
 
 #: a normalisation after a hidden layer of D, by name: none, LayerNorm over each sample's features (no
@@ -44,18 +48,22 @@ NORMS = {"none": None, "layer": LayerNorm, "batch": BatchNorm1d}
 
 
 def mlp_body(in_dim, hidden=(512, 256, 128), slope=0.2, dropout=0.0, norm="none", dtype=np.float32, rng=None,
-             seed=None):
-    """The MLP D's layers on a flat input of ``in_dim`` numbers: [Dense (-> norm) -> LReLU (-> Dropout)] -> Dense."""
+             seed=None, out_bias=True):
+    """The MLP D's layers on a flat input of ``in_dim`` numbers: [Dense (-> norm) -> LReLU (-> Dropout)] -> Dense.
+
+    No bias before batchnorm (it would be cancelled); ``out_bias=False`` leaves out the last
+    layer's, which a Wasserstein critic's loss E[D(x)] - E[D(G(z))] cancels.
+    """
     layers, d = [], in_dim
     for i, h in enumerate(hidden):
-        layers.append(Dense(d, h, dtype=dtype, rng=rng))
+        layers.append(Dense(d, h, bias=norm != "batch", dtype=dtype, rng=rng))
         if NORMS[norm] is not None:
             layers.append(NORMS[norm](h, dtype=dtype))
         layers.append(LeakyReLU(slope))
         if dropout:
             layers.append(Dropout(dropout, seed=None if seed is None else seed + i))
         d = h
-    layers.append(Dense(d, 1, dtype=dtype, rng=rng))
+    layers.append(Dense(d, 1, bias=out_bias, dtype=dtype, rng=rng))
     return layers
 
 
@@ -76,23 +84,23 @@ def dcgan_generator(z_dim=100, base=64, upsample="convtranspose", hidden=0, dtyp
     """
     c2, c1 = 2 * base, base
 
-    def up(cin, cout):
+    def up(cin, cout, bias=True):
         if upsample == "convtranspose":
-            return [ConvTranspose2d(cin, cout, 4, stride=2, padding=1, dtype=dtype, rng=rng)]
+            return [ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=bias, dtype=dtype, rng=rng)]
         if upsample == "nearest":
-            return [Upsample2d(2), Conv2d(cin, cout, 3, stride=1, padding=1, dtype=dtype, rng=rng)]
+            return [Upsample2d(2), Conv2d(cin, cout, 3, stride=1, padding=1, bias=bias, dtype=dtype, rng=rng)]
         raise ValueError(f"upsample must be 'convtranspose' or 'nearest', got {upsample!r}")
 
-    if hidden:
-        project = [Dense(z_dim, hidden, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype), ReLU(),
-                   Dense(hidden, c2 * 7 * 7, dtype=dtype, rng=rng), BatchNorm1d(c2 * 7 * 7, dtype=dtype), ReLU(),
-                   Reshape(c2, 7, 7)]
+    if hidden:                                   # no bias before batchnorm: it would be cancelled
+        project = [Dense(z_dim, hidden, bias=False, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype), ReLU(),
+                   Dense(hidden, c2 * 7 * 7, bias=False, dtype=dtype, rng=rng), BatchNorm1d(c2 * 7 * 7, dtype=dtype),
+                   ReLU(), Reshape(c2, 7, 7)]
     else:
         project = [Dense(z_dim, c2 * 7 * 7, dtype=dtype, rng=rng), Reshape(c2, 7, 7), BatchNorm2d(c2, dtype=dtype),
                    ReLU()]
     g = Sequential(
         *project,
-        *up(c2, c1), BatchNorm2d(c1, dtype=dtype), ReLU(),
+        *up(c2, c1, bias=False), BatchNorm2d(c1, dtype=dtype), ReLU(),
         *up(c1, 1), Tanh(),
     )
     return init.dcgan_init(g, rng)
@@ -105,7 +113,7 @@ D_NORMS = tuple(NORMS)
 
 
 def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0, in_channels=1,
-                        hidden_norm="none", dtype=np.float32, rng=None, seed=None):
+                        hidden_norm="none", out_bias=True, dtype=np.float32, rng=None, seed=None):
     """image -> Conv(1 -> b, 4, 2, 1) -> LReLU -> Conv(b -> 2b, 4, 2, 1) -> norm -> LReLU -> Dense -> logit.
 
     With ``hidden=0`` (the DCGAN anchor) the logit is a *linear* function of the
@@ -119,26 +127,28 @@ def dcgan_discriminator(base=64, slope=0.2, dropout=0.0, hidden=0, norm="batch",
     planes, models/cgan.py). The layers are :func:`conv_body`'s, at 28 x 28.
     """
     layers = conv_body(in_channels, base, slope=slope, dropout=dropout, hidden=hidden, norm=norm, mbstd=mbstd,
-                       hidden_norm=hidden_norm, dtype=dtype, rng=rng, seed=seed)
+                       hidden_norm=hidden_norm, out_bias=out_bias, dtype=dtype, rng=rng, seed=seed)
     return init.dcgan_init(Sequential(*layers), rng)
 
 
 def conv_body(in_channels, base=64, side=28, slope=0.2, dropout=0.0, hidden=0, norm="batch", mbstd=0,
-              hidden_norm="none", conv2_bias=True, dtype=np.float32, rng=None, seed=None):
+              hidden_norm="none", out_bias=True, dtype=np.float32, rng=None, seed=None):
     """The DCGAN D's layers on ``in_channels`` planes of ``side`` x ``side``, as a list, weights not yet initialised.
 
     Conv(4, 2, 1) -> LReLU -> Conv(4, 2, 1) -> norm -> LReLU -> [MinibatchStd] -> Flatten
     -> [Dense(hidden) -> [BatchNorm1d] -> LReLU] -> Dense -> one logit. Each convolution halves
-    the side (28 -> 14 -> 7; 14 -> 7 -> 3). ``conv2_bias=False`` leaves out the second
-    convolution's bias, which the normalisation right after it cancels. The caller puts the
-    list after what joins its inputs (label planes, a coarse image) and draws the weights.
+    the side (28 -> 14 -> 7; 14 -> 7 -> 3). A layer right before batchnorm has no bias: batchnorm
+    subtracts the batch mean of each channel (or feature), which cancels it, so its gradient would
+    be exactly 0, round-off that Adam turns into steps. ``out_bias=False`` leaves out the logit's
+    bias, which a Wasserstein critic's loss E[D(x)] - E[D(G(z))] cancels. The caller puts the list
+    after what joins its inputs (label planes, a coarse image) and draws the weights.
     """
     c1, c2 = base, 2 * base
     q = conv_output_size(conv_output_size(side, 4, 2, 1), 4, 2, 1)      # the side after both convolutions
     layers = [Conv2d(in_channels, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope)]
     if dropout:
         layers.append(Dropout(dropout, seed=seed))
-    layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, bias=conv2_bias, dtype=dtype, rng=rng))
+    layers.append(Conv2d(c1, c2, 4, stride=2, padding=1, bias=norm != "batch", dtype=dtype, rng=rng))
     if norm == "batch":
         layers.append(BatchNorm2d(c2, dtype=dtype))
     elif norm == "layer":
@@ -153,13 +163,13 @@ def conv_body(in_channels, base=64, side=28, slope=0.2, dropout=0.0, hidden=0, n
     features = (c2 + (1 if mbstd else 0)) * q * q
     layers.append(Flatten())
     if hidden:
-        layers.append(Dense(features, hidden, dtype=dtype, rng=rng))
+        layers.append(Dense(features, hidden, bias=hidden_norm != "batch", dtype=dtype, rng=rng))
         if hidden_norm == "batch":
             layers.append(BatchNorm1d(hidden, dtype=dtype))
         elif hidden_norm != "none":
             raise ValueError(f"hidden_norm must be 'batch' or 'none', got {hidden_norm!r}")
         layers.append(LeakyReLU(slope))
-    layers.append(Dense(hidden or features, 1, dtype=dtype, rng=rng))
+    layers.append(Dense(hidden or features, 1, bias=out_bias, dtype=dtype, rng=rng))
     return layers
 
 

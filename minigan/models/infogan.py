@@ -52,11 +52,12 @@ def generator(z_dim=62, categories=CATEGORIES, continuous=CONTINUOUS, hidden=102
         # --8<-- [start:infogan-g-input]
         Parallel(Identity(), OneHot(categories, dtype=dtype), Identity()), Concat(),   # G's input as one vector
         # --8<-- [end:infogan-g-input]
-        Dense(z_dim + categories + continuous, hidden, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype),
-        ReLU(),
-        Dense(hidden, c2 * 7 * 7, dtype=dtype, rng=rng), BatchNorm1d(c2 * 7 * 7, dtype=dtype), ReLU(),
+        Dense(z_dim + categories + continuous, hidden, bias=False, dtype=dtype, rng=rng),   # no bias before BN
+        BatchNorm1d(hidden, dtype=dtype), ReLU(),
+        Dense(hidden, c2 * 7 * 7, bias=False, dtype=dtype, rng=rng), BatchNorm1d(c2 * 7 * 7, dtype=dtype), ReLU(),
         Reshape(c2, 7, 7),
-        ConvTranspose2d(c2, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c1, dtype=dtype), ReLU(),
+        ConvTranspose2d(c2, c1, 4, stride=2, padding=1, bias=False, dtype=dtype, rng=rng), BatchNorm2d(c1, dtype=dtype),
+        ReLU(),
         ConvTranspose2d(c1, 1, 4, stride=2, padding=1, dtype=dtype, rng=rng), Tanh(),
     )
     return init.dcgan_init(g, rng)
@@ -70,12 +71,14 @@ def discriminator(categories=CATEGORIES, continuous=CONTINUOUS, hidden=1024, q_h
     columns are the logits of c, the rest the means of u.
     """
     c1, c2 = base, 2 * base
-    q_head = Sequential(Dense(hidden, q_hidden, dtype=dtype, rng=rng), BatchNorm1d(q_hidden, dtype=dtype),
+    q_head = Sequential(Dense(hidden, q_hidden, bias=False, dtype=dtype, rng=rng), BatchNorm1d(q_hidden, dtype=dtype),
                         LeakyReLU(slope), Dense(q_hidden, categories + continuous, dtype=dtype, rng=rng))
-    d = Sequential(
+    d = Sequential(                                      # no bias before batchnorm: it would be cancelled
         Conv2d(1, c1, 4, stride=2, padding=1, dtype=dtype, rng=rng), LeakyReLU(slope),
-        Conv2d(c1, c2, 4, stride=2, padding=1, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype), LeakyReLU(slope),
-        Flatten(), Dense(c2 * 7 * 7, hidden, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype), LeakyReLU(slope),
+        Conv2d(c1, c2, 4, stride=2, padding=1, bias=False, dtype=dtype, rng=rng), BatchNorm2d(c2, dtype=dtype),
+        LeakyReLU(slope),
+        Flatten(), Dense(c2 * 7 * 7, hidden, bias=False, dtype=dtype, rng=rng), BatchNorm1d(hidden, dtype=dtype),
+        LeakyReLU(slope),
         # --8<-- [start:infogan-fork]
         Fork(Dense(hidden, 1, dtype=dtype, rng=rng), q_head),                        # -> (D's logit, Q's output)
         # --8<-- [end:infogan-fork]

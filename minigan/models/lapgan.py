@@ -91,7 +91,7 @@ def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float3
     G = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1), *hidden,
                    Conv2d(b if depth else c, 1, 3, padding=1, **conv), pyramid.Detail())
     D = Sequential(Parallel(Identity(), Identity(), *labels), Concat(axis=1),          # the DCGAN D's body
-                   *conv_body(c, b, side, conv2_bias=False, **conv))
+                   *conv_body(c, b, side, **conv))
     return dcgan_init(G, rng), dcgan_init(D, rng)
 
 

@@ -57,7 +57,8 @@ def stage1_generator(z_dim=32, c_dim=16, base=32, dtype=np.float32, rng=None):
     """(z, c) -> [z, c] -> Dense(2b*7*7), BN, ReLU -> (2b, 7, 7) -> ConvT4s2 (b, 14), BN, ReLU -> Conv3, tanh."""
     b, conv = base, dict(dtype=dtype, rng=rng)
     return dcgan_init(Sequential(
-        Concat(), Dense(z_dim + c_dim, 2 * b * 7 * 7, **conv), BatchNorm1d(2 * b * 7 * 7, dtype=dtype), ReLU(),
+        Concat(), Dense(z_dim + c_dim, 2 * b * 7 * 7, bias=False, **conv), BatchNorm1d(2 * b * 7 * 7, dtype=dtype),
+        ReLU(),
         Reshape(2 * b, 7, 7), ConvTranspose2d(2 * b, b, 4, stride=2, padding=1, bias=False, **conv),
         BatchNorm2d(b, dtype=dtype), ReLU(), Conv2d(b, 1, 3, padding=1, **conv), Tanh()), rng)
 
@@ -92,7 +93,7 @@ def matching_discriminator(side, base=32, embed=16, dtype=np.float32, rng=None):
     conv = dict(dtype=dtype, rng=rng)
     words = Sequential(Dense(WORDS, embed, **conv), LeakyReLU(0.2), Reshape(embed, 1, 1), Upsample2d(side))
     return dcgan_init(Sequential(Parallel(Identity(), words), Concat(axis=1),              # [image | e(t) planes]
-                                 *conv_body(1 + embed, base, side, conv2_bias=False, **conv)), rng)
+                                 *conv_body(1 + embed, base, side, **conv)), rng)
 
 
 class Stage:

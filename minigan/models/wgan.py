@@ -71,11 +71,11 @@ class WGAN(GANModel):
 
     def networks(self, rng):
         cfg = self.cfg
-        if cfg.arch == "dcgan":
+        if cfg.arch == "dcgan":                         # the critic's output has no bias: its loss cancels it
             G = dcgan_generator(z_dim=cfg.z_dim, rng=rng)
-            D = dcgan_discriminator(hidden=cfg.d_hidden, rng=rng)
+            D = dcgan_discriminator(hidden=cfg.d_hidden, out_bias=False, rng=rng)
         else:
             G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
-            D = mlp_discriminator(rng=rng)
+            D = mlp_discriminator(out_bias=False, rng=rng)
         clip_weights(D.parameters(), cfg.clip)                  # the critic starts inside the box it is kept in
         return G, D

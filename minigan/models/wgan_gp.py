@@ -78,7 +78,8 @@ class WGANGP(GANModel):
     def networks(self, rng):
         cfg = self.cfg
         G = mlp_generator(z_dim=cfg.z_dim, rng=rng)
-        D = mlp_discriminator(norm=cfg.d_norm, rng=rng)          # the MLP GAN's D, read as a critic
+        D = mlp_discriminator(norm=cfg.d_norm, out_bias=False, rng=rng)   # the MLP GAN's D as a critic: no output
+                                                                           # bias, E[D(x)] - E[D(G(z))] cancels it
         return G, D
 
     # ---- the step: the original GAN's (GANModel.step), with the penalty in the critic's gradients ----
