@@ -100,3 +100,103 @@ def test_the_classifiers_ceilings_and_the_orientation_ceiling_are_the_ones_the_p
         assert f"| {name} | **{read:.2f}%** |" in page, name
     r = pearson(orientation(rotated.a), orientation(rotated.a_counterpart))
     assert f"is **{r:.3f}**" in page
+
+
+# ---- every page: no control characters, no flag that no command reads ----------------------------------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "docs").glob("**/*.md"))
+FLAG = r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+#: flags of outside tools that pages name: git describe's (docs/results.md)
+OUTSIDE_FLAGS = {"--always", "--dirty"}
+
+
+def test_no_page_holds_a_control_character():
+    """A TAB or form feed where a page meant `\\t` or `\\f` (`\\tfrac`, `\\top`, `\\frac`) breaks its formula."""
+    for page in PAGES:
+        for number, line in enumerate(page.read_text(encoding="utf-8").split("\n"), 1):
+            bad = sorted({f"U+{ord(ch):04X}" for ch in line if ord(ch) < 32 or ord(ch) == 127})
+            assert not bad, f"{page.relative_to(ROOT)}:{number} holds {', '.join(bad)}: {line[:60]!r}"
+
+
+def command_flags():
+    """{model: the flags of examples/train_<model>.py}, and the flags the other commands read: every string
+    literal that is a flag and nothing else ("--npy", "--check") in examples/, scripts/, benchmarks/, minigan/
+    and tests/conftest.py, where add_argument, addoption and argv checks name them."""
+    import re
+
+    from minigan import models
+    from minigan.training.cli import train_parser
+
+    train = {name: {flag for action in train_parser(name)._actions for flag in action.option_strings}
+             for name in models.names()}
+    sources = [ROOT / "tests" / "conftest.py"]
+    for folder in ("examples", "scripts", "benchmarks", "minigan"):
+        sources += sorted((ROOT / folder).glob("**/*.py"))
+    tools = set()
+    for path in sources:
+        tools.update(re.findall(rf"""["']({FLAG})["']""", path.read_text(encoding="utf-8")))
+    return train, tools
+
+
+def test_no_page_names_a_flag_that_no_command_reads():
+    import re
+
+    train, tools = command_flags()
+    known = set().union(*train.values()) | tools | OUTSIDE_FLAGS
+    assert "--stage1-share" in known and "--npy" in known and "--stage1-epochs" not in known
+    for page in PAGES:
+        stale = sorted(set(re.findall(FLAG, page.read_text(encoding="utf-8"))) - known)
+        assert not stale, f"{page.relative_to(ROOT)} names {', '.join(stale)}, which no command of minigan reads"
+
+
+def test_a_models_page_names_only_its_own_flags_and_the_tools():
+    """docs/stackgan.md once told readers to pass --stage1-epochs, which the example refuses."""
+    import re
+
+    train, tools = command_flags()
+    pages = {name: ROOT / "docs" / f"{name}.md" for name in train if (ROOT / "docs" / f"{name}.md").exists()}
+    assert {"stackgan", "pix2pix", "cyclegan", "lapgan", "srgan"} <= set(pages)
+    for name, page in pages.items():
+        stale = sorted(set(re.findall(FLAG, page.read_text(encoding="utf-8"))) - train[name] - tools)
+        assert not stale, f"docs/{name}.md names {', '.join(stale)}: not a flag of train_{name}.py or of a tool"
+
+
+# ---- docs/pix2pix.md, docs/translation_networks.md: what one PatchGAN logit sees -----------------------------------
+
+
+def reached(D, x, logit):
+    """The input rows and columns that back-propagating one logit of D's (N, 1, 7, 7) map reaches, per sample."""
+    from minigan.nn import input_gradient
+
+    out = D(x)
+    dout = np.zeros_like(out)
+    dout[(0, 0) + logit] = 1.0
+    g = np.abs(input_gradient(D, dout)).sum(axis=1)              # (N, H, W), over the input channels
+    return [(set(np.flatnonzero(s.any(axis=1))), set(np.flatnonzero(s.any(axis=0)))) for s in g > 0]
+
+
+@pytest.mark.parametrize("norm, evaluating", [("none", False), ("batch", True)])
+def test_a_patchgan_logit_sees_an_18_by_18_window(rng, norm, evaluating):
+    """3 positions of the 7 x 7 map -> 4 + 2*2 = 8 of the 14 x 14 one -> 4 + 2*7 = 18 of the input: rows 5..22."""
+    from minigan.nn import evaluating as eval_mode
+    from minigan.translation.networks import patchgan_discriminator
+
+    D = patchgan_discriminator(in_channels=2, base=4, norm=norm, dtype=np.float64, rng=rng)
+    x = rng.standard_normal((2, 2, 28, 28))
+    D(x)                                                          # batchnorm's running statistics: not their start
+    with eval_mode(D) if evaluating else __import__("contextlib").nullcontext():
+        (rows, cols), (rows_other, _) = reached(D, x, (3, 3))
+        assert rows == cols == set(range(5, 23))                  # 18 x 18, and nothing else
+        assert not rows_other                                     # the other sample does not reach it
+        (rows, cols), _ = reached(D, x, (0, 0))
+        assert rows == cols == set(range(0, 11))                  # a corner's window runs into the zero padding
+
+
+def test_with_instance_norm_every_logit_depends_on_its_whole_image(rng):
+    """docs/translation_networks.md: CycleGAN's D normalises each plane, so a pixel outside the window still counts."""
+    from minigan.translation.networks import patchgan_discriminator
+
+    D = patchgan_discriminator(in_channels=1, base=4, norm="instance", dtype=np.float64, rng=rng)
+    (rows, cols), (rows_other, _) = reached(D, rng.standard_normal((2, 1, 28, 28)), (3, 3))
+    assert rows == cols == set(range(28)) and not rows_other

@@ -48,7 +48,7 @@ def test_every_residual_has_zero_block_means_so_it_holds_only_detail(rng):
 
 
 def test_detail_projects_onto_the_residuals_and_its_backward_is_checked(rng):
-    """P(g) = g - u(d(g)) has zero 2 x 2 means, leaves a residual as it is (P P = P), and backward = P."""
+    """R(v) = v - u(d(v)) has zero 2 x 2 means, leaves a residual as it is (R(R(v)) = R(v)), and backward = R."""
     g = rng.standard_normal((2, 3, 8, 6))
     layer = pyramid.Detail()
     h = layer(g)

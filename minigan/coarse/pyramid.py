@@ -12,8 +12,9 @@ exact for any d and u, because h_k is defined as what u(I_{k+1}) misses. With
 these two, d(u(y)) = y, so every residual's 2 x 2 means are zero: h_k holds
 only what the coarser level cannot say. LAPGAN's generator at level k draws
 h_k from u(I_{k+1}) and noise; the coarse image is an input, never a network's
-output during training, so no gradient runs through d or u. docs/pyramid.md
-derives it and shows one digit's pyramid.
+output during training, so no gradient runs from one level to another through
+d or u. One gradient does run through both: that of :class:`Detail`, which ends
+each residual generator. docs/pyramid.md derives it and shows one digit's pyramid.
 
     from minigan import pyramid
     levels = pyramid.laplacian(x)            # [h_0 (28 x 28), h_1 (14 x 14), I_2 (7 x 7)]
@@ -90,22 +91,23 @@ def reconstruct(levels):
 
 
 class Detail(Layer):
-    """P(g) = g - u(d(g)): the part of g whose 2 x 2 means are zero, the only part a residual h_k has.
+    """R(v) = v - u(d(v)): the part of an image v whose 2 x 2 means are zero, the only part a residual h_k has.
 
     LAPGAN's residual generators end with it, so what they draw is a residual
     by construction (a D could otherwise tell a fake from its 2 x 2 means alone).
-    P is a projection (P P = P) and symmetric, because u d = (1/4) S^T S where S sums
-    each 2 x 2 block: so dL/dg = P(dL/dh).
+    R is a projection (R(R(v)) = R(v)) and symmetric, because d = (1/4) u^T (summing
+    each 2 x 2 block is the transpose of copying into it), so u d = (1/4) u u^T: so
+    dL/dv = R(dL/dh). (The code calls the generator's raw output g.)
     """
 
     def check_input(self, x):
         _check_images("Detail", x, 1)
 
     def forward(self, g):
-        return g - up(down(g))                            # h = g - u(d(g))
+        return g - up(down(g))                            # h = R(g) = g - u(d(g)), g the generator's raw output
 
     def backward(self, dh):
-        return dh - up(down(dh))                          # dL/dg = P^T dL/dh = P dL/dh
+        return dh - up(down(dh))                          # dL/dg = R^T dL/dh = R dL/dh
 
 
 def _check_levels(levels):

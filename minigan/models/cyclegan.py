@@ -44,9 +44,9 @@ class Config(TranslationConfig):
     lr_decay: str = setting("linear", "linear: constant for the first half of the epochs, then down to 0 (the "
                                       "paper's schedule); none: constant", one_of("none", "linear"))
     base: int = setting(8, "channels of the generators' first convolution", integer(1), kind="structure")
-    d_base: int = setting(32, "channels of the discriminators' first convolution: D costs a tenth of G here, and an "
-                              "8-channel D let hollow outlines pass for thin strokes (docs/cyclegan.md)", integer(1),
-                          kind="structure")
+    d_base: int = setting(32, "channels of the discriminators' first convolution: D's forward and backward take "
+                              "about a fifth of G's time here, and an 8-channel D let hollow outlines pass for thin "
+                              "strokes (docs/cyclegan.md)", integer(1), kind="structure")
     blocks: int = setting(3, "residual blocks in each generator", integer(0), kind="structure")
     kernel: int = setting(3, "size of each generator's first and last convolution (the paper's 7 is for 256 x 256 "
                              "photographs)", one_of(3, 5, 7), kind="structure")

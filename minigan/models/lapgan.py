@@ -74,8 +74,8 @@ def coarse_networks(z_dim=32, hidden=256, conditional=False, dtype=np.float32, r
 def residual_networks(side, base=32, depth=2, conditional=False, dtype=np.float32, rng=None):
     """Levels 1 and 0: G draws a residual from noise and the coarse image, D judges the pair.
 
-    G: (z plane, u(I_{k+1}) [, y]) -> planes stacked -> [Conv3 -> BN -> ReLU] x depth -> Conv3 -> P -> h
-       (no tanh: a residual is a difference of two images, in [-2, 2], mostly near 0; P = pyramid.Detail
+    G: (z plane, u(I_{k+1}) [, y]) -> planes stacked -> [Conv3 -> BN -> ReLU] x depth -> Conv3 -> R -> h
+       (no tanh: a residual is a difference of two images, in [-2, 2], mostly near 0; R = pyramid.Detail
        removes the 2 x 2 means, which every real residual has at zero)
     D: (h, u(I_{k+1}) [, y]) -> planes stacked -> Conv4s2 -> LReLU -> Conv4s2 -> BN -> LReLU -> Dense -> logit
        (``networks.conv_body``, the DCGAN D's layers at this side)

@@ -166,11 +166,18 @@ def mean_psnr(images, targets):
 
 
 def bicubic(small, factor=4):
-    """Bicubic upsampling (cubic splines, ``scipy.ndimage.zoom`` order 3) of (N, 1, 7, 7) to (N, 1, 28, 28).
+    """Bicubic upsampling of (N, 1, 7, 7) to (N, 1, 28, 28): a cubic spline through the 7 x 7 pixels,
+    each placed at the centre of the 4 x 4 block it is the mean of.
 
-    One image at a time: zooming the whole (N, 1, 7, 7) array at once makes SciPy weigh 4^4 spline
-    coefficients per output pixel across all four axes, gigabytes for the 10,000 test digits.
+    ``scipy.ndimage.zoom`` order 3 with ``grid_mode=True``: input pixel i sits at output coordinate
+    4 i + 1.5, so the image's edges line up with the blocks' (zoom's default, ``grid_mode=False``,
+    puts the corner pixels' centres on each other instead, 0 -> 0 and 6 -> 27, and shifts the
+    image by up to 1.5 px towards its edges). Beyond the border the spline repeats the border
+    pixel (``mode="nearest"``). One image at a time: zooming the whole (N, 1, 7, 7) array at once
+    makes SciPy weigh 4^4 spline coefficients per output pixel across all four axes, gigabytes for
+    the 10,000 test digits.
     """
     small = np.asarray(small, np.float64)
-    up = np.stack([ndimage.zoom(img, factor, order=3, mode="nearest") for img in small[:, 0]])[:, None]
+    up = np.stack([ndimage.zoom(img, factor, order=3, mode="nearest", grid_mode=True)
+                   for img in small[:, 0]])[:, None]
     return np.clip(up, -1, 1).astype(np.float32)

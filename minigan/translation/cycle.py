@@ -4,13 +4,13 @@ G: A -> B and F: B -> A, each domain with its own discriminator (D_B judges G's 
 beside real B images, D_A F's beside real A). Nothing ties G(a) to a's content but the
 cycle: translating there and back must give the input again. For G and F together,
 
-    L = w L_adv(D_B(G(a))) + w L_adv(D_A(F(b))) + λ (ρ(F(G(a)), a) + ρ(G(F(b)), b))
-        + λ_id (ρ(G(b), b) + ρ(F(a), a))
+    L = w L_adv(D_B(G(a))) + w L_adv(D_A(F(b))) + λ (dist(F(G(a)), a) + dist(G(F(b)), b))
+        + λ_id (dist(G(b), b) + dist(F(a), a))
 
 and each D learns real from fake on its own domain, the fakes drawn from a pool of past
 ones. What the two models choose otherwise (``models/cyclegan.py``, ``models/discogan.py``)
 is what :meth:`CycleTranslator.losses` and :meth:`CycleTranslator.networks` return: the
-objective of the game, the reconstruction ρ, the adversarial weight w, λ, λ_id; the
+objective of the game, the reconstruction loss dist (L1 or squared error), the adversarial weight w, λ, λ_id; the
 networks; and the pool's size. The step below is the same for both.
 """
 import numpy as np
@@ -46,7 +46,7 @@ class CycleTranslator(Translator):
         raise NotImplementedError
 
     def losses(self):
-        """(objective, reconstruction loss ρ, weight w of G's adversarial term, λ, λ_id)."""
+        """(objective, reconstruction loss dist, weight w of G's adversarial term, λ, λ_id)."""
         raise NotImplementedError
 
     # ---- what a checkpoint holds ---------------------------------------------------------------
@@ -83,13 +83,13 @@ class CycleTranslator(Translator):
         return fake_b, fake_a, stats
 
     def cycle(self, G, F, D, x):
-        """One direction's terms: w l_g(D(G(x))) + λ ρ(F(G(x)), x); adds their gradients to θ_G and θ_F.
+        """One direction's terms: w l_g(D(G(x))) + λ dist(F(G(x)), x); adds their gradients to θ_G and θ_F.
 
         Returns G(x) (held fixed for D's step) and the two losses.
         """
         fake = G(x)                                             # G's cache: this forward, until G.backward below
         rec = F(fake)                                           # F(G(x)), back where x came from
-        cycle, drec = self.reconstruction(rec, x)               # ρ(F(G(x)), x) and its gradient
+        cycle, drec = self.reconstruction(rec, x)               # dist(F(G(x)), x) and its gradient
         dfake = F.backward(fake.dtype.type(self.lambda_cycle) * drec)   # dθ_F += ..., and dL/dG(x) through F
         adv, dadv = loss_through_d(D, self.objective.g, fake, fake.dtype.type(self.adversarial_weight))
         dfake += dadv                                           # + w dl_g(D(G(x)))/dG(x), D held still
@@ -97,7 +97,7 @@ class CycleTranslator(Translator):
         return fake, dict(adv=fake.dtype.type(self.adversarial_weight) * adv, cycle=cycle)
 
     def identity(self, G, y):
-        """λ_id ρ(G(y), y): an image already in G's target domain should pass unchanged. Adds to θ_G's gradient."""
+        """λ_id dist(G(y), y): an image already in G's target domain should pass unchanged. Adds to θ_G's gradient."""
         if not self.identity_weight:
             return 0.0
         same, dsame = self.reconstruction(G(y), y)
