@@ -12,7 +12,7 @@ import os
 import sys
 
 from minigan.data import DataError
-from minigan.metrics import ClassifierWeightsError
+from minigan.metrics import ClassifierWeightsError, progress
 from minigan.training.cli import check_output, load_or_exit, positive_int, run_folder, seed_int, tool_parser
 from minigan.training.run import write_json
 from minigan.translation.translator import TEST_IMAGES, Translator
@@ -20,11 +20,11 @@ from minigan.translation.translator import TEST_IMAGES, Translator
 
 def main(argv=None):
     p = tool_parser(__doc__)
-    p.add_argument("--n", type=positive_int, default=None, help="number of samples (default: the run's eval_samples)")
+    p.add_argument("--n", type=positive_int, default=None, help="number of samples (unset: the run's eval_samples)")
     p.add_argument("--seed", type=seed_int, default=0, help="0: the training run's own samples; others: fresh ones")
-    p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: the run's, "
+    p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (unset: the run's, "
                                                      "else $MINIGAN_DATA_DIR, ~/.cache/minigan/mnist)")
-    p.add_argument("--out", default=None, help="JSON file (default: RUN/metrics_eval.json)")
+    p.add_argument("--out", default=None, help="JSON file (unset: RUN/metrics_eval.json)")
     args = p.parse_args(argv)
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         p.error(f"--data-dir {args.data_dir!r}: must be an existing folder")
@@ -42,10 +42,14 @@ def main(argv=None):
     if args.data_dir is not None or (model.cfg.data_dir and not os.path.isdir(model.cfg.data_dir)):
         model.cfg.data_dir = args.data_dir  # the run's own folder may be gone: fall back to the default search
     try:
-        report = model.evaluate(n) if translator else model.evaluate(n, seed=args.seed)
+        with progress(None, "evaluating"):   # on a terminal, a bar counting the images the classifier reads
+            report = model.evaluate(n) if translator else model.evaluate(n, seed=args.seed)
     except (DataError, ClassifierWeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted; nothing written to {out}", file=sys.stderr)
+        return 130
     print(model.format_report(report))
     if os.path.dirname(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)

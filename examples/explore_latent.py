@@ -37,19 +37,22 @@ def triple(text):
 
 def main(argv=None):
     p = tool_parser(__doc__)
-    p.add_argument("--from-digit", type=int, default=3, choices=range(10), metavar="D")
-    p.add_argument("--to-digit", type=int, default=4, choices=range(10), metavar="D")
+    p.add_argument("--from-digit", type=int, default=3, choices=range(10), metavar="D",
+                   help="the digit the interpolation starts from")
+    p.add_argument("--to-digit", type=int, default=4, choices=range(10), metavar="D",
+                   help="the digit it ends at")
     p.add_argument("--steps", type=int, default=10, help="images along the interpolation, both ends included")
-    p.add_argument("--mode", choices=["slerp", "linear"], default="slerp")
+    p.add_argument("--mode", choices=["slerp", "linear"], default="slerp",
+                   help="the path between the two latents: along the sphere (slerp) or straight")
     p.add_argument("--arithmetic", type=triple, action="append", metavar="A-B+C",
-                   help="a row of the arithmetic picture (repeatable; default 7-1+4, 8-0+1, 9-4+7)")
+                   help="a row of the arithmetic picture (repeatable; unset: 7-1+4, 8-0+1, 9-4+7)")
     p.add_argument("--per-digit", type=positive_int, default=32, help="latents averaged per digit")
     p.add_argument("--confidence", type=float, default=0.9, help="classifier probability a latent must reach")
     p.add_argument("--max-batches", type=positive_int, default=100,
                    help="batches of 256 latents drawn at most when looking for a digit")
-    p.add_argument("--classifier", default=None, help="classifier weights (.npz; default: the committed ones)")
-    p.add_argument("--seed", type=seed_int, default=0)
-    p.add_argument("--out-dir", default=None, help="folder for the pictures (default: RUN/latent)")
+    p.add_argument("--classifier", default=None, help="classifier weights (.npz; unset: the committed ones)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the latents drawn")
+    p.add_argument("--out-dir", default=None, help="folder for the pictures (unset: RUN/latent)")
     args = p.parse_args(argv)
     if not 2 <= args.steps <= MAX_STEPS:
         p.error(f"--steps {args.steps}: must be from 2 to {MAX_STEPS} (the images of one row)")
@@ -60,7 +63,7 @@ def main(argv=None):
     check_output(p, "--out-dir", out_dir, folder=True)
     model = load_or_exit(args.run, args.backend)
     if not isinstance(model, GANModel) or type(model.prior) is not Gaussian:
-        print(f"error: {args.run} holds a {model.name} run; explore_latent.py walks the noise space of an "
+        print(f"error: {args.run} holds a {model.label()} run; explore_latent.py walks the noise space of an "
               "unconditional GAN (mlp, dcgan)", file=sys.stderr)
         return 2
     G = model.sampler()

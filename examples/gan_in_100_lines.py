@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from minigan import metrics
-from minigan.backend import to_device, to_numpy, xp_for
-from minigan.data import batches, load_mnist_uint8
+from minigan.backend import BackendError, to_device, to_numpy, xp_for
+from minigan.data import DataError, batches, load_mnist_uint8
 from minigan.nn import Sequential
 from minigan.nn.layers import BatchNorm1d, Dense, Dropout, Flatten, LeakyReLU, Reshape, Tanh
 from minigan.nn.losses import BCEWithLogits
@@ -33,12 +33,18 @@ def main(argv=None):
     p.add_argument("--out", default="runs/gan_in_100_lines", help="folder for the sample grids (default: %(default)s)")
     p.add_argument("--limit", type=int, default=None, help="train on the first LIMIT images only (default: all 60000)")
     p.add_argument("--samples", type=int, default=10000, help="samples scored at the end (default: 10000)")
+    p.add_argument("--data-dir", help="folder holding the MNIST files (default: $MINIGAN_DATA_DIR, else "
+                                      "~/.cache/minigan/mnist, downloading them there if missing)")
     args = p.parse_args(argv)
-    xp, rng, z_dim = xp_for(args.backend), np.random.default_rng(args.seed), 64
+    try:                                     # no CuPy, or no MNIST: "error: ...", exit status 2, as every trainer
+        xp = xp_for(args.backend)
+        images = load_mnist_uint8("train", data_dir=args.data_dir)[0][:args.limit]
+    except (BackendError, DataError) as exc:
+        p.exit(2, f"error: {exc}\n")
+    rng, z_dim = np.random.default_rng(args.seed), 64
     os.makedirs(args.out, exist_ok=True)
 
     # Data: (N, 1, 28, 28) float32, pixels 0..255 mapped to [-1, 1], the range of G's tanh.
-    images = load_mnist_uint8("train")[0][:args.limit]
     x = images[:, None].astype(np.float32) / 127.5 - 1
 
     # G: z (N, 64) -> image (N, 1, 28, 28). Batchnorm keeps each layer's activations in a good range.

@@ -30,12 +30,15 @@ def main(argv=None):
     p = tool_parser(__doc__)
     p.add_argument("--n", type=positive_int, default=64, help="number of samples")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of G's input")
-    p.add_argument("--out", default=None, help="the PNG grid (default: RUN/generated.png)")
-    p.add_argument("--npy", default=None, help="also save the images here (.npy)")
+    p.add_argument("--out", default=None, help="the PNG grid (unset: RUN/generated.png)")
+    p.add_argument("--npy", default=None, help="also save the images here (.npy; unset: no .npy file)")
     p.add_argument("--nrow", type=positive_int, default=8, help="images per row of the grid")
-    p.add_argument("--digit", type=int, default=None, help="a conditional model: draw this digit only")
-    p.add_argument("--code", type=int, default=None, help="InfoGAN: draw this value of the categorical code only")
-    p.add_argument("--caption", default=None, help="StackGAN: draw from this caption (words of docs/captions.md)")
+    p.add_argument("--digit", type=int, default=None,
+                   help="a conditional model: draw this digit only (unset: every digit)")
+    p.add_argument("--code", type=int, default=None,
+                   help="InfoGAN: draw this value of the categorical code only (unset: every value)")
+    p.add_argument("--caption", default=None, help="StackGAN: draw from this caption (words of docs/captions.md; "
+                                                  "unset: each sample from one of the 90 captions, at random)")
     args = p.parse_args(argv)
     if args.n > MAX_SAMPLES:
         p.error(f"--n {args.n}: at most {MAX_SAMPLES} samples a call ({args.n * 28 * 28 * 4 / 1e9:.3g} GB of "
@@ -47,7 +50,7 @@ def main(argv=None):
     model = load_or_exit(args.run, args.backend)
     if not (hasattr(model, "prior") and hasattr(model, "sample")):
         hint = "; it translates images: use examples/translate.py" if hasattr(model, "translate") else ""
-        print(f"error: {args.run} holds a {model.name} run, which draws no samples{hint}", file=sys.stderr)
+        print(f"error: {args.run} holds a {model.label()} run, which draws no samples{hint}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
     try:
@@ -61,7 +64,7 @@ def main(argv=None):
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
     save_grid(out, images, nrow=min(args.nrow, args.n))
-    print(f"{args.n} samples of the {model.name} generator -> {out}")
+    print(f"{args.n} samples of the {model.label()} generator -> {out}")
     if args.npy:
         np.save(args.npy, images)
         print(f"images {images.shape} float32 in [-1, 1] -> {args.npy}")

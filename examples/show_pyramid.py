@@ -24,7 +24,7 @@ def main(argv=None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int_at_least(1), default=10, help="the first N test digits (default 10)")
     p.add_argument("--out", default="pyramid.png", help="the PNG (default pyramid.png)")
-    p.add_argument("--data-dir", default=None, help="the MNIST folder (default: $MINIGAN_DATA_DIR, the cache)")
+    p.add_argument("--data-dir", default=None, help="the MNIST folder (unset: $MINIGAN_DATA_DIR, else the cache)")
     args = p.parse_args(argv)
     check_output(p, "--out", args.out, (".png",))
     try:

@@ -29,7 +29,7 @@ import time
 
 from minigan.backend import BackendError, to_numpy
 from minigan.data import DataError
-from minigan.training.cli import config_from_args, run, train_parser
+from minigan.training.cli import config_from_args, evaluate_run, run, settings_table, train_parser
 from minigan.training.config import ConfigError
 from minigan.training.run import NonFiniteLossError, Run, RunError
 
@@ -52,6 +52,9 @@ def main(argv=None):
     if args.same_eps and not args.torch_twin:
         print("error: --same-eps gives the PyTorch twin minigan's ε: add --torch-twin", file=sys.stderr)
         return 2
+    if args.settings:
+        print(settings_table("vae", cfg, args))
+        return 0
     if not args.torch_twin:
         return run(cfg, resume=args.resume, overwrite=args.overwrite, allow_changes=args.allow_changes)
     if args.resume:
@@ -120,27 +123,24 @@ def train_with_twin(cfg, overwrite, same_eps=False):
         print("aborted", file=sys.stderr)
         return 130
     if status == "interrupted":
-        print(f"interrupted at step {r.step}; a twin run cannot be resumed (train again, or resume without "
-              "--torch-twin)")
+        print(f"interrupted at step {r.step} ({r.describe_epoch()}); a twin run cannot be resumed (train again, or "
+              "resume without --torch-twin)")
         return 130
     if not rows or rows[-1]["step"] != r.step:             # stopped by --max-steps within an epoch
         measure(r)
     last = rows[-1]
-    report = r.evaluate(len(test_images)) if cfg.evaluate else None   # metrics.json, as without the twin
     with open(os.path.join(cfg.out, "torch_twin.json"), "w") as f:
         json.dump(dict(config=dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, z_dim=cfg.z_dim,
                                    hidden=cfg.hidden, seed=cfg.seed, test_images=len(test_images), same_eps=same_eps),
                        rows=rows),
                   f, indent=2)
-    print(f"{status} at step {r.step}: test negative ELBO on {len(test_images)} images, minigan "
-          f"{last['minigan']:.2f}, PyTorch {last['pytorch']:.2f} nats per image; gap {100 * last['gap']:+.2f}% "
+    print(f"{status} at step {r.step} ({r.describe_epoch()}): test negative ELBO on {len(test_images)} images, "
+          f"minigan {last['minigan']:.2f}, PyTorch {last['pytorch']:.2f} nats per image; gap {100 * last['gap']:+.2f}% "
           f"(minigan - PyTorch, relative to PyTorch)")
     print(f"wall-clock: minigan {last['minigan_s']:.0f} s, PyTorch {last['pytorch_s']:.0f} s "
           f"(training, without the test measurements' {clock['eval']:.0f} s); rows in "
           f"{os.path.join(cfg.out, 'torch_twin.json')}")
-    if report is not None:
-        print(r.model.format_report(report))
-    return 0
+    return evaluate_run(r, len(test_images)) if cfg.evaluate else 0   # metrics.json, as without the twin
 
 
 if __name__ == "__main__":

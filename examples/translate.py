@@ -24,11 +24,12 @@ from minigan.translation.translator import DIRECTIONS, TEST_IMAGES, Translator, 
 def main(argv=None):
     p = tool_parser(__doc__)
     p.add_argument("--n", type=positive_int, default=100, help=f"test images to translate (at most {TEST_IMAGES})")
-    p.add_argument("--npy", default=None, help="save the outputs here (.npy, (N, 1, 28, 28) float32 in [-1, 1])")
-    p.add_argument("--inputs-npy", default=None, help="also save the inputs here (.npy)")
+    p.add_argument("--npy", default=None,
+                   help="save the outputs here (.npy, (N, 1, 28, 28) float32 in [-1, 1]; unset: no .npy file)")
+    p.add_argument("--inputs-npy", default=None, help="also save the inputs here (.npy; unset: no .npy file)")
     p.add_argument("--direction", choices=sorted(DIRECTIONS), default=None,
-                   help="an unpaired model: a2b or b2a (default a2b)")
-    p.add_argument("--out", default=None, help="the PNG grid, inputs over outputs (default: RUN/translated.png)")
+                   help="an unpaired model: a2b or b2a (unset: a2b, the only way a paired model goes)")
+    p.add_argument("--out", default=None, help="the PNG grid, inputs over outputs (unset: RUN/translated.png)")
     args = p.parse_args(argv)
     if args.n > TEST_IMAGES:
         p.error(f"--n {args.n}: the task's test split has {TEST_IMAGES} images")
@@ -41,11 +42,11 @@ def main(argv=None):
         p.error("--out, --npy and --inputs-npy must name different files")
     model = load_or_exit(args.run, args.backend)
     if not isinstance(model, Translator):
-        print(f"error: {args.run} holds a {model.name} run, which translates nothing (it draws samples: use "
+        print(f"error: {args.run} holds a {model.label()} run, which translates nothing (it draws samples: use "
               "examples/generate.py)", file=sys.stderr)
         return 2
     if args.direction is not None and model.paired:
-        print(f"error: --direction {args.direction}: the {model.name} run learned the paired {model.cfg.task} task, "
+        print(f"error: --direction {args.direction}: the {model.label()} run learned the paired {model.cfg.task} task, "
               "one way only (a2b); drop --direction", file=sys.stderr)
         return 2
     direction = args.direction or "a2b"
@@ -65,7 +66,7 @@ def main(argv=None):
     ins, outs = np.concatenate([to_side(inputs[:shown], 28), pad]), np.concatenate([outputs[:shown], pad])
     rows = [np.concatenate([ins[i:i + nrow], outs[i:i + nrow]]) for i in range(0, shown, nrow)]
     save_grid(out, np.concatenate(rows), nrow=nrow)
-    print(f"{args.n} test images of the {model.cfg.task} task translated {direction} by the {model.name} model; "
+    print(f"{args.n} test images of the {model.cfg.task} task translated {direction} by the {model.label()} model; "
           f"grid (inputs over outputs) -> {out}")
     if args.npy:
         np.save(args.npy, outputs)

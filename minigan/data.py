@@ -135,7 +135,7 @@ def _check_named_folders(data_dir):
 
     Only the default cache folder is ever created (to download into).
     """
-    for what, folder in (("data_dir", data_dir), ("MINIGAN_DATA_DIR", os.environ.get("MINIGAN_DATA_DIR"))):
+    for what, folder in (("--data-dir (data_dir)", data_dir), ("MINIGAN_DATA_DIR", os.environ.get("MINIGAN_DATA_DIR"))):
         if folder and not Path(folder).expanduser().is_dir():
             raise MNISTNotFoundError(f"{what} {os.fspath(folder)!r} is not an existing folder: point it at the "
                                      "folder that holds the MNIST files (only the default cache "
@@ -160,8 +160,8 @@ def _not_found_message(name, dirs, problems):
     lines += [f"  {n}" for n in wanted]
     lines += [problems, "Mirrors:"] + [f"  {m}" for m in MIRRORS]
     lines += [
-        "To fix: copy the files (from any mirror) into one of the folders above,",
-        "or set MINIGAN_DATA_DIR (or pass data_dir=) to a folder that holds them.",
+        "To fix: copy the files (from any mirror) into one of the folders above, or point",
+        "--data-dir (on the command line; data_dir= from Python) or MINIGAN_DATA_DIR at a folder that holds them.",
     ]
     return "\n".join(lines)
 

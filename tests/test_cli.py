@@ -3,6 +3,7 @@
 The checks live in the settings (``minigan/training/config.py`` and each model's
 Config), so the same value is refused the same way from Python.
 """
+import csv
 import dataclasses
 import os
 import re
@@ -14,7 +15,7 @@ import pytest
 
 from minigan import models
 from minigan.models import dcgan, mlp_gan
-from minigan.training.cli import config_from_args, main, train_parser
+from minigan.training.cli import config_from_args, main, settings_table, train_parser
 from minigan.training.config import ConfigError, validate
 from minigan.training.run import Run, RunError
 
@@ -127,6 +128,109 @@ def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys):
     assert not (tmp_path / "typo").exists() and not (tmp_path / "run").exists()
 
 
+TOOLS = ("generate.py", "translate.py", "evaluate.py", "explore_latent.py")
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_a_trainers_help_says_each_default_once_and_what_unset_means(name):
+    """No "default None": a setting unset by default says in its help what unset does."""
+    text = " ".join(train_parser(name).format_help().split())
+    assert "None" not in text, name
+    for f in dataclasses.fields(models.get(name).Config):
+        if f.metadata.get("cli", True) and f.default is None:
+            assert "unset" in f.metadata["help"], f"{name} {f.name}: say what unset means"
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_tools_help_says_each_default_once_and_explains_backend(tool):
+    done = script(tool, "--help")
+    assert done.returncode == 0, done.stderr
+    options = re.split(r"\n  (?=-)", done.stdout.split("options:", 1)[1].strip("\n"))   # one entry an option
+    for entry in options:
+        entry = " ".join(entry.split())
+        assert "None" not in entry and entry.count("default") <= 1, entry
+        assert len(entry.split()) > 2, f"{tool}: no help for {entry!r}"      # more than the flag and its value
+    backend = next(" ".join(e.split()) for e in options if e.startswith("--backend"))
+    assert "numpy (the CPU) or cupy" in backend and "(default: numpy)" in backend
+
+
+def test_the_missing_data_message_names_the_flag_and_the_variable(tmp_path, monkeypatch):
+    """What a command-line user reads: --data-dir and MINIGAN_DATA_DIR (data_dir= is for Python)."""
+    from minigan.data import MNISTNotFoundError, load_mnist
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MINIGAN_DATA_DIR", raising=False)
+    with pytest.raises(MNISTNotFoundError) as err:
+        load_mnist("train", data_dir=tmp_path / "empty", download=False)
+    msg = str(err.value)
+    assert "--data-dir" in msg and "MINIGAN_DATA_DIR" in msg and "pass data_dir=" not in msg
+
+
+# ---- the end of a run: the epoch as the bar counts it, the metrics with a bar, Ctrl-C there --------------
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch, images):
+    """The MLP GAN's example on 256 random 'digits' instead of MNIST (the loop does not care what they show)."""
+    monkeypatch.setattr(mlp_gan.MLPGAN, "training_streams",
+                        classmethod(lambda cls, cfg: [(images[:cfg.limit], np.zeros(len(images[:cfg.limit]), int))]))
+
+
+def trained(tmp_path, *flags):
+    return main("mlp", ["--out", str(tmp_path / "run"), "--batch-size", "32", "--sample-every", "100", *flags])
+
+
+@pytest.mark.parametrize("flags, said, log_epoch", [
+    (["--epochs", "2", "--max-steps", "3"], "stopped at step 3 (epoch 1 of 2)", 1),     # not "(epoch 0)"
+    (["--epochs", "2", "--max-steps", "11"], "stopped at step 11 (epoch 2 of 2)", 2),   # 8 steps an epoch
+    (["--epochs", "2", "--max-steps", "8"], "stopped at step 8 (epoch 1 of 2)", 1),     # at the epoch's end
+    (["--epochs", "2"], "finished at step 16 (epoch 2 of 2)", 2),
+])
+def test_the_end_message_counts_epochs_as_the_bar_and_the_log(tmp_path, capsys, fake_mnist, flags, said, log_epoch):
+    assert trained(tmp_path, "--no-eval", "--no-progress", *flags) == 0
+    assert said in capsys.readouterr().out
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert int(list(csv.DictReader(f))[-1]["epoch"]) == log_epoch
+    assert said in (tmp_path / "run" / "history.log").read_text()
+
+
+def test_ctrl_c_in_training_names_the_epoch_the_bar_shows(tmp_path, images):
+    r = Run(small(tmp_path, max_steps=None, epochs=3), images=images)
+    r.train(callback=lambda run, stats: run.request_stop() if run.step == 11 else None)    # in epoch 2
+    assert r.describe_epoch() == "epoch 2 of 3" and "interrupted at step 11 (epoch 2 of 3)" in (
+        tmp_path / "history.log").read_text()
+
+
+def test_the_metrics_at_the_end_show_a_progress_bar(tmp_path, capsys, fake_mnist, monkeypatch):
+    from minigan import metrics
+
+    def judge(model, n):                         # 120 images through the classifier, as every metric reads them
+        metrics.classifier_outputs(np.zeros((120, 1, 28, 28), np.float32), batch_size=50)
+        return {"judged": 120}
+
+    monkeypatch.setattr(mlp_gan.MLPGAN, "evaluate", judge)
+    monkeypatch.setattr(mlp_gan.MLPGAN, "format_report", lambda model, report: f"judged: {report['judged']}")
+    assert trained(tmp_path, "--epochs", "1", "--max-steps", "2", "--eval-samples", "120") == 0
+    captured = capsys.readouterr()
+    assert "evaluating: " in captured.err and "120 images" in captured.err            # tqdm's line, counted
+    assert "judged: 120" in captured.out
+    assert trained(tmp_path, "--epochs", "1", "--max-steps", "2", "--overwrite", "--no-progress") == 0
+    assert "evaluating" not in capsys.readouterr().err                                  # --no-progress: no bar
+
+
+def test_ctrl_c_in_the_metrics_is_one_line_and_exit_130_with_the_checkpoint_kept(tmp_path, capsys, fake_mnist,
+                                                                                  monkeypatch):
+    def interrupted(model, n):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlp_gan.MLPGAN, "evaluate", interrupted)
+    assert trained(tmp_path, "--epochs", "1", "--max-steps", "2", "--no-progress") == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("evaluation interrupted") and "Traceback" not in err, err
+    assert "examples/evaluate.py" in err and (tmp_path / "run" / "checkpoint.npz").exists()
+
+
 # ---- the run folder: never overwritten, resumed only with the settings it was made with --------------
 
 
@@ -171,9 +275,25 @@ def test_overwrite_removes_the_old_runs_files_and_nothing_else(tmp_path, images)
 
 
 def test_resume_refuses_another_model(tmp_path, images):
+    """Messages name a model as its file and example do: the MLP GAN is mlp_gan, its registry name "mlp" aside."""
     Run(small(tmp_path), images=images).train()
-    with pytest.raises(RunError, match="holds a run of the 'mlp' model, not 'dcgan'"):
+    with pytest.raises(RunError, match="holds a run of the mlp_gan model, not dcgan"):
         Run(small(tmp_path, dcgan), resume=True, images=images)
+    assert models.label("mlp") == "mlp_gan" and models.label("dcgan") == "dcgan" and models.label("nope") == "nope"
+    assert train_parser("mlp").description and settings_table("mlp", small(tmp_path), train_parser("mlp").parse_args(
+        [])).splitlines()[0] == "mlp_gan (model 'mlp'): the settings this command runs with"
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    for out, words in ((taken, "is a file, not a folder"), (taken / "run", "which is a file, not a folder")):
+        assert main("cgan", ["--out", str(out), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith(f"error: --out {str(out)!r}: ") and words in err, err
+    assert taken.read_text() == "mine"
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        Run(small(taken))                                                 # the same from Python
 
 
 def test_resume_refuses_changed_structure_and_asks_before_changed_training(tmp_path, images):
@@ -217,6 +337,23 @@ def test_example_without_cupy_says_how_to_install_it(tmp_path):
     done = script("train_mlp_gan.py", "--backend", "cupy", "--out", tmp_path / "run")
     assert done.returncode == 2
     assert 'pip install "minigan[cuda]"' in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_out_that_is_a_file_is_one_line_from_the_shell(tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    done = script("train_cgan.py", "--out", tmp_path / "taken")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "is a file, not a folder" in done.stderr
+    assert "Traceback" not in done.stderr and (tmp_path / "taken").read_text() == "mine"
+
+
+def test_train_vae_settings_prints_the_table_and_starts_nothing(tmp_path):
+    """--settings stops every trainer after the table; train_vae.py has a main of its own (--torch-twin)."""
+    done = script("train_vae.py", "--settings", "--z-dim", "2", "--out", tmp_path / "run")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "vae: the settings this command runs with" and "minigan: training" not in done.stdout
+    assert {line.split()[0]: line.split()[1:3] for line in lines[2:]}["z_dim"] == ["2", "given"]
     assert not (tmp_path / "run").exists()
 
 

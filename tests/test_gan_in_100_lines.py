@@ -3,35 +3,59 @@
 The loop is written out in the script, so only a real run checks it: if the D step or the G step
 were wired wrong (a target flipped, a gradient not reaching G, an optimizer step missing), G's
 samples would not move towards digits and minigan's classifier would say so.
-Needs the MNIST files (``MINIGAN_DATA_DIR``); skipped with that reason where they are missing.
+That run needs the MNIST files (``MINIGAN_DATA_DIR``) and is skipped with that reason where they
+are missing; the script's errors (no MNIST, no CuPy) are checked without them.
 """
 import importlib.util
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 
-from minigan.data import MNISTNotFoundError, load_mnist
+from minigan import data
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-try:
-    load_mnist("test", download=False, limit=1)
-except MNISTNotFoundError:
-    pytest.skip("MNIST files not found: set MINIGAN_DATA_DIR", allow_module_level=True)
+SCRIPT = os.path.join(ROOT, "examples", "gan_in_100_lines.py")
 
 
 def load_script():
     """The script as a module (examples/ is not a package), so its main() can be called in-process."""
-    path = os.path.join(ROOT, "examples", "gan_in_100_lines.py")
-    spec = importlib.util.spec_from_file_location("gan_in_100_lines", path)
+    spec = importlib.util.spec_from_file_location("gan_in_100_lines", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_a_short_run_makes_samples_better_than_step_0(tmp_path, capsys):
+def test_without_mnist_it_says_so_and_exits_2_as_the_trainers_do(tmp_path, monkeypatch, capsys):
+    """No MNIST anywhere and no mirror answering: the data's message, no traceback, exit status 2."""
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MINIGAN_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "MIRRORS", ())                          # offline: nothing is downloaded
+    with pytest.raises(SystemExit) as exit_:
+        load_script().main(["--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith("error: MNIST file train-images-idx3-ubyte(.gz) was not found")
+    assert "--data-dir" in err and not (tmp_path / "run").exists()
+
+
+def test_a_data_dir_that_is_not_a_folder_and_a_missing_cupy_are_one_line_from_the_shell(tmp_path):
+    import minigan
+
+    cases = [(["--data-dir", tmp_path / "typo"], "is not an existing folder")]
+    if not minigan.cupy_available():
+        cases.append((["--backend", "cupy"], 'pip install "minigan[cuda]"'))
+    for flags, words in cases:
+        done = subprocess.run([sys.executable, SCRIPT, *map(str, flags), "--out", str(tmp_path / "run")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+        assert done.stderr.startswith("error: ") and words in done.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "typo").exists()
+
+
+def test_a_short_run_makes_samples_better_than_step_0(tmp_path, capsys, mnist):
     main = load_script().main
     untrained = main(["--epochs", "0", "--samples", "1000", "--out", str(tmp_path / "untrained")])["report"]
     run = main(["--limit", "16000", "--epochs", "4", "--samples", "1000", "--out", str(tmp_path / "run")])

@@ -201,7 +201,7 @@ def test_matched_accuracy_finds_a_relabelling_of_the_digits(rng):
     digits = perm[codes].copy()
     digits[::20] = (digits[::20] + 1) % 10                       # 5% drawn wrong
     report = matched_accuracy(codes, digits)
-    assert report["accuracy"] == pytest.approx(0.95)
+    assert report["accuracy"] == pytest.approx(0.95) and report["one_to_one"] == pytest.approx(0.95)
     assert report["code_to_digit"] == perm.tolist() and report["digits_matched"] == 10
     assert report["per_code"] == pytest.approx([0.95] * 10)
 
@@ -213,7 +213,24 @@ def test_two_codes_on_one_digit_leave_a_digit_unmatched():
     digits[codes == 2] = [2] * 6 + [3] * 4                       # code 2: 60% 2s
     report = matched_accuracy(codes, digits)
     assert report["accuracy"] == pytest.approx(0.96) and report["digits_matched"] == 9
+    assert report["one_to_one"] == pytest.approx(0.86)         # code 9 gets a digit of its own, and draws none of it
     assert report["code_to_digit"][9] == 4 and report["per_code"][2] == pytest.approx(0.6)
+
+
+def test_the_report_says_plainly_when_the_code_names_fewer_digits_than_it_has_values(rng):
+    """Every sample an 8: each value "matches" 8 and the matched accuracy is 1.0; the report must not show it so."""
+    codes = np.repeat(np.arange(10), 50)
+    one = infogan.format_code(matched_accuracy(codes, np.full(500, 8)))
+    assert "matched accuracy" not in one and "1.000" not in one
+    assert "every value draws the same digit (8): the code names no digit" in one and "one digit per value 0.100" in one
+    digits = codes.copy()
+    digits[codes == 9] = 4                                        # nine different digits
+    nine = infogan.format_code(matched_accuracy(codes, digits))
+    assert "matched accuracy" not in nine and "its 10 values name only 9 different digits (0, 1, 2, 3" in nine
+    assert "one digit per value 0.900" in nine
+    perm = rng.permutation(10)
+    ten = infogan.format_code(matched_accuracy(codes, perm[codes]))
+    assert "matched accuracy 1.000, 10 different digits matched" in ten
 
 
 def test_matched_accuracy_skips_a_code_no_sample_has_and_refuses_bad_input():

@@ -151,6 +151,16 @@ def test_bad_arguments_are_refused(args, words):
         LayerNorm(*args)
 
 
+@pytest.mark.parametrize("shape", [2.5, "128", None])
+def test_a_shape_that_is_neither_an_integer_nor_a_tuple_is_named_clearly(shape):
+    """LayerNorm(2.5) was a bare "'float' object is not iterable": the message names the layer and what it takes."""
+    with pytest.raises(TypeError) as info:
+        LayerNorm(shape)
+    msg = str(info.value)
+    assert msg.startswith("LayerNorm: normalized_shape must be") and "an integer" in msg and "a tuple" in msg
+    assert msg.endswith(f"got {shape!r}")
+
+
 def test_in_a_sequential_it_saves_and_loads_like_any_layer(rng, tmp_path):
     net = Sequential(LayerNorm(4))
     net[0].weight.data[...] = rng.uniform(0.5, 1.5, 4).astype(np.float32)

@@ -127,7 +127,7 @@ def test_stage_one_learns_14_x_14_means_and_stage_two_refines_a_stage_one_that_d
     k, real, fake, seen_t, wrong = seen[-1]
     assert k == 1 and fake.shape == (4, 1, 14, 14)
     np.testing.assert_allclose(real, pyramid.down(x), atol=1e-12)
-    np.testing.assert_array_equal(wrong, t[[3, 0, 1, 2]])                # each digit with the next one's caption
+    np.testing.assert_array_equal(wrong, t[[3, 0, 1, 2]])                # each digit with the previous one's caption
     before = {name: [p.data.copy() for p in m.parameters()] for name, m in model.modules().items()}
     model.training_stage = 2
     model.step([(x, t)])
@@ -210,6 +210,7 @@ def test_a_run_scores_every_caption_and_both_stages(mnist, tmp_path):
     assert (tmp_path / "run" / "captions.png").exists()
     report = run.evaluate(20)
     assert report["n"] == 20 and report["fid"] == report["stage2"]["fid"] and "stage1" in report
+    assert report["per_caption"] == 10 and "captions (10 samples each)" in run.model.format_report(report)
     rows = report["captions"]
     assert len(rows) == 90 and sum(r["held_out"] for r in rows) == len(captions.HELD_OUT)
     for r in rows:
@@ -217,3 +218,34 @@ def test_a_run_scores_every_caption_and_both_stages(mnist, tmp_path):
     again = load_model(str(tmp_path / "run")).evaluate(20)
     assert again["captions"] == rows and again["fid"] == report["fid"]   # the same draws, from the checkpoint
     assert "captioned thick thicker than thin for" in run.model.format_report(report)
+
+
+def test_caption_judging_is_bounded_by_eval_samples():
+    """The 90 captions share --eval-samples (10 each at least); --eval-per-caption caps each one."""
+    model = StackGAN(validate(StackGAN.Config(out="unused", **SMALL)))
+    assert [model.per_caption(n) for n in (10, 900, 10000, 90000, 10 ** 6)] == [10, 10, 111, 1000, 1000]
+    capped = StackGAN(validate(StackGAN.Config(out="unused", eval_per_caption=50, **SMALL)))
+    assert capped.per_caption(10000) == 50 and capped.per_caption(900) == 10
+    help_text = " ".join(StackGAN.Config.__dataclass_fields__["eval_per_caption"].metadata["help"].split())
+    assert "min(this, max(10, --eval-samples // 90))" in help_text
+
+
+def test_the_caption_grid_keeps_a_gap_between_words_and_wraps_only_between_them():
+    """The default font's space is a pixel or two ("a thin zeroslanted"): words are placed one by one instead."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from minigan.training.plots import label_layout
+
+    model = StackGAN(validate(StackGAN.Config(out="unused", **SMALL)))
+    labels = model.grid_latent()["texts"]
+    assert "an eight written thick and leaning to the right" in labels
+    font = ImageFont.load_default()
+    placed = label_layout(labels, 60, ImageDraw.Draw(Image.new("L", (10, 10))), font)
+    for text, words in zip(labels, placed):
+        assert " ".join(w for *_, w in words) == text                          # every word, in order, whole
+        lines = sorted({y for _, y, _, _ in words})
+        assert 1 <= len(lines) <= 2, text
+        for (x0, y0, w0, _), (x1, y1, _, _) in zip(words, words[1:]):
+            assert y1 > y0 or x1 >= x0 + w0 + 3, text                          # a visible gap on one line
+    for row, words in enumerate(placed):                                          # inside the row's own band
+        assert all(row * 60 < y < (row + 1) * 60 for _, y, _, _ in words)

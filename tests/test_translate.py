@@ -46,7 +46,7 @@ def test_evaluate_gives_back_a_translators_own_metrics(runs, tmp_path):
 
 
 @pytest.mark.parametrize("tool, run, args, words", [
-    ("translate.py", "mlp", [], "holds a mlp run, which translates nothing"),
+    ("translate.py", "mlp", [], "holds a mlp_gan run, which translates nothing"),
     ("generate.py", "pix2pix", [], "which draws no samples; it translates images: use examples/translate.py"),
     ("translate.py", "pix2pix", ["--direction", "b2a"], "--direction b2a: the pix2pix run learned the paired"),
     ("translate.py", "pix2pix", ["--n", "10001"], "--n 10001: the task's test split has 10000 images"),

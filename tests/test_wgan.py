@@ -25,6 +25,7 @@ from minigan.models import wgan
 from minigan.nn.gradcheck import numerical_gradient, rel_error
 from minigan.nn.layers import BatchNorm2d
 from minigan.training.cli import config_from_args, main, train_parser
+from minigan.training.config import ConfigError, validate
 from minigan.training.run import Run, RunError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -271,6 +272,7 @@ BAD = [  # (flags, the flag the message must name, words of the rule)
     (["--clip", "0"], "--clip 0.0", "number in (0, inf)"),
     (["--clip", "inf"], "--clip inf", "number in (0, inf)"),
     (["--d-steps", "0"], "--d-steps 0", "integer >= 1"),
+    (["--arch", "mlp", "--d-hidden", "128"], "--d-hidden 128", "applies with --arch dcgan (the MLP critic's widths"),
 ]
 
 
@@ -302,3 +304,13 @@ def test_the_anchor_is_the_papers_settings_and_n_critic_is_d_steps():
     assert "--d-steps D_STEPS" in parser.format_help() and "--n-critic" not in parser.format_help()
     tuned = config_from_args("wgan", parser.parse_args([]))
     assert all(getattr(tuned, k) == v for k, v in wgan.WGAN.tuned.items())
+
+
+def test_each_arch_starts_from_its_own_tuned_settings_and_the_mlp_critic_has_no_hidden_width():
+    """--d-hidden widens the DCGAN critic; the MLP critic's widths are fixed, so its example leaves it at 0."""
+    parser = train_parser("wgan")
+    mlp = config_from_args("wgan", parser.parse_args(["--arch", "mlp"]))
+    assert mlp.d_hidden == 0 and (mlp.lr, mlp.lr_g, mlp.ema) == (2e-4, 6e-4, 0.999)
+    assert config_from_args("wgan", parser.parse_args([])).d_hidden == 256
+    with pytest.raises(ConfigError, match="--d-hidden 64: applies with --arch dcgan"):
+        validate(wgan.Config(arch="mlp", d_hidden=64, out="unused"))

@@ -41,6 +41,9 @@ PHRASINGS = (
 )
 VOCABULARY = tuple(sorted({word for pair in PHRASINGS for text in pair for word in text.split()
                            if not word.startswith("{")} | set(DIGITS) | set(THICKNESS) | set(SLANTS)))
+#: Words read as a word of the vocabulary: "an", the article before a vowel sound ("an eight"), is "a" to the
+#: bag of words, so the encoder's input (and what StackGAN learns) is the same for either spelling.
+ALIASES = {"an": "a"}
 
 #: (digit, thickness, slant) never in the training split: one per digit, every class of both attributes.
 HELD_OUT = tuple((d, d % 3, (d + 1) % 3) for d in range(10))
@@ -74,7 +77,21 @@ def caption(digit, t, s, phrasing=0):
     """The words for one (digit, thickness class, slant class), in phrasing ``phrasing``."""
     slanted, upright = PHRASINGS[phrasing]
     text = upright if s == 1 else slanted
-    return text.format(d=DIGITS[digit], t=THICKNESS[t], s=SLANTS[s])
+    return with_articles(text.format(d=DIGITS[digit], t=THICKNESS[t], s=SLANTS[s]))
+
+
+def with_articles(text):
+    """``text`` with "a" made "an" before a vowel sound: "a eight" -> "an eight" ("a one": one starts with a w)."""
+    words = text.split(" ")
+    for i, (word, following) in enumerate(zip(words, words[1:])):
+        if word == "a" and following[:1] in tuple("aeiou") and not following.startswith("one"):
+            words[i] = "an"
+    return " ".join(words)
+
+
+def words(text):
+    """The vocabulary words of a caption, in order: lower case, commas and full stops dropped, :data:`ALIASES` read."""
+    return [ALIASES.get(w, w) for w in text.lower().replace(",", " ").replace(".", " ").split()]
 
 
 def parse(text):
@@ -85,13 +102,14 @@ def parse(text):
     """
     if not isinstance(text, str):
         raise CaptionError(f"a caption must be a string, got {type(text).__name__}")
-    words = text.lower().replace(",", " ").replace(".", " ").split()
-    unknown = [w for w in words if w not in VOCABULARY]
+    read = words(text)
+    unknown = [w for w in read if w not in VOCABULARY]
     if unknown:
-        raise CaptionError(f"unknown word {unknown[0]!r} in {text!r}; the vocabulary: {' '.join(VOCABULARY)}")
+        raise CaptionError(f"unknown word {unknown[0]!r} in {text!r}; the vocabulary: {' '.join(VOCABULARY)} "
+                           f"(and {', '.join(f'{k} for {v}' for k, v in ALIASES.items())})")
     found = []
     for name, options in (("digit", DIGITS), ("thickness", THICKNESS), ("slant", SLANTS)):
-        named = sorted({options.index(w) for w in words if w in options})
+        named = sorted({options.index(w) for w in read if w in options})
         if len(named) > 1:
             raise CaptionError(f"{text!r} names more than one {name}: "
                                f"{', '.join(options[i] for i in named)}")
@@ -107,7 +125,7 @@ def bag_of_words(texts):
     out = np.zeros((len(texts), len(VOCABULARY)), np.float32)
     for row, text in enumerate(texts):
         parse(text)                                        # one clear line for a caption it cannot read
-        for w in text.lower().replace(",", " ").replace(".", " ").split():
+        for w in words(text):
             out[row, index[w]] += 1
     return out
 

@@ -35,6 +35,16 @@ def get(name):
     return _REGISTRY[name]
 
 
+def label(name):
+    """A model as messages name it: its file's name, as its example's (``examples/train_<file>.py``).
+
+    That is the registry's name for every model but the MLP GAN: ``label("mlp")`` is ``"mlp_gan"``
+    (its registry name stays "mlp": checkpoints store it). An unknown name is given back as it is.
+    """
+    _load_all()
+    return _REGISTRY[name].label() if name in _REGISTRY else str(name)
+
+
 def names():
     _load_all()
     return sorted(_REGISTRY)

@@ -244,8 +244,26 @@ class InfoGAN(GANModel):
         return report
 
     def format_report(self, report):
-        code = report["code"]
-        match = " ".join(f"{k}->{d}" for k, d in enumerate(code["code_to_digit"]))
-        return (super().format_report(report) + "\n"
-                + f"      code: matched accuracy {code['accuracy']:.3f}, {code['digits_matched']} different digits "
-                  f"matched\n            code -> digit: {match}")
+        return super().format_report(report) + "\n" + format_code(report["code"])
+
+
+def format_code(code):
+    """How well the categorical code names digits, in two lines; said plainly when it names fewer than ten.
+
+    The matched accuracy pairs each value with its commonest digit, so values that share a digit
+    all score: when every sample is an 8 it reads 1.000. Only a code that names ten different
+    digits gets that number; otherwise the line says how few it names and gives the accuracy
+    with one digit per value.
+    """
+    match = " ".join(f"{k}->{d}" for k, d in enumerate(code["code_to_digit"]))
+    values = sum(d is not None for d in code["code_to_digit"])
+    named = code["digits_matched"]
+    one_to_one = code.get("one_to_one")
+    if named >= min(values, 10):
+        head = f"matched accuracy {code['accuracy']:.3f}, {named} different digits matched"
+    else:
+        digits = sorted({d for d in code["code_to_digit"] if d is not None})
+        what = (f"every value draws the same digit ({digits[0]}): the code names no digit" if named == 1 else
+                f"its {values} values name only {named} different digits ({', '.join(map(str, digits))})")
+        head = what + ("" if one_to_one is None else f"; accuracy with one digit per value {one_to_one:.3f}")
+    return f"      code: {head}\n            code -> digit: {match}"

@@ -171,10 +171,12 @@ class Config(OptimizerConfig):
     stage1_share: float = setting(0.7, "with both stages: the share of the run's steps that train Stage I, the first "
                                        "ones (a 14 x 14 step costs a fifth of Stage II's)",
                                   number(0, 1, low_open=True, high_open=True), kind="structure")
-    stage1_run: str = setting(None, "--stage 2: the run folder whose trained Stage I draws Stage II's input",
-                              _folder_or_unset, kind="structure")
-    eval_per_caption: int = setting(1000, "samples scored per caption at the end (90 captions: every digit, "
-                                          "thickness and slant)", integer(10), kind="run")
+    stage1_run: str = setting(None, "--stage 2: the run folder whose trained Stage I draws Stage II's input "
+                                    "(unset otherwise)", _folder_or_unset, kind="structure")
+    eval_per_caption: int = setting(1000, "at most this many samples scored per caption at the end (90 captions: "
+                                          "every digit, thickness and slant); the count is min(this, "
+                                          "max(10, --eval-samples // 90)), so --eval-samples bounds the whole "
+                                          "(--eval-samples 90000: 1,000 each)", integer(10), kind="run")
     z_dim: int = setting(32, "size of Stage I's noise z", integer(1), kind="structure")
     c_dim: int = setting(16, "size of the condition c drawn from each caption", integer(1), kind="structure")
     base: int = setting(32, "channels of the convolutions (Stage I's 7 x 7 has 2 base)", integer(2),
@@ -316,7 +318,7 @@ class StackGAN(Model):
             c, mu, log_var = stage.ca((t, self.noise(n, c_dim, x.dtype)))
             given = (s1, c)                                     # G_2's input: (s_1, c_2)
         fake = stage.G(given)
-        wrong = t[np.roll(np.arange(n), 1)]                     # each digit with the next one's caption
+        wrong = t[np.roll(np.arange(n), 1)]                     # each digit with the previous one's caption
         stats = self.d_gradients(stage, real, fake, t, wrong)
         stage.opt_D.step()
         stats.update(self.g_gradients(stage, fake, t, mu, log_var))
@@ -397,8 +399,13 @@ class StackGAN(Model):
         return {"captions": (images, nrow, self.fixed_latent["texts"])}
 
     # ---- judging -------------------------------------------------------------------------------------------
+    def per_caption(self, n):
+        """Samples judged per caption when the metrics get ``n`` samples: ``n`` shared by the 90 captions
+        (10 at least), and ``--eval-per-caption`` at most."""
+        return min(self.cfg.eval_per_caption, max(10, n // len(COMBINATIONS)))
+
     def evaluate(self, n, seed=0):
-        """Does each caption hold, on ``eval_per_caption`` samples of each of the 90 captions; and FID by stage.
+        """Does each caption hold, on :meth:`per_caption` samples of each of the 90 captions; and FID by stage.
 
         FID and score: ``n`` samples for the test split's own captions, Stage II's beside Stage I's
         upsampled. Per caption: how often the classifier reads the named digit, how often the
@@ -419,7 +426,8 @@ class StackGAN(Model):
         if two[0] is not None:
             report["stage2"] = final = metrics.evaluate_samples(np.concatenate(two), data_dir=self.cfg.data_dir)
         report.update(fid=final["fid"], score=final["score"], histogram=final["histogram"], n=len(texts))
-        report["captions"] = self.judge_captions(self.cfg.eval_per_caption, seed)
+        report["per_caption"] = self.per_caption(n)
+        report["captions"] = self.judge_captions(report["per_caption"], seed)
         return report
 
     def judge_captions(self, per_caption, seed=0):
@@ -439,7 +447,7 @@ class StackGAN(Model):
         lines = [metrics.format_report("Stage I", report["stage1"])]
         if "stage2" in report:
             lines.append(metrics.format_report("Stage II", report["stage2"]))
-        lines += caption_summary(report["captions"])
+        lines += caption_summary(report["captions"], report.get("per_caption"))
         return "\n".join(lines)
 
 
@@ -462,13 +470,14 @@ def caption_figures(rows):
                 thick_over_thin=int(sum(by_digit[d][2] > by_digit[d][0] for d in range(10))))
 
 
-def caption_summary(rows):
-    """Two lines: each question's mean and worst caption, and thick against thin."""
+def caption_summary(rows, per_caption=None):
+    """Two lines: each question's mean and worst caption, and thick against thin (``per_caption`` samples each)."""
     f = caption_figures(rows)
+    each = f" ({per_caption} samples each)" if per_caption else ""
 
     def show(key):
         return f"{100 * f[key]['mean']:.1f}% (worst {100 * f[key]['min']:.1f}%, '{f[key]['worst']}')"
-    return [f"  captions: digit read {show('digit')}; named slant {show('slant')}",
+    return [f"  captions{each}: digit read {show('digit')}; named slant {show('slant')}",
             f"            thin/thick in the named tercile {show('thickness')}; medium "
             f"{100 * f['medium']['mean']:.1f}%; captioned thick thicker than thin for {f['thick_over_thin']} of 10 "
             "digits"]

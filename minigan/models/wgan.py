@@ -37,10 +37,16 @@ class Config(GANConfig):
     lr: float = setting(5e-5, "learning rate of every net (unless --lr-d / --lr-g)", number(0, low_open=True))
     clip: float = setting(0.01, "every critic weight is clipped into [-clip, clip] after each critic step",
                           number(0, low_open=True))
-    arch: str = setting("dcgan", "the networks' bodies: DCGAN's convolutions, or the MLP GAN's dense layers",
-                        one_of("dcgan", "mlp"), kind="structure")
-    d_hidden: int = setting(0, "dcgan: width of a hidden Dense layer before the critic's output (0: none)",
+    arch: str = setting("dcgan", "the networks' bodies: DCGAN's convolutions, or the MLP GAN's dense layers; each "
+                                 "starts from its own tuned settings", one_of("dcgan", "mlp"), kind="structure")
+    d_hidden: int = setting(0, "--arch dcgan: width of a hidden Dense layer before the critic's output (0: none)",
                             integer(0), kind="structure")
+
+    def check(self):
+        if self.d_hidden and self.arch != "dcgan":
+            return (f"--d-hidden {self.d_hidden}: applies with --arch dcgan (the MLP critic's widths are fixed); "
+                    "drop it or set --arch dcgan")
+        return super().check()
 
 
 @register
@@ -51,8 +57,15 @@ class WGAN(GANModel):
     Config = Config
     description = "Train the WGAN with weight clipping (Arjovsky et al. 2017) on MNIST."
     #: the settings found for a 16-epoch run (docs/wgan.md); ``--anchor`` goes back to the paper's
-    tuned = dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999)
+    ARCH_TUNED = {"dcgan": dict(lr=2e-4, lr_g=6e-4, d_hidden=256, ema=0.999),
+                  "mlp": dict(lr=2e-4, lr_g=6e-4, ema=0.999)}     # the MLP critic has no hidden layer to widen
+    tuned = ARCH_TUNED["dcgan"]   # the default arch's (--help shows both)
     anchor = "the paper's Algorithm 1 (RMSprop, lr 5e-5, c = 0.01, n_critic = 5)"
+
+    @classmethod
+    def tuned_settings(cls, given):
+        """The tuned settings of the networks asked for with ``--arch`` (the DCGAN's by default)."""
+        return dict(cls.ARCH_TUNED.get(given.get("arch", cls.Config.arch), {}))   # an unknown arch: refused next
 
     def __init__(self, cfg):
         super().__init__(cfg, objective=Wasserstein())           # -E[D(x)] + E[D(G(z))] for D, -E[D(G(z))] for G

@@ -14,8 +14,9 @@ import sys
 from .. import models
 from ..backend import BackendError
 from ..data import DataError
+from ..metrics import ClassifierWeightsError
 from .config import DEPRECATED_FLAGS, RENAMED_VALUES, ConfigError, flag_name, validate
-from .run import NonFiniteLossError, Run, RunError
+from .run import NonFiniteLossError, Run, RunError, output_problem
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,12 +38,14 @@ def shown_default(model_cls, field, anchor):
     """The value the example runs with, as --help shows it: tuned (per --arch where that differs) or the Config's."""
     variants = getattr(model_cls, "ARCH_TUNED", {None: model_cls.tuned})
     values = {arch: tuned.get(field.name, anchor) for arch, tuned in variants.items()}
+    shown = {arch: "unset" if v is None else v for arch, v in values.items()}   # what unset means: the help says
+    anchor_shown = "unset" if anchor is None else anchor
     if all(v == anchor for v in values.values()):
-        return f"{anchor}"
+        return f"{anchor_shown}"
     if len(set(map(repr, values.values()))) == 1:
-        return f"{next(iter(values.values()))} (tuned; --anchor: {anchor})"
-    per_arch = ", ".join(f"{v} with --arch {arch}" for arch, v in values.items())
-    return f"{per_arch} (tuned; --anchor: {anchor})"
+        return f"{next(iter(shown.values()))} (tuned; --anchor: {anchor_shown})"
+    per_arch = ", ".join(f"{v} with --arch {arch}" for arch, v in shown.items())
+    return f"{per_arch} (tuned; --anchor: {anchor_shown})"
 
 
 def train_parser(name):
@@ -112,7 +115,7 @@ def run(cfg, resume=False, overwrite=False, allow_changes=False):
     except (ConfigError, BackendError, DataError, RunError) as exc:  # a bad setting, no CuPy, no MNIST, a taken folder
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"minigan: training the {cfg.model} model on {r.describe_data()}, backend {cfg.backend}, "
+    print(f"minigan: training the {models.label(cfg.model)} model on {r.describe_data()}, backend {cfg.backend}, "
           f"run folder {cfg.out}")
     try:
         status = r.train()
@@ -122,16 +125,38 @@ def run(cfg, resume=False, overwrite=False, allow_changes=False):
     except KeyboardInterrupt:
         print(f"aborted; the last checkpoint is at {r.checkpoint_path()}", file=sys.stderr)
         return 130
-    print(f"{status} at step {r.step} (epoch {r.epoch}); checkpoint {r.checkpoint_path()}")
+    print(f"{status} at step {r.step} ({r.describe_epoch()}); checkpoint {r.checkpoint_path()}")
     if status == "interrupted":
         print("continue with the same command and --resume")
         return 130
     if cfg.evaluate:
-        report = r.evaluate()
-        print(f"metrics of {cfg.eval_samples} samples (written to {os.path.join(cfg.out, 'metrics.json')}):")
-        print(r.model.format_report(report))
+        status = evaluate_run(r)
+        if status:
+            return status
     print("samples:", os.path.join(cfg.out, "samples.png"), " curves:", os.path.join(cfg.out, "curves.png"),
           " animation:", os.path.join(cfg.out, "progress.gif"))
+    return 0
+
+
+def evaluate_run(r, n=None):
+    """The metrics at the end of a run, printed; 0, or the exit status when they could not be finished.
+
+    Ctrl-C here ends in one line (status 130): the trained model is in the checkpoint already,
+    and ``examples/evaluate.py`` scores it later.
+    """
+    later = f"score it later with python examples/evaluate.py {r.out}"
+    try:
+        report = r.evaluate(n)
+    except KeyboardInterrupt:
+        print(f"evaluation interrupted; the trained model is kept in {r.checkpoint_path()}: {later}",
+              file=sys.stderr)
+        return 130
+    except (DataError, ClassifierWeightsError) as exc:
+        print(f"error: the metrics at the end: {exc}\nthe trained model is kept in {r.checkpoint_path()}: {later}",
+              file=sys.stderr)
+        return 2
+    print(f"metrics of {n or r.cfg.eval_samples} samples (written to {os.path.join(r.out, 'metrics.json')}):")
+    print(r.model.format_report(report))
     return 0
 
 
@@ -169,7 +194,8 @@ def settings_table(name, cfg, args):
         flag = flag_name(f) if f.metadata.get("cli", True) else ""
         rows.append((f.name, repr(value), source, flag, f"{owner.__module__.replace('minigan.', '')}.{owner.__name__}"))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = [f"{model_cls.name}: the settings this command runs with"]
+    label = models.label(name)
+    lines = [f"{label}{'' if label == name else f' (model {name!r})'}: the settings this command runs with"]
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header] + rows]
     return "\n".join(lines)
 
@@ -210,11 +236,27 @@ nonnegative_float = number_where("a finite number >= 0", lambda v: 0 <= v < floa
 fraction = number_where("a number in [0, 1]", lambda v: 0 <= v <= 1)
 
 
+class DefaultsOnce(argparse.HelpFormatter):
+    """--help with each option's default said once: "(default: X)" added unless the help says it already.
+
+    An option that is unset by default shows no "(default: None)": its help says what unset means.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default is False or default is argparse.SUPPRESS
+                or "default" in text or "unset" in text):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def tool_parser(doc):
     """A parser for a script that reads a run: RUN, --backend, and a one-line description from ``doc``."""
-    p = Parser(description=doc.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = Parser(description=doc.splitlines()[0], formatter_class=DefaultsOnce)
     p.add_argument("run", help="a run folder (holding checkpoint.npz) or a checkpoint file")
-    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+    p.add_argument("--backend", choices=["numpy", "cupy"], default="numpy",
+                   help="numpy (the CPU) or cupy (an NVIDIA GPU; needs CuPy)")
     return p
 
 
@@ -232,36 +274,6 @@ def load_or_exit(path, backend):
     except (RunError, BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-
-
-def output_problem(path, suffixes=(), folder=False):
-    """What stops a tool writing ``path`` (a file ending in one of ``suffixes``, or a folder), or None.
-
-    Checked before any work, so a long computation never ends in a traceback:
-    a file that is a folder, a wrong suffix, a path under a file, a folder
-    that cannot be written, or one of a run's own files (a tool never replaces those).
-    """
-    path = os.path.abspath(os.fspath(path))
-    if folder:
-        if os.path.exists(path) and not os.path.isdir(path):
-            return "is a file, not a folder"
-    elif os.path.isdir(path):
-        return f"is a folder; give a file name ending in {suffixes[0]}"
-    elif suffixes and not path.lower().endswith(tuple(suffixes)):
-        return f"must be a file name ending in {' or '.join(suffixes)}"
-    else:
-        from .run import CHECKPOINT, RUN_FILES
-
-        if os.path.basename(path) in RUN_FILES and os.path.exists(os.path.join(os.path.dirname(path), CHECKPOINT)):
-            return "is one of the files of the run in that folder; choose another name"
-    existing = path if folder else os.path.dirname(path)
-    while not os.path.exists(existing):  # the folders still to be made are made in the nearest one that exists
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        return f"lies under {existing}, which is a file, not a folder"
-    if not os.access(existing, os.W_OK) or (os.path.isfile(path) and not os.access(path, os.W_OK)):
-        return "cannot be written here (no permission)"
-    return None
 
 
 def check_output(parser, flag, path, suffixes=(), folder=False):

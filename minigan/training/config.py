@@ -174,12 +174,14 @@ class RunConfig:
     seed: int = setting(0, "seeds the weights, the noise and the data order", integer(0), kind="structure")
     backend: str = setting("numpy", "numpy (CPU) or cupy (NVIDIA GPU)", one_of("numpy", "cupy"), kind="run")
     out: str = setting("runs/run", "the run folder", text, kind="run")
-    data_dir: str = setting(None, "folder holding the MNIST files (else $MINIGAN_DATA_DIR, "
-                                  "~/.cache/minigan/mnist, or download)", existing_folder, kind="run")
-    limit: int = setting(None, "use only the first N training images (smoke runs)", integer(1, none_ok=True),
-                         kind="structure")
+    data_dir: str = setting(None, "folder holding the MNIST files (unset: $MINIGAN_DATA_DIR if set, else "
+                                  "~/.cache/minigan/mnist, downloading them there if missing)", existing_folder,
+                            kind="run")
+    limit: int = setting(None, "use only the first N training images, for smoke runs (unset: all of them)",
+                         integer(1, none_ok=True), kind="structure")
     sample_every: int = setting(200, "steps between sample grids", integer(1), kind="run")
-    max_steps: int = setting(None, "stop after this many steps in all", integer(1, none_ok=True), kind="run")
+    max_steps: int = setting(None, "stop after this many steps in all (unset: when --epochs are done)",
+                             integer(1, none_ok=True), kind="run")
     evaluate: bool = setting(True, "skip the metrics at the end", boolean, kind="run", flag="--no-eval")
     eval_samples: int = setting(10000, "samples scored by the metrics at the end", integer(10), kind="run")
     progress: bool = setting(True, "no progress bar", boolean, kind="run", flag="--no-progress")

@@ -27,6 +27,12 @@ class Model:
         self.rates = {}      # {optimizer's name: the rate the settings give it}: see :meth:`optimizer`
 
     @classmethod
+    def label(cls):
+        """The model as messages name it: its file's name in minigan/models/ (``mlp_gan`` for ``name`` "mlp")."""
+        package, _, file = cls.__module__.rpartition(".")
+        return file if package == "minigan.models" else cls.name
+
+    @classmethod
     def tuned_settings(cls, given):
         """The settings the example starts from, given the flags set on the command line (``{name: value}``).
 

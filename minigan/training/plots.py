@@ -42,14 +42,60 @@ def _label_rows(img, labels, row_height):
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default()
-    draw = ImageDraw.Draw(img)
-    margin = int(max(draw.textlength(text, font=font) for text in labels)) + 12
+    placed = label_layout(labels, row_height, ImageDraw.Draw(img), font)
+    margin = int(max(x + w for words in placed for x, _, w, _ in words)) + 12
     out = Image.new("L", (img.width + margin, img.height), 255)
     out.paste(img, (margin, 0))
     draw = ImageDraw.Draw(out)
-    for i, text in enumerate(labels):
-        draw.text((6, i * row_height + row_height // 2), text, fill=0, font=font, anchor="lm")
+    for words in placed:
+        for x, y, _, word in words:
+            draw.text((6 + x, y), word, fill=0, font=font, anchor="lm")
     return out
+
+
+def label_layout(labels, row_height, draw, font, max_lines=2):
+    """Where each word of each row's label goes: per label a list of (x, y, width, word), y the line's middle.
+
+    Words are drawn one by one with a clear gap between them (the default font's own space
+    is a pixel or two, which runs words together) and wrapped at word boundaries, into at most
+    ``max_lines`` lines that fit the row: the margin is as narrow as the longest label allows.
+    """
+    def width(text):
+        return draw.textlength(text, font=font)
+
+    gap = max(3.0, 0.6 * width("n"))
+    split = [text.split() for text in labels]
+    line_height = max(1.0, getattr(font, "size", 10) * 1.2)
+    lines_fit = max(1, min(max_lines, int(row_height // line_height)))
+
+    def wrap(words, budget):
+        lines, line, used = [], [], 0.0
+        for word in words:
+            w = width(word)
+            if line and used + gap + w > budget:
+                lines.append(line)
+                line, used = [], 0.0
+            used += (gap if line else 0.0) + w
+            line.append((word, w))
+        return lines + [line] if line else lines
+
+    # the narrowest width at which every label fits in ``lines_fit`` lines
+    total = [sum(width(w) for w in words) + gap * max(0, len(words) - 1) for words in split]
+    budget = max([width(w) for words in split for w in words] + [t / lines_fit for t in total] + [1.0])
+    while any(len(wrap(words, budget)) > lines_fit for words in split):
+        budget += gap
+    placed = []
+    for i, words in enumerate(split):
+        lines = wrap(words, budget)
+        top = i * row_height + row_height / 2 - line_height * (len(lines) - 1) / 2
+        row = []
+        for k, line in enumerate(lines):
+            x = 0.0
+            for word, w in line:
+                row.append((x, round(top + k * line_height), w, word))
+                x += w + gap
+        placed.append(row)
+    return placed
 
 
 def save_gif(path, frame_paths, duration_ms=200):

@@ -79,12 +79,15 @@ class Run:
     """
 
     def __init__(self, cfg, resume=False, overwrite=False, allow_changes=False, images=None, labels=None):
-        from ..models import get as get_model
+        from ..models import get as get_model, label
 
         validate(cfg)
         model_cls = get_model(cfg.model)
         if not isinstance(cfg, model_cls.Config):
-            raise ConfigError(f"the settings are a {type(cfg).__name__}, not the {cfg.model} model's Config")
+            raise ConfigError(f"the settings are a {type(cfg).__name__}, not the {label(cfg.model)} model's Config")
+        problem = output_problem(cfg.out, folder=True)   # a file, or a path under one: refused before any work
+        if problem:
+            raise ConfigError(f"--out {cfg.out!r}: {problem}")
         if resume and overwrite:
             raise ConfigError("--resume and --overwrite exclude each other: continue the run, or replace it")
         self.cfg, self.resume, self.overwrite, self.model_cls = cfg, resume, overwrite, model_cls
@@ -143,8 +146,10 @@ class Run:
             except (KeyError, TypeError):
                 raise RunError(f"cannot resume: {path} holds no run settings") from None
             if saved_model != self.cfg.model:
-                raise RunError(f"cannot resume: {self.out} holds a run of the {saved_model!r} model, not "
-                               f"{self.cfg.model!r}; pick another --out for a new run")
+                from ..models import label
+
+                raise RunError(f"cannot resume: {self.out} holds a run of the {label(saved_model)} model, not "
+                               f"{label(self.cfg.model)}; pick another --out for a new run")
             diffs = differences(meta["config"], self.cfg)
             structure = {k: v for k, v in diffs.items() if kind_of(self.cfg, k) == "structure"}
             training = {k: v for k, v in diffs.items() if kind_of(self.cfg, k) == "training"}
@@ -262,7 +267,7 @@ class Run:
             self.step, self.epoch, self.batch_in_epoch = meta["step"], meta["epoch"], meta["batch_in_epoch"]
             self.elapsed = float(meta.get("elapsed", 0.0))
         except (KeyError, ValueError, TypeError) as exc:
-            raise RunError(f"cannot resume: the checkpoint {path} does not fit the {self.cfg.model} model "
+            raise RunError(f"cannot resume: the checkpoint {path} does not fit the {self.model.label()} model "
                            f"({type(exc).__name__}: {exc})") from None
         return meta
 
@@ -332,10 +337,15 @@ class Run:
                 self.bar.close()
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
-        self._history(f"{status} at step {self.step} (epoch {self.epoch})")
+        self._history(f"{status} at step {self.step} ({self.describe_epoch()})")
         self.save_samples("final")
         self._write_pictures()
         return status
+
+    def describe_epoch(self):
+        """'epoch 2 of 10': the epoch as the progress bar and log.csv count it (1-based; the last, once finished)."""
+        current = self.epoch + (1 if self.batch_in_epoch else 0)   # an epoch begun counts, as log.csv's column
+        return f"epoch {max(current, 1)} of {self.cfg.epochs}"
 
     def _progress_bar(self):
         if not self.cfg.progress:
@@ -400,8 +410,14 @@ class Run:
 
     # ---- metrics ---------------------------------------------------------------------------------
     def evaluate(self, n=None):
-        """The model's metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json."""
-        report = self.model.evaluate(n or self.cfg.eval_samples)
+        """The model's metrics on ``n`` samples (default ``cfg.eval_samples``), written to metrics.json.
+
+        With ``cfg.progress``, a progress bar counts the images the judges read (``metrics.progress``).
+        """
+        from ..metrics import progress
+
+        with progress(self.cfg.progress, "evaluating"):
+            report = self.model.evaluate(n or self.cfg.eval_samples)
         report.update(step=self.step, epoch=self.epoch)
         write_json(os.path.join(self.out, "metrics.json"), report)
         return report
@@ -515,8 +531,35 @@ def load_model(path, backend="numpy"):
             module.load_state_dict(arrays_of(arrays, name))
         model.load_state(saved_state(meta))
     except (KeyError, ValueError, TypeError) as exc:
-        raise RunError(f"the checkpoint {path} does not fit the {cfg.model} model ({exc})") from None
+        raise RunError(f"the checkpoint {path} does not fit the {model.label()} model ({exc})") from None
     return model
+
+
+def output_problem(path, suffixes=(), folder=False):
+    """What stops a tool writing ``path`` (a file ending in one of ``suffixes``, or a folder), or None.
+
+    Checked before any work, so a long computation never ends in a traceback:
+    a file that is a folder, a wrong suffix, a path under a file, a folder
+    that cannot be written, or one of a run's own files (a tool never replaces those).
+    """
+    path = os.path.abspath(os.fspath(path))
+    if folder:
+        if os.path.exists(path) and not os.path.isdir(path):
+            return "is a file, not a folder"
+    elif os.path.isdir(path):
+        return f"is a folder; give a file name ending in {suffixes[0]}"
+    elif suffixes and not path.lower().endswith(tuple(suffixes)):
+        return f"must be a file name ending in {' or '.join(suffixes)}"
+    elif os.path.basename(path) in RUN_FILES and os.path.exists(os.path.join(os.path.dirname(path), CHECKPOINT)):
+        return "is one of the files of the run in that folder; choose another name"
+    existing = path if folder else os.path.dirname(path)
+    while not os.path.exists(existing):  # the folders still to be made are made in the nearest one that exists
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"lies under {existing}, which is a file, not a folder"
+    if not os.access(existing, os.W_OK) or (os.path.isfile(path) and not os.access(path, os.W_OK)):
+        return "cannot be written here (no permission)"
+    return None
 
 
 def write_json(path, obj):
@@ -533,5 +576,5 @@ def load_generator(path, backend="numpy"):
 
     model = load_model(path, backend)
     if not isinstance(model, GANModel):
-        raise TypeError(f"{path} holds a {model.name} run, which has no generator G")
+        raise TypeError(f"{path} holds a {model.label()} run, which has no generator G")
     return model.sampler(), model

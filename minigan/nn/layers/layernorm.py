@@ -39,7 +39,14 @@ class LayerNorm(Layer):
     init_kind = "norm"
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, dtype=np.float32):
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if isinstance(normalized_shape, (int, np.integer)):
+            shape = (normalized_shape,)
+        elif isinstance(normalized_shape, (tuple, list)):
+            shape = tuple(normalized_shape)
+        else:
+            raise TypeError(f"LayerNorm: normalized_shape must be the size of the last axis (an integer, e.g. "
+                            f"LayerNorm(128)) or the sizes of the last axes (a tuple, e.g. LayerNorm((128, 7, 7))), "
+                            f"got {normalized_shape!r}")
         if not shape:
             raise ValueError("LayerNorm: normalized_shape must name at least one axis, got ()")
         for size in shape:
