@@ -51,7 +51,7 @@ SETUPS = [
     ("wgan", []), ("wgan", ["--arch", "mlp"]),
     ("wgan_gp", []), ("wgan_gp", ["--d-norm", "layer"]),
     ("infogan", []), ("vae", []),
-    ("pix2pix", []), ("pix2pix", ["--loss", "l1"]), ("cyclegan", []), ("discogan", []),
+    ("pix2pix", []), ("pix2pix", ["--loss", "l1"]), ("cyclegan", []), ("cyclegan", ["--anchor"]), ("discogan", []),
     ("srgan", ["--pretrain-epochs", "0"]), ("srgan", ["--content", "mse", "--adversarial", "0"]),
     ("lapgan", []), ("lapgan", ["--conditional"]), ("stackgan", []), ("stackgan", ["--stage", "1"]),
 ]

@@ -1,7 +1,7 @@
 """InfoGAN's training step in PyTorch, written as PyTorch code usually writes it: the benchmark's twin.
 
     python benchmarks/twins/infogan.py                  # parity, then ms per step at batch 64, 1 thread each
-    python benchmarks/twins/infogan.py --batch 32 --repeats 10
+    python benchmarks/twins/infogan.py --batch 32 --rounds 10
 
 ``build(task)`` returns a :class:`TorchInfoGAN` holding the task's G(z, c, u)
 and D(x) -> (logit, q) in PyTorch, layer for layer, with the weights copied
