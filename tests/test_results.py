@@ -125,12 +125,32 @@ def test_each_model_names_its_own_figure():
                  mean_thickness=1.5 + t) for d in range(10) for t in range(3) for s in range(3)]
     stackgan = {"stage1": {"fid": 50.0, "score": 8.0}, "captions": rows}
     assert results.own_figure("stackgan", stackgan) == (
-        "Stage I enlarged: FID 50.00, score 8.00; per caption, mean (worst): digit read 95.0% (50.0%), thin/thick in "
+        "Stage I enlarged: FID 50.00, score 8.00; per caption (1,000 samples each), mean (worst): digit read 95.0% "
+        "(50.0%), thin/thick in "
         "its tercile 80.0% (80.0%), slant 90.0% (90.0%), thick > thin for 10/10 digits")
     row = dict(label="lapgan", model="lapgan", seed=0, code="commit x", backend="numpy", threads=1, epochs=5,
                train_seconds=600, load=[2.0], fid=20.0, score=9.0, histogram=[0.1] * 10, own="", peak_mb=1536)
     assert results.row_cells(row)[-1] == "peak memory 1.50 GiB"
     assert "peak" not in results.row_cells(dict(row, model="dcgan"))[-1]
+
+
+def test_a_stackgan_row_judges_every_caption_on_the_rows_count_whatever_the_run_judged(mnist, tmp_path, monkeypatch):
+    """A run judges 10,000 // 90 samples a caption by default; its row judges ROW_PER_CAPTION, from the checkpoint."""
+    from test_stackgan import small
+
+    from minigan.training.run import Run
+
+    run = Run(small(tmp_path / "run", max_steps=2))
+    run.train()
+    run.evaluate(20)                                               # 10 a caption, as --eval-samples 20 asks
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["per_caption"] == 10
+    monkeypatch.setattr(results, "ROW_PER_CAPTION", 12)
+    row = results.run_row(str(tmp_path / "run"))
+    assert "per caption (12 samples each)" in row["own"]
+    again = run.model.judge_captions(12)
+    from minigan.models.stackgan import caption_figures
+
+    assert f"digit read {100 * caption_figures(again)['digit']['mean']:.1f}%" in row["own"]
 
 
 def test_a_history_without_a_commit_says_so(tmp_path):
