@@ -112,7 +112,8 @@ def own_figure(model, report):
 
         f = caption_figures(report["captions"])
         return (f"Stage I enlarged: FID {report['stage1']['fid']:.2f}, score {report['stage1']['score']:.2f}; "
-                f"per caption ({report.get('per_caption', ROW_PER_CAPTION):,} samples each), mean (worst): digit read {100 * f['digit']['mean']:.1f}% "
+                f"per caption ({report.get('per_caption', ROW_PER_CAPTION):,} samples each), mean (worst): "
+                f"digit read {100 * f['digit']['mean']:.1f}% "
                 f"({100 * f['digit']['min']:.1f}%), thin/thick in its tercile {100 * f['thickness']['mean']:.1f}% "
                 f"({100 * f['thickness']['min']:.1f}%), slant {100 * f['slant']['mean']:.1f}% "
                 f"({100 * f['slant']['min']:.1f}%), thick > thin for {f['thick_over_thin']}/10 digits")
